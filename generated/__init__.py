@@ -1,0 +1,1 @@
+"""Generated clients, one subpackage per provider (see scripts/generate.py)."""

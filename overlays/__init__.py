@@ -1,0 +1,2 @@
+"""creditwatch."""
+__version__ = "0.1.0"

@@ -1,0 +1,171 @@
+"""Generect: fixes applied to the upstream snapshot, in order.
+
+Each step is one named fix with the reason in its docstring; see flamel.py for how
+they re-apply when Generect publishes a new document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .spec import Spec, SpecError, make_nullable, operation, prop, retype, schema, schemas
+
+BASE_URL = "https://api.generect.com"
+# Generect's paths end with "/"; without it the API redirects or answers 404.
+PATH = "/api/auth/users/me/"
+# Headers that describe the HTTP server, not the API. Documented as response headers
+# they make Prism send e.g. `Content-Length: 872` for a body of another length.
+TRANSPORT_HEADERS = {
+    "Allow",
+    "Content-Length",
+    "Cross-Origin-Opener-Policy",
+    "Date",
+    "Referrer-Policy",
+    "Server",
+    "Vary",
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+}
+
+
+def real_server_only(spec: Spec) -> None:
+    """The client's `base_url` option replaces the server; the spec names the real one."""
+    spec["servers"] = [{"url": BASE_URL, "description": "Production"}]
+
+
+def clean_tags(spec: Spec) -> None:
+    """Tag `1. Auth` generates the module `api/field_1_auth`; the other three tags name
+    operations this document does not contain."""
+    op = operation(spec, "get", PATH)
+    if op.get("tags") != ["1. Auth"]:
+        raise SpecError(f"unexpected tags {op.get('tags')}")
+    op["tags"] = ["auth"]
+    spec["tags"] = [{"name": "auth", "description": "The signed-in user's account"}]
+
+
+def token_auth_scheme(spec: Spec) -> None:
+    """Auth is `Authorization: Token <key>`. The scheme is an `apiKey` in the
+    `Authorization` header (OpenAPI 3.0 has no http scheme named Token); renamed to say
+    what it is."""
+    security = spec["components"]["securitySchemes"]
+    scheme = security.pop("apiKey")
+    if scheme.get("in") != "header" or scheme.get("name") != "Authorization":
+        raise SpecError(f"unexpected security scheme {scheme}")
+    scheme["description"] = "The API key with the Token prefix: `Authorization: Token <api-key>`."
+    security["tokenAuth"] = scheme
+    spec["security"] = [{"tokenAuth": []}]
+    operation(spec, "get", PATH)["security"] = [{"tokenAuth": []}]
+
+
+def drop_transport_headers(spec: Spec) -> None:
+    """Response headers that describe the web server (see TRANSPORT_HEADERS)."""
+    response = operation(spec, "get", PATH)["responses"]["200"]
+    headers = response.get("headers", {})
+    for name in TRANSPORT_HEADERS & set(headers):
+        del headers[name]
+    if not headers:
+        response.pop("headers", None)
+
+
+def named_user_schema(spec: Spec) -> None:
+    """The response schema is inline, so the generator names it
+    `GetUserMeResponse200` (and `GetUserMeResponse200IcpFlow`). Move it to named
+    components `User` and `IcpFlow`."""
+    response = operation(spec, "get", PATH)["responses"]["200"]
+    response["description"] = "The user's credit balances and account details."
+    media = response["content"]["application/json"]
+    inline: dict[str, Any] = media["schema"]
+    if "$ref" in inline:
+        raise SpecError("the response schema is no longer inline")
+    icp_flow = inline["properties"].pop("icp_flow")
+    icp_flow["description"] = "Onboarding state of the ICP (ideal customer profile) flow."
+    schemas(spec)["IcpFlow"] = icp_flow
+    inline["properties"]["icp_flow"] = {"$ref": "#/components/schemas/IcpFlow"}
+    inline["description"] = "The current user: credit balances per product, limits and plan."
+    schemas(spec)["User"] = inline
+    media["schema"] = {"$ref": "#/components/schemas/User"}
+
+
+def required_fields(spec: Spec) -> None:
+    """There is no required list, so every field generates as `X | Unset`. The
+    documented example holds every field: they are all required. `icp_flow`'s inner
+    flags stay optional: they track onboarding steps that come and go."""
+    user = schema(spec, "User")
+    user["required"] = sorted(user["properties"])
+
+
+def untyped_nullables(spec: Spec) -> None:
+    """`logo` and `prev_subscription_status` have no type, only `nullable: true`;
+    the generator makes them `Any`. Both are strings when present (a logo URL, a
+    subscription status name)."""
+    for name in ("logo", "prev_subscription_status"):
+        body = prop(spec, "User", name)
+        if "type" in body:
+            raise SpecError(f"User.{name} is typed now: {body}")
+        body["type"] = "string"
+    make_nullable(spec, "User", "logo", "prev_subscription_status")
+    prop(spec, "User", "logo")["description"] = "URL of the account's logo; null when none."
+    prop(spec, "User", "prev_subscription_status")["description"] = (
+        "Status of the previous subscription; null when there was none."
+    )
+
+
+def naive_timestamp(spec: Spec) -> None:
+    """`last_password_changed` is a date-time without a zone ('2024-10-30T13:09:31').
+    `format: date-time` requires a zone (RFC 3339), so Prism would flag the provider's
+    own example. Keep it a string, constrained by a pattern, and say what it is."""
+    body = prop(spec, "User", "last_password_changed")
+    body["pattern"] = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$"
+    body["description"] = (
+        "When the password was last changed: an ISO 8601 date-time without zone offset."
+    )
+
+
+def integer_counts(spec: Spec) -> None:
+    """Credit balances and counts are `number`, which generates `float`; they are
+    whole numbers in every example. `consultancy_hours` may be fractional and stays."""
+    user = schema(spec, "User")
+    for name, body in user["properties"].items():
+        if body.get("type") == "number" and name != "consultancy_hours":
+            retype(spec, "User", name, "integer")
+    retype(spec, "IcpFlow", "active_compaign_count_lead", "integer")
+
+
+def error_responses(spec: Spec) -> None:
+    """No error response is documented. The API is Django REST Framework (the
+    `Server` header, `Token` auth), whose authentication and permission errors are
+    `{"detail": "..."}`: document 401 and 403 with that body."""
+    schemas(spec)["ErrorDetail"] = {
+        "type": "object",
+        "description": "Error body: a human-readable reason.",
+        "required": ["detail"],
+        "properties": {"detail": {"type": "string", "description": "The reason."}},
+    }
+    responses = operation(spec, "get", PATH)["responses"]
+    for status, description, detail in (
+        ("401", "The API key is missing or invalid.", "Invalid token."),
+        ("403", "The key may not read this account.", "You do not have permission to perform this action."),
+    ):
+        responses[status] = {
+            "description": description,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/ErrorDetail"},
+                    "examples": {"Error": {"value": {"detail": detail}}},
+                }
+            },
+        }
+
+
+STEPS = [
+    real_server_only,
+    clean_tags,
+    token_auth_scheme,
+    drop_transport_headers,
+    named_user_schema,
+    required_fields,
+    untyped_nullables,
+    naive_timestamp,
+    integer_counts,
+    error_responses,
+]
