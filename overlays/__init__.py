@@ -1,2 +1,63 @@
-"""creditwatch."""
-__version__ = "0.1.0"
+"""creditwatch: typed clients for the account and credit endpoints of Flamel, Exorde,
+Generect, EasySlip and LLMGenerator, and one view of the credits left at each.
+
+Each provider is a subpackage (``creditwatch.flamel`` ...) with ``Client``,
+``AsyncClient`` and ``models``; it is imported the first time it is used, so
+``import creditwatch`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._response import APIResponse
+from ._version import __version__
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    InternalServerError,
+    MissingCredentialsError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+
+if TYPE_CHECKING:
+    from . import easyslip, exorde, flamel, generect, llmgenerator
+
+PROVIDERS = ("flamel", "exorde", "generect", "easyslip", "llmgenerator")
+
+__all__ = [
+    "PROVIDERS",
+    "APIConnectionError",
+    "APIError",
+    "APIResponse",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "InternalServerError",
+    "MissingCredentialsError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "__version__",
+    "easyslip",
+    "exorde",
+    "flamel",
+    "generect",
+    "llmgenerator",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in PROVIDERS:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -122,6 +122,9 @@ def stale_files(new: Path, old: Path) -> list[str]:
 
 def packages_line(generated: Path) -> str:
     names = ["creditwatch", "creditwatch._generated"]
+    names += sorted(
+        f"creditwatch.{init.parent.name}" for init in (ROOT / "overlays").glob("*/__init__.py")
+    )
     for init in sorted(generated.rglob("__init__.py")):
         parts = init.parent.relative_to(generated).parts
         if parts:

@@ -1,0 +1,125 @@
+"""Exorde: ``GET /user/info`` with ``Authorization: Bearer <key>``,
+``X-Exorde-Api-Version: v1`` and ``Accept: application/json``.
+
+Quirks: the body is ``{"user": {...}, "status": {"cost": 0, ...}}``: `get_user_info()`
+returns the user, `get_user_info_response()` the whole body (credit cost, deprecation
+notice). A response that carries ``status.apiDeprecationNotice`` emits a
+`DeprecationWarning` with its message and shutdown date.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import cached_property, partial
+from typing import Any
+
+from .._base import AsyncAPIClient, ErrorInfo, Operation, Profile, SyncAPIClient
+from .._generated.exorde.api.user import get_user_info as _get_user_info
+from .._generated.exorde.models import (
+    ErrorResponse,
+    InternalErrorResponse,
+    User,
+    UserInfoResponse,
+)
+from .._generated.exorde.types import Unset
+from .._response import APIResponse
+from . import models
+
+__all__ = ["AsyncClient", "Client", "models"]
+
+API_VERSION = "v1"
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or isinstance(value, Unset) else str(value)
+
+
+def _decode_error(data: Any) -> ErrorInfo:
+    if isinstance(data, dict) and "error" not in data:  # 500: {"requestId": ...}
+        return ErrorInfo(request_id=_text(InternalErrorResponse.from_dict(data).request_id))
+    error = ErrorResponse.from_dict(data).error
+    return ErrorInfo(
+        code=_text(error.code), message=_text(error.message), request_id=_text(error.request_id)
+    )
+
+
+def _parse(data: Any) -> UserInfoResponse:
+    body = UserInfoResponse.from_dict(data)
+    notice = body.status.api_deprecation_notice
+    if not isinstance(notice, Unset):
+        warnings.warn(
+            f"Exorde API {API_VERSION} is deprecated: {notice.message} "
+            f"(shutdown date {notice.shutdown_date.isoformat()})",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+    return body
+
+
+PROFILE = Profile(
+    name="exorde",
+    label="Exorde",
+    base_url="https://api.exorde.io",
+    auth_headers=lambda key: {"Authorization": f"Bearer {key}"},
+    extra_headers={"Accept": "application/json"},
+    decode_error=_decode_error,
+)
+GET_USER_INFO = Operation(
+    partial(_get_user_info._get_kwargs, x_exorde_api_version=API_VERSION),  # type: ignore[arg-type]
+    _parse,
+)
+
+
+class Client(SyncAPIClient):
+    """Exorde client. ``api_key`` falls back to ``EXORDE_API_KEY``, ``base_url`` to
+    ``EXORDE_BASE_URL``, then ``https://api.exorde.io``."""
+
+    _profile = PROFILE
+
+    def get_user_info(self) -> User:
+        """The user: id, email, plan and credit counters."""
+        return self._request(GET_USER_INFO).parsed.user
+
+    def get_user_info_response(self) -> UserInfoResponse:
+        """The whole body: ``.user`` and ``.status`` (credit cost, deprecation notice)."""
+        return self._request(GET_USER_INFO).parsed
+
+    @cached_property
+    def with_raw_response(self) -> RawClient:
+        """The same methods, returning `APIResponse` (status, headers, body, parsed)."""
+        return RawClient(self)
+
+
+class RawClient:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def get_user_info(self) -> APIResponse[UserInfoResponse]:
+        return self._client._request(GET_USER_INFO)
+
+
+class AsyncClient(AsyncAPIClient):
+    """Async Exorde client; same arguments as `Client`, with an ``httpx.AsyncClient``."""
+
+    _profile = PROFILE
+
+    async def get_user_info(self) -> User:
+        """The user: id, email, plan and credit counters."""
+        return (await self._request(GET_USER_INFO)).parsed.user
+
+    async def get_user_info_response(self) -> UserInfoResponse:
+        """The whole body: ``.user`` and ``.status`` (credit cost, deprecation notice)."""
+        return (await self._request(GET_USER_INFO)).parsed
+
+    @cached_property
+    def with_raw_response(self) -> AsyncRawClient:
+        """The same methods, returning `APIResponse` (status, headers, body, parsed)."""
+        return AsyncRawClient(self)
+
+
+class AsyncRawClient:
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def get_user_info(self) -> APIResponse[UserInfoResponse]:
+        return await self._client._request(GET_USER_INFO)
