@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._balance import Balance, abalances, balances
 from ._response import APIResponse
 from ._version import __version__
 from .errors import (
@@ -31,7 +32,7 @@ from .errors import (
 if TYPE_CHECKING:
     from . import easyslip, exorde, flamel, generect, llmgenerator
 
-PROVIDERS = ("flamel", "exorde", "generect", "easyslip", "llmgenerator")
+from ._balance import PROVIDERS
 
 __all__ = [
     "PROVIDERS",
@@ -43,12 +44,15 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "Balance",
     "InternalServerError",
     "MissingCredentialsError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
     "__version__",
+    "abalances",
+    "balances",
     "easyslip",
     "exorde",
     "flamel",

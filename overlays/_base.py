@@ -52,8 +52,7 @@ MAX_RETRY_AFTER = 60.0  # a Retry-After longer than this is capped
 MAX_REDIRECTS = 5
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 USER_AGENT = (
-    f"creditwatch/{__version__} httpx/{httpx.__version__} "
-    f"python/{platform.python_version()}"
+    f"creditwatch/{__version__} httpx/{httpx.__version__} python/{platform.python_version()}"
 )
 
 logger = logging.getLogger("creditwatch")
@@ -218,7 +217,9 @@ class BaseClient:
 
     # -- request --------------------------------------------------------------------
 
-    def _build_request(self, http: httpx.Client | httpx.AsyncClient, op: Operation[Any]) -> httpx.Request:
+    def _build_request(
+        self, http: httpx.Client | httpx.AsyncClient, op: Operation[Any]
+    ) -> httpx.Request:
         kwargs = op.request()
         headers = {**self._headers, **kwargs.get("headers", {})}
         return http.build_request(
@@ -301,7 +302,7 @@ class BaseClient:
         info = ErrorInfo()
         try:
             info = profile.decode_error(json.loads(body))
-        except Exception:  # noqa: BLE001 - any undecodable body keeps ErrorInfo()
+        except Exception:
             logger.debug("%s: undecodable error body", profile.label)
         reason = info.message or info.code or _describe_body(body, response)
         phrase = httpx.codes.get_reason_phrase(status)
@@ -318,7 +319,9 @@ class BaseClient:
             "request_id": info.request_id,
         }
         if cls is RateLimitError:
-            return RateLimitError(message, retry_after=parse_retry_after(response.headers), **common)
+            return RateLimitError(
+                message, retry_after=parse_retry_after(response.headers), **common
+            )
         return cls(message, **common)
 
     # -- retries --------------------------------------------------------------------
@@ -339,7 +342,9 @@ class BaseClient:
         backoff = min(INITIAL_BACKOFF * 2.0**retries, MAX_BACKOFF)
         return backoff * (1 - 0.25 * random.random())  # noqa: S311 - jitter, not crypto
 
-    def _log_retry(self, request: httpx.Request, error: APIError, delay: float, retries: int) -> None:
+    def _log_retry(
+        self, request: httpx.Request, error: APIError, delay: float, retries: int
+    ) -> None:
         logger.info(
             "%s %s %s failed (%s: %s); retry %d of %d in %.2f s",
             self._profile.label,
@@ -352,7 +357,9 @@ class BaseClient:
             delay,
         )
 
-    def _connection_error(self, exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:
+    def _connection_error(
+        self, exc: httpx.TransportError, request: httpx.Request
+    ) -> APIConnectionError:
         label = self._profile.label
         where = f"{request.method} {request.url.scheme}://{request.url.host}{request.url.path}"
         if isinstance(exc, httpx.TimeoutException):

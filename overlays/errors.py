@@ -72,9 +72,7 @@ class APIResponseValidationError(APIError):
     ``body`` keeps the raw text, ``response`` the HTTP response.
     """
 
-    def __init__(
-        self, message: str, *, provider: str, response: httpx.Response, body: str
-    ) -> None:
+    def __init__(self, message: str, *, provider: str, response: httpx.Response, body: str) -> None:
         super().__init__(message, provider=provider)
         self.response = response
         self.body = body

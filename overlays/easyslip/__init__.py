@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from .._balance import Balance, aware
 from .._base import AsyncAPIClient, ErrorInfo, Operation, Profile, SyncAPIClient
 from .._generated.easyslip.api.account import get_me as _get_me
 from .._generated.easyslip.models import ErrorResponse, MeData, MeResponse
@@ -41,6 +42,20 @@ PROFILE = Profile(
 GET_ME = Operation(_get_me._get_kwargs, lambda d: MeResponse.from_dict(d).data)
 
 
+def to_balance(data: MeData) -> Balance[MeData]:
+    """remaining = remainingQuota; limit = maxQuota; unlimited when maxQuota is null."""
+    return Balance(
+        provider="easyslip",
+        remaining=data.remaining_quota,
+        limit=data.max_quota,
+        unlimited=data.max_quota is None,
+        unit="quota",
+        plan=data.application,
+        expires_at=aware(data.expired_at),
+        account=data,
+    )
+
+
 class Client(SyncAPIClient):
     """EasySlip client. ``api_key`` falls back to ``EASYSLIP_API_KEY``, ``base_url`` to
     ``EASYSLIP_BASE_URL``, then ``https://developer.easyslip.com/api/v1``."""
@@ -50,6 +65,10 @@ class Client(SyncAPIClient):
     def get_me(self) -> MeData:
         """The application, its quota usage and subscription expiry."""
         return self._request(GET_ME).parsed
+
+    def balance(self) -> Balance[MeData]:
+        """Quota left (see the README's balance table)."""
+        return to_balance(self.get_me())
 
     @cached_property
     def with_raw_response(self) -> RawClient:
@@ -73,6 +92,10 @@ class AsyncClient(AsyncAPIClient):
     async def get_me(self) -> MeData:
         """The application, its quota usage and subscription expiry."""
         return (await self._request(GET_ME)).parsed
+
+    async def balance(self) -> Balance[MeData]:
+        """Quota left (see the README's balance table)."""
+        return to_balance(await self.get_me())
 
     @cached_property
     def with_raw_response(self) -> AsyncRawClient:

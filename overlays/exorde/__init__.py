@@ -10,12 +10,15 @@ notice). A response that carries ``status.apiDeprecationNotice`` emits a
 from __future__ import annotations
 
 import warnings
+from datetime import UTC, datetime
 from functools import cached_property, partial
 from typing import Any
 
+from .._balance import Balance
 from .._base import AsyncAPIClient, ErrorInfo, Operation, Profile, SyncAPIClient
 from .._generated.exorde.api.user import get_user_info as _get_user_info
 from .._generated.exorde.models import (
+    ApiVersion,
     ErrorResponse,
     InternalErrorResponse,
     User,
@@ -27,7 +30,7 @@ from . import models
 
 __all__ = ["AsyncClient", "Client", "models"]
 
-API_VERSION = "v1"
+API_VERSION = ApiVersion.V1
 
 
 def _text(value: object) -> str | None:
@@ -65,9 +68,47 @@ PROFILE = Profile(
     decode_error=_decode_error,
 )
 GET_USER_INFO = Operation(
-    partial(_get_user_info._get_kwargs, x_exorde_api_version=API_VERSION),  # type: ignore[arg-type]
+    partial(_get_user_info._get_kwargs, x_exorde_api_version=ApiVersion.V1),
     _parse,
 )
+
+
+def next_month_start(now: datetime) -> datetime:
+    """Monthly credits reset on the 1st of each month at 00:00 UTC."""
+    now = now.astimezone(UTC)
+    if now.month == 12:
+        return datetime(now.year + 1, 1, 1, tzinfo=UTC)
+    return datetime(now.year, now.month + 1, 1, tzinfo=UTC)
+
+
+def to_balance(user: User, *, now: datetime | None = None) -> Balance[User]:
+    """remaining = remainingMonthlyCredits + (remainingAdditionalCredits or 0);
+    limit = totalMonthlyCredits + (maxAdditionalCredits or 0)."""
+    checked_at = datetime.now(UTC) if now is None else now
+    plan = user.plan
+    if isinstance(plan, Unset):  # a user without a plan has no credit counters
+        return Balance(
+            provider="exorde",
+            remaining=None,
+            limit=None,
+            resets_at=next_month_start(checked_at),
+            checked_at=checked_at,
+            account=user,
+        )
+
+    def extra(value: int | Unset) -> int:
+        return 0 if isinstance(value, Unset) else value
+
+    return Balance(
+        provider="exorde",
+        remaining=plan.remaining_monthly_credits + extra(plan.remaining_additional_credits),
+        limit=plan.total_monthly_credits + extra(plan.max_additional_credits),
+        unit="credits",
+        plan=plan.name,
+        resets_at=next_month_start(checked_at),
+        checked_at=checked_at,
+        account=user,
+    )
 
 
 class Client(SyncAPIClient):
@@ -79,6 +120,10 @@ class Client(SyncAPIClient):
     def get_user_info(self) -> User:
         """The user: id, email, plan and credit counters."""
         return self._request(GET_USER_INFO).parsed.user
+
+    def balance(self) -> Balance[User]:
+        """Credits left (see the README's balance table)."""
+        return to_balance(self.get_user_info())
 
     def get_user_info_response(self) -> UserInfoResponse:
         """The whole body: ``.user`` and ``.status`` (credit cost, deprecation notice)."""
@@ -106,6 +151,10 @@ class AsyncClient(AsyncAPIClient):
     async def get_user_info(self) -> User:
         """The user: id, email, plan and credit counters."""
         return (await self._request(GET_USER_INFO)).parsed.user
+
+    async def balance(self) -> Balance[User]:
+        """Credits left (see the README's balance table)."""
+        return to_balance(await self.get_user_info())
 
     async def get_user_info_response(self) -> UserInfoResponse:
         """The whole body: ``.user`` and ``.status`` (credit cost, deprecation notice)."""

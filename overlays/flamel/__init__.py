@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from .._balance import Balance, aware
 from .._base import AsyncAPIClient, ErrorInfo, Operation, Profile, SyncAPIClient
 from .._generated.flamel.api.users import get_my_info as _get_my_info
 from .._generated.flamel.models import AuthUserDto, ErrorEnvelope
@@ -41,6 +42,19 @@ PROFILE = Profile(
 GET_MY_INFO = Operation(_get_my_info._get_kwargs, lambda d: AuthUserDto.from_dict(_unwrap(d)))
 
 
+def to_balance(user: AuthUserDto) -> Balance[AuthUserDto]:
+    """remaining = defaultCredit + dailyCredit + monthlyCredit; limit = maxCredit if > 0."""
+    return Balance(
+        provider="flamel",
+        remaining=user.default_credit + user.daily_credit + user.monthly_credit,
+        limit=user.max_credit if user.max_credit > 0 else None,
+        unit="credits",
+        plan=user.plan.grade,
+        resets_at=aware(user.next_plan_at),
+        account=user,
+    )
+
+
 class Client(SyncAPIClient):
     """Flamel client. ``api_key`` falls back to ``FLAMEL_API_KEY``, ``base_url`` to
     ``FLAMEL_BASE_URL``, then ``https://beta.flamel.app``."""
@@ -50,6 +64,10 @@ class Client(SyncAPIClient):
     def get_my_info(self) -> AuthUserDto:
         """The account the key belongs to: profile, plan, credits, billing state."""
         return self._request(GET_MY_INFO).parsed
+
+    def balance(self) -> Balance[AuthUserDto]:
+        """Credits left (see the README's balance table)."""
+        return to_balance(self.get_my_info())
 
     @cached_property
     def with_raw_response(self) -> RawClient:
@@ -73,6 +91,10 @@ class AsyncClient(AsyncAPIClient):
     async def get_my_info(self) -> AuthUserDto:
         """The account the key belongs to: profile, plan, credits, billing state."""
         return (await self._request(GET_MY_INFO)).parsed
+
+    async def balance(self) -> Balance[AuthUserDto]:
+        """Credits left (see the README's balance table)."""
+        return to_balance(await self.get_my_info())
 
     @cached_property
     def with_raw_response(self) -> AsyncRawClient:

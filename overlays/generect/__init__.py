@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from .._balance import Balance
 from .._base import AsyncAPIClient, ErrorInfo, Operation, Profile, SyncAPIClient
 from .._generated.generect.api.auth import get_user_me as _get_user_me
 from .._generated.generect.models import ErrorDetail, User
@@ -32,6 +33,18 @@ PROFILE = Profile(
 GET_USER_ME = Operation(_get_user_me._get_kwargs, User.from_dict)
 
 
+def to_balance(user: User) -> Balance[User]:
+    """remaining = balance_platform; limit = max_credits; plan = subscription."""
+    return Balance(
+        provider="generect",
+        remaining=user.balance_platform,
+        limit=user.max_credits,
+        unit="credits",
+        plan=user.subscription,
+        account=user,
+    )
+
+
 class Client(SyncAPIClient):
     """Generect client. ``api_key`` falls back to ``GENERECT_API_KEY``, ``base_url`` to
     ``GENERECT_BASE_URL``, then ``https://api.generect.com``."""
@@ -41,6 +54,10 @@ class Client(SyncAPIClient):
     def get_user_me(self) -> User:
         """The current user's credit balances per product, limits and plan."""
         return self._request(GET_USER_ME).parsed
+
+    def balance(self) -> Balance[User]:
+        """Credits left (see the README's balance table)."""
+        return to_balance(self.get_user_me())
 
     @cached_property
     def with_raw_response(self) -> RawClient:
@@ -64,6 +81,10 @@ class AsyncClient(AsyncAPIClient):
     async def get_user_me(self) -> User:
         """The current user's credit balances per product, limits and plan."""
         return (await self._request(GET_USER_ME)).parsed
+
+    async def balance(self) -> Balance[User]:
+        """Credits left (see the README's balance table)."""
+        return to_balance(await self.get_user_me())
 
     @cached_property
     def with_raw_response(self) -> AsyncRawClient:

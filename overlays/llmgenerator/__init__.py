@@ -8,11 +8,15 @@ variants return the same bodies. Errors are ``{"error": "..."}``.
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import Any, TypeVar
 
+import attrs
 import httpx
 
+from .._balance import Balance, aware
 from .._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -24,8 +28,8 @@ from .._base import (
     SyncAPIClient,
     resolve_credential,
 )
-from .._generated.llmgenerator.api.credits import get_credit_balance as _balance_jwt
-from .._generated.llmgenerator.api.credits import (
+from .._generated.llmgenerator.api.credit import get_credit_balance as _balance_jwt
+from .._generated.llmgenerator.api.credit import (
     get_credit_balance_with_api_key as _balance_key,
 )
 from .._generated.llmgenerator.api.subscriptions import (
@@ -38,7 +42,7 @@ from .._generated.llmgenerator.models import CreditBalance, ErrorResponse, Subsc
 from .._response import APIResponse
 from . import models
 
-__all__ = ["AsyncClient", "Client", "models"]
+__all__ = ["Account", "AsyncClient", "Client", "models"]
 
 T = TypeVar("T")
 
@@ -63,6 +67,28 @@ CREDIT_BALANCE = (
     Operation(_balance_key._get_kwargs, CreditBalance.from_dict),
     Operation(_balance_jwt._get_kwargs, CreditBalance.from_dict),
 )
+
+
+@attrs.frozen
+class Account:
+    """What an LLMGenerator balance is computed from: two calls, made concurrently."""
+
+    subscription: SubscriptionResponse
+    credits: CreditBalance
+
+
+def to_balance(subscription: SubscriptionResponse, credits: CreditBalance) -> Balance[Account]:
+    """remaining = balance; limit = planDetails.monthlyCredits; plan = subscription.plan."""
+    details, current = subscription.plan_details, subscription.subscription
+    return Balance(
+        provider="llmgenerator",
+        remaining=credits.balance,
+        limit=None if details is None else details.monthly_credits,
+        unit="credits",
+        plan=None if current is None else current.plan,
+        resets_at=None if current is None else aware(current.current_period_end),
+        account=Account(subscription=subscription, credits=credits),
+    )
 
 
 class _Credentials(BaseClient):
@@ -131,6 +157,13 @@ class Client(_Credentials, SyncAPIClient):
         """Credits left, purchased and used, and the latest transactions."""
         return self._request(self._variant(CREDIT_BALANCE)).parsed
 
+    def balance(self) -> Balance[Account]:
+        """Credits left (see the README's balance table); both calls run concurrently."""
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            subscription = pool.submit(self.get_current_subscription)
+            credits = pool.submit(self.get_credit_balance)
+            return to_balance(subscription.result(), credits.result())
+
     @cached_property
     def with_raw_response(self) -> RawClient:
         """The same methods, returning `APIResponse` (status, headers, body, parsed)."""
@@ -177,6 +210,13 @@ class AsyncClient(_Credentials, AsyncAPIClient):
     async def get_credit_balance(self) -> CreditBalance:
         """Credits left, purchased and used, and the latest transactions."""
         return (await self._request(self._variant(CREDIT_BALANCE))).parsed
+
+    async def balance(self) -> Balance[Account]:
+        """Credits left (see the README's balance table); both calls run concurrently."""
+        subscription, credits = await asyncio.gather(
+            self.get_current_subscription(), self.get_credit_balance()
+        )
+        return to_balance(subscription, credits)
 
     @cached_property
     def with_raw_response(self) -> AsyncRawClient:

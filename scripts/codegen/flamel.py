@@ -66,9 +66,9 @@ def clean_operation(spec: Spec) -> None:
     )
     for response in op["responses"].values():
         response["description"] = strip_hangul_parenthetical(response["description"])
-        for example in response.get("content", {}).get("application/json", {}).get(
-            "examples", {}
-        ).values():
+        for example in (
+            response.get("content", {}).get("application/json", {}).get("examples", {}).values()
+        ):
             example["summary"] = strip_hangul_parenthetical(example["summary"])
     spec["tags"] = [{"name": "users", "description": "The signed-in user's account"}]
 
@@ -255,8 +255,7 @@ def error_envelope_schema(spec: Spec) -> None:
     schemas(spec)["ErrorReason"] = {
         "type": "string",
         "description": (
-            "Why the request failed: wrong_api_key or api_key_expired (401), "
-            "not_logged_in (403)."
+            "Why the request failed: wrong_api_key or api_key_expired (401), not_logged_in (403)."
         ),
         "enum": ["wrong_api_key", "api_key_expired", "not_logged_in"],
     }

@@ -144,7 +144,11 @@ def error_responses(spec: Spec) -> None:
     responses = operation(spec, "get", PATH)["responses"]
     for status, description, detail in (
         ("401", "The API key is missing or invalid.", "Invalid token."),
-        ("403", "The key may not read this account.", "You do not have permission to perform this action."),
+        (
+            "403",
+            "The key may not read this account.",
+            "You do not have permission to perform this action.",
+        ),
     ):
         responses[status] = {
             "description": description,

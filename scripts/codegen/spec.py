@@ -40,9 +40,7 @@ def dump(spec: Spec, header: str) -> str:
         def ignore_aliases(self, data: Any) -> bool:
             return True
 
-    body = yaml.dump(
-        spec, Dumper=_NoAliases, sort_keys=False, allow_unicode=True, width=100
-    )
+    body = yaml.dump(spec, Dumper=_NoAliases, sort_keys=False, allow_unicode=True, width=100)
     comment = "".join(f"# {line}\n".replace("# \n", "#\n") for line in header.splitlines())
     return comment + body
 

@@ -1,0 +1,144 @@
+"""`Balance`: one provider's credits in one shape, and `balances()` across providers."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Generic, Literal, Protocol, TypeVar
+
+import attrs
+
+from .errors import APIError, MissingCredentialsError
+
+A_co = TypeVar("A_co", covariant=True)
+
+PROVIDERS = ("flamel", "exorde", "generect", "easyslip", "llmgenerator")
+Unit = Literal["credits", "quota"]
+
+
+@attrs.frozen(kw_only=True)
+class Balance(Generic[A_co]):
+    """How many credits are left at one provider, and until when.
+
+    ``remaining`` and ``limit`` are None when the provider does not say;
+    ``unlimited`` is True when the provider reports no limit at all (EasySlip's
+    ``maxQuota: null``). Datetimes are timezone-aware. ``account`` is the provider's
+    typed model the numbers came from.
+    """
+
+    provider: str
+    remaining: float | None
+    limit: float | None
+    unlimited: bool = False
+    unit: Unit = "credits"
+    plan: str | None = None
+    resets_at: datetime | None = None
+    expires_at: datetime | None = None
+    checked_at: datetime = attrs.field(factory=lambda: datetime.now(UTC))
+    account: A_co = attrs.field(repr=False, eq=False)
+
+    @property
+    def percent_left(self) -> float | None:
+        """remaining / limit as a percentage, or None without both numbers."""
+        if self.remaining is None or not self.limit:
+            return None
+        return 100.0 * self.remaining / self.limit
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """Providers that send zone-less timestamps mean UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+class _SyncBalanceClient(Protocol):
+    def balance(self) -> Balance[object]: ...
+    def close(self) -> None: ...
+
+
+class _AsyncBalanceClient(Protocol):
+    async def balance(self) -> Balance[object]: ...
+    async def aclose(self) -> None: ...
+
+
+def configured_providers() -> list[str]:
+    """Providers whose credential is set in the environment."""
+    names = []
+    for name in PROVIDERS:
+        variables = [f"{name.upper()}_API_KEY"]
+        if name == "llmgenerator":
+            variables.append("LLMGENERATOR_ACCESS_TOKEN")
+        if any(os.environ.get(v, "").strip() for v in variables):
+            names.append(name)
+    return names
+
+
+def _selected(providers: Iterable[str] | None) -> list[str]:
+    names = configured_providers() if providers is None else list(dict.fromkeys(providers))
+    unknown = [n for n in names if n not in PROVIDERS]
+    if unknown:
+        raise ValueError(f"unknown provider(s) {unknown}; choose from {list(PROVIDERS)}")
+    return names
+
+
+def _client_options(timeout: float | None) -> dict[str, float]:
+    return {} if timeout is None else {"timeout": timeout}
+
+
+def _check_sync(name: str, timeout: float | None) -> Balance[object] | APIError:
+    module = importlib.import_module(f"creditwatch.{name}")
+    try:
+        client: _SyncBalanceClient = module.Client(**_client_options(timeout))
+    except MissingCredentialsError as exc:
+        return exc
+    try:
+        return client.balance()
+    except APIError as exc:
+        return exc
+    finally:
+        client.close()
+
+
+def balances(
+    providers: Iterable[str] | None = None, *, timeout: float | None = None
+) -> dict[str, Balance[object] | APIError]:
+    """Check every configured provider (or the named ones) at once.
+
+    Runs the checks concurrently (one thread each), so five providers take about as
+    long as the slowest. A provider that fails is reported as its `APIError`, never
+    hiding the others. Credentials and base URLs come from the environment.
+    """
+    names = _selected(providers)
+    if not names:
+        return {}
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        results = pool.map(lambda n: _check_sync(n, timeout), names)
+        return dict(zip(names, results, strict=True))
+
+
+async def _check_async(name: str, timeout: float | None) -> Balance[object] | APIError:
+    module = importlib.import_module(f"creditwatch.{name}")
+    try:
+        client: _AsyncBalanceClient = module.AsyncClient(**_client_options(timeout))
+    except MissingCredentialsError as exc:
+        return exc
+    try:
+        return await client.balance()
+    except APIError as exc:
+        return exc
+    finally:
+        await client.aclose()
+
+
+async def abalances(
+    providers: Iterable[str] | None = None, *, timeout: float | None = None
+) -> dict[str, Balance[object] | APIError]:
+    """`balances()` for asyncio: the checks run concurrently on the event loop."""
+    names = _selected(providers)
+    results = await asyncio.gather(*(_check_async(n, timeout) for n in names))
+    return dict(zip(names, results, strict=True))
