@@ -73,7 +73,7 @@ def documented_examples(spec_text: str) -> dict[str, Any]:
     for path, method, op in speclib.operations(spec):
         responses: dict[str, dict[str, Any]] = {}
         for status, response in op.get("responses", {}).items():
-            media = response.get("content", {}).get("application/json", {})
+            media = speclib.resolve(spec, response).get("content", {}).get("application/json", {})
             examples = {k: v["value"] for k, v in media.get("examples", {}).items()}
             if not examples and "example" in media:
                 examples = {"default": media["example"]}
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         examples = {"_note": EXAMPLES_NOTE}
         examples |= {p.name: documented_examples(texts[p.name]) for p in PROVIDERS}
         (new_root / "examples.json").write_text(
-            json.dumps(examples, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
+            json.dumps(examples, indent=1, ensure_ascii=False) + "\n",
             encoding="utf-8",
         )
         format_tree(new_root)

@@ -80,6 +80,16 @@ def operation(spec: Spec, method: str, path: str) -> dict[str, Any]:
     return result
 
 
+def resolve(spec: Spec, node: dict[str, Any]) -> dict[str, Any]:
+    """Follow a local ``$ref`` ('#/components/responses/X') to what it names."""
+    while "$ref" in node:
+        target: Any = spec
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
 def all_properties(spec: Spec) -> Iterator[tuple[str, str, Schema]]:
     for schema_name, body in schemas(spec).items():
         for name, value in body.get("properties", {}).items():

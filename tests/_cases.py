@@ -1,0 +1,92 @@
+"""What the overlay tests need to know about each provider, stated once.
+
+Expected values come from the specs' documented examples (generated/examples.json is
+built from specs/*.yaml), never from the code under test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+import creditwatch
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES: dict[str, Any] = json.loads((ROOT / "generated" / "examples.json").read_text())
+
+
+@dataclass(frozen=True)
+class Case:
+    provider: str
+    method: str  # the client's method for the main operation
+    operation_id: str  # the spec operation it calls (with an API key)
+    model: str  # class name of what the method returns
+    unwrap: Callable[[Any], Any]  # documented body -> the part the method returns
+
+    @property
+    def module(self) -> Any:
+        return getattr(creditwatch, self.provider)
+
+    @property
+    def path(self) -> str:
+        return str(EXAMPLES[self.provider][self.operation_id]["path"])
+
+    def example(self, status: str = "200", name: str | None = None) -> Any:
+        examples = EXAMPLES[self.provider][self.operation_id]["responses"][status]
+        return examples[name] if name else next(iter(examples.values()))
+
+
+CASES = {
+    c.provider: c
+    for c in (
+        Case("flamel", "get_my_info", "getMyInfo", "AuthUserDto", lambda b: b),
+        Case("exorde", "get_user_info", "getUserInfo", "User", lambda b: b["user"]),
+        Case("generect", "get_user_me", "getUserMe", "User", lambda b: b),
+        Case("easyslip", "get_me", "getMe", "MeData", lambda b: b["data"]),
+        Case(
+            "llmgenerator",
+            "get_current_subscription",
+            "getCurrentSubscriptionWithApiKey",
+            "SubscriptionResponse",
+            lambda b: b,
+        ),
+    )
+}
+PROVIDERS = tuple(CASES)
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def normalized(value: Any) -> Any:
+    """JSON with RFC 3339 timestamps as datetimes, so '...00.000Z' equals '...00+00:00'."""
+    if isinstance(value, dict):
+        return {k: normalized(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalized(v) for v in value]
+    if isinstance(value, str) and _DATETIME.match(value):
+        return datetime.fromisoformat(value)
+    return value
+MODES = ("sync", "async")
+
+
+def call(
+    case: Case, mode: str, method: str | None = None, *, raw: bool = False, **options: Any
+) -> Any:
+    """Construct the provider's Client (or AsyncClient), call one method, close it."""
+    name = method or case.method
+    if mode == "sync":
+        with case.module.Client(**options) as client:
+            target = client.with_raw_response if raw else client
+            return getattr(target, name)()
+
+    async def run() -> Any:
+        async with case.module.AsyncClient(**options) as client:
+            target = client.with_raw_response if raw else client
+            return await cast(Callable[[], Awaitable[Any]], getattr(target, name))()
+
+    return asyncio.run(run())
