@@ -71,6 +71,8 @@ def normalized(value: Any) -> Any:
     if isinstance(value, str) and _DATETIME.match(value):
         return datetime.fromisoformat(value)
     return value
+
+
 MODES = ("sync", "async")
 
 

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _prism import PrismServer, prism_servers  # noqa: E402
+from _prism import PrismServer, prism_servers
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"

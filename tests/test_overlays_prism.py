@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import creditwatch
 import httpx
 import pytest
+from creditwatch import errors
+
 from _cases import CASES, MODES, PROVIDERS, Case, call, normalized
 from _prism import PrismServer
 from conftest import FAKE_KEY, FAKE_TOKEN
-
-import creditwatch
-from creditwatch import errors
 
 
 def _options(prism: dict[str, PrismServer], case: Case, **extra: Any) -> dict[str, Any]:

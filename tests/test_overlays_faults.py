@@ -1,0 +1,442 @@
+"""The clients against a local server that injects what Prism cannot: retries,
+Retry-After, slow answers, HTML and broken bodies, redirects; plus the security
+rules (no key in reprs, errors or logs; no credential to another host)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import creditwatch
+import httpx
+import pytest
+from creditwatch import _base, errors
+
+from _cases import CASES, MODES, PROVIDERS, call
+from _faults import (
+    FaultServer,
+    Reply,
+    drop_reply,
+    html_reply,
+    json_reply,
+    malformed_json_reply,
+    redirect_reply,
+    retry_after_reply,
+    slow_reply,
+    truncated_json_reply,
+)
+from conftest import FAKE_KEY
+
+
+@pytest.fixture
+def server() -> Iterator[FaultServer]:
+    with FaultServer() as s:
+        yield s
+
+
+@pytest.fixture(autouse=True)
+def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exponential backoff starts at 0.5 s; the tests need the logic, not the wait."""
+    monkeypatch.setattr(_base, "INITIAL_BACKOFF", 0.01)
+
+
+def ok(provider: str) -> Reply:
+    return json_reply(CASES[provider].example())
+
+
+def opts(server: FaultServer, **extra: Any) -> dict[str, Any]:
+    return {"api_key": FAKE_KEY, "base_url": server.base_url, **extra}
+
+
+# -- auth headers, exactly as each provider documents them --------------------------
+
+EXPECTED_HEADERS = {
+    "flamel": {"x-api-key": FAKE_KEY},
+    "exorde": {
+        "authorization": f"Bearer {FAKE_KEY}",
+        "x-exorde-api-version": "v1",
+        "accept": "application/json",
+    },
+    "generect": {"authorization": f"Token {FAKE_KEY}"},
+    "easyslip": {"authorization": f"Bearer {FAKE_KEY}"},
+    "llmgenerator": {"authorization": f"Bearer {FAKE_KEY}"},
+}
+EXPECTED_PATHS = {
+    "flamel": "/api/users/me",
+    "exorde": "/user/info",
+    "generect": "/api/auth/users/me/",
+    "easyslip": "/me",
+    "llmgenerator": "/subscriptions/current/api",
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_request_carries_auth_quirks_and_user_agent(
+    server: FaultServer, provider: str, mode: str
+) -> None:
+    server.script(ok(provider))
+    call(CASES[provider], mode, **opts(server))
+    (request,) = server.requests
+    assert request.method == "GET"
+    assert request.path == EXPECTED_PATHS[provider]
+    for name, value in EXPECTED_HEADERS[provider].items():
+        assert request.headers[name] == value
+    assert request.headers["user-agent"].startswith(f"creditwatch/{creditwatch.__version__}")
+    if provider != "flamel":
+        assert "x-api-key" not in request.headers
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_base_url_replaces_the_server_and_keeps_its_path(
+    server: FaultServer, provider: str
+) -> None:
+    server.script(ok(provider))
+    call(CASES[provider], "sync", **opts(server, base_url=server.base_url + "/prefix/v1/"))
+    assert server.requests[0].path == "/prefix/v1" + EXPECTED_PATHS[provider]
+
+
+def test_credentials_and_base_url_from_environment(
+    server: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.script(ok("generect"))
+    monkeypatch.setenv("GENERECT_API_KEY", "env-test-key")
+    monkeypatch.setenv("GENERECT_BASE_URL", server.base_url)
+    with creditwatch.generect.Client() as client:
+        client.get_user_me()
+    assert server.requests[0].headers["authorization"] == "Token env-test-key"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_missing_credentials_names_argument_and_variable(
+    provider: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in (f"{provider.upper()}_API_KEY", "LLMGENERATOR_ACCESS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(creditwatch.MissingCredentialsError) as caught:
+        CASES[provider].module.Client()
+    assert "api_key" in str(caught.value)
+    assert f"{provider.upper()}_API_KEY" in str(caught.value)
+    assert isinstance(caught.value, creditwatch.APIError)
+
+
+# -- retries --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503])
+def test_retryable_status_then_success(server: FaultServer, status: int, mode: str) -> None:
+    server.script(json_reply({"error": "busy"}, status), ok("llmgenerator"))
+    raw = call(CASES["llmgenerator"], mode, raw=True, **opts(server))
+    assert raw.status_code == 200
+    assert raw.retries == 1
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_other_4xx_are_not_retried(server: FaultServer, status: int) -> None:
+    server.script(json_reply({"error": "no"}, status), ok("llmgenerator"))
+    with pytest.raises(errors.APIStatusError) as caught:
+        call(CASES["llmgenerator"], "sync", **opts(server))
+    assert caught.value.status_code == status
+    assert len(server.requests) == 1
+
+
+def test_404_and_422_map_to_their_classes(server: FaultServer) -> None:
+    server.script(json_reply({"error": "gone"}, 404))
+    with pytest.raises(errors.NotFoundError):
+        call(CASES["llmgenerator"], "sync", **opts(server))
+    server.script(json_reply({"error": "bad"}, 418))
+    with pytest.raises(errors.APIStatusError) as caught:
+        call(CASES["llmgenerator"], "sync", **opts(server))
+    assert type(caught.value) is errors.APIStatusError
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_retries_give_up_after_max_retries(server: FaultServer, mode: str) -> None:
+    server.script(html_reply(502))
+    with pytest.raises(errors.InternalServerError) as caught:
+        call(CASES["easyslip"], mode, **opts(server, max_retries=3))
+    assert len(server.requests) == 4
+    assert "HTML" in str(caught.value)
+    assert "502 Bad Gateway" in caught.value.body
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_retry_after_seconds_is_honoured(server: FaultServer, mode: str) -> None:
+    server.script(retry_after_reply(1, body={"error": "slow down"}), ok("llmgenerator"))
+    call(CASES["llmgenerator"], mode, **opts(server))
+    first, second = server.requests
+    assert second.received_at - first.received_at >= 0.95
+
+
+def test_retry_after_http_date_is_honoured(server: FaultServer) -> None:
+    when = datetime.now(UTC) + timedelta(seconds=2)
+    server.script(retry_after_reply(when, status=503), ok("flamel"))
+    call(CASES["flamel"], "sync", **opts(server))
+    first, second = server.requests
+    # HTTP dates have one-second resolution: the wait is between ~1 and ~2 s.
+    assert 0.9 <= second.received_at - first.received_at <= 3.0
+
+
+def test_rate_limit_error_exposes_retry_after(server: FaultServer) -> None:
+    server.script(retry_after_reply(7, body={"error": "Too many requests"}))
+    with pytest.raises(errors.RateLimitError) as caught:
+        call(CASES["llmgenerator"], "sync", **opts(server, max_retries=0))
+    assert caught.value.retry_after == 7.0
+    assert caught.value.message.endswith("Too many requests")
+
+
+def test_long_retry_after_is_capped(monkeypatch: pytest.MonkeyPatch, server: FaultServer) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr("creditwatch._base.time.sleep", waits.append)
+    server.script(retry_after_reply(3600), ok("flamel"))
+    call(CASES["flamel"], "sync", **opts(server))
+    assert waits == [_base.MAX_RETRY_AFTER]
+
+
+def test_backoff_grows_exponentially_with_jitter(
+    monkeypatch: pytest.MonkeyPatch, server: FaultServer
+) -> None:
+    monkeypatch.setattr(_base, "INITIAL_BACKOFF", 0.5)
+    waits: list[float] = []
+    monkeypatch.setattr("creditwatch._base.time.sleep", waits.append)
+    server.script(json_reply({}, 500))
+    with pytest.raises(errors.InternalServerError):
+        call(CASES["flamel"], "sync", **opts(server, max_retries=3))
+    assert len(waits) == 3
+    for attempt, wait in enumerate(waits):
+        assert 0.5 * 2**attempt * 0.75 <= wait <= 0.5 * 2**attempt
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_dropped_connection_is_retried_then_connection_error(
+    server: FaultServer, mode: str
+) -> None:
+    server.script(drop_reply(), ok("exorde"))
+    user = call(CASES["exorde"], mode, **opts(server))
+    assert str(user.id) == CASES["exorde"].example()["user"]["id"]
+    server.reset()
+    server.script(drop_reply())
+    with pytest.raises(errors.APIConnectionError) as caught:
+        call(CASES["exorde"], mode, **opts(server, max_retries=1))
+    assert not isinstance(caught.value, errors.APITimeoutError)
+    assert len(server.requests) == 2
+
+
+def test_refused_connection_is_a_connection_error() -> None:
+    with FaultServer() as closed:
+        url = closed.base_url
+    with pytest.raises(errors.APIConnectionError) as caught:
+        call(CASES["flamel"], "sync", api_key=FAKE_KEY, base_url=url, max_retries=0)
+    assert "127.0.0.1" in str(caught.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_slow_answer_times_out(server: FaultServer, mode: str) -> None:
+    server.script(slow_reply(1.0, CASES["generect"].example()))
+    started = time.perf_counter()
+    with pytest.raises(errors.APITimeoutError) as caught:
+        call(CASES["generect"], mode, **opts(server, timeout=0.2, max_retries=1))
+    assert time.perf_counter() - started < 0.95 * 2
+    assert len(server.requests) == 2  # timeouts are retried
+    assert "timed out" in str(caught.value)
+
+
+# -- bodies that are not what the spec says -------------------------------------------
+
+BAD_BODIES = {
+    "html-200": (html_reply(200), "HTML"),
+    "empty-200": (Reply(200, b"", {"Content-Type": "application/json"}), "empty body"),
+    "malformed-json": (malformed_json_reply(), "not JSON"),
+    "missing-field": (json_reply({"userId": 1}), "missing"),
+    "list": (json_reply([1, 2]), "does not match"),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", BAD_BODIES)
+def test_bad_success_body_is_a_validation_error(server: FaultServer, name: str, mode: str) -> None:
+    reply, words = BAD_BODIES[name]
+    server.script(reply)
+    with pytest.raises(errors.APIResponseValidationError) as caught:
+        call(CASES["flamel"], mode, **opts(server))
+    assert words in str(caught.value)
+    assert caught.value.body == reply.body.decode()
+    assert caught.value.status_code == 200
+    assert len(server.requests) == 1  # not retried: the same body would come back
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_every_missing_required_field_is_a_validation_error(
+    server: FaultServer, provider: str
+) -> None:
+    """Drop each required top-level field of the documented example in turn."""
+    case = CASES[provider]
+    body = case.example()
+    inner = case.unwrap(body)
+    for field in list(inner):
+        damaged = json.loads(json.dumps(body))
+        del case.unwrap(damaged)[field]
+        server.script(json_reply(damaged))
+        try:
+            call(case, "sync", **opts(server))
+        except errors.APIResponseValidationError as exc:
+            assert repr(field) in str(exc)
+        # An optional field may be absent: then the call must succeed (no bare KeyError).
+
+
+def test_truncated_body_is_a_connection_error_after_retries(server: FaultServer) -> None:
+    server.script(truncated_json_reply(CASES["flamel"].example()))
+    with pytest.raises(errors.APIConnectionError):
+        call(CASES["flamel"], "sync", **opts(server, max_retries=1))
+    assert len(server.requests) == 2
+
+
+def test_error_status_with_unknown_body_keeps_raw_text(server: FaultServer) -> None:
+    server.script(Reply(401, b"nope, not json", {"Content-Type": "text/plain"}))
+    with pytest.raises(errors.AuthenticationError) as caught:
+        call(CASES["exorde"], "sync", **opts(server))
+    assert caught.value.body == "nope, not json"
+    assert caught.value.code is None
+    assert "nope, not json" in str(caught.value)
+
+
+# -- envelopes --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_flamel_accepts_the_success_envelope(server: FaultServer, mode: str) -> None:
+    user = CASES["flamel"].example()
+    server.script(json_reply({"success": True, "code": 200, "data": user}))
+    result = call(CASES["flamel"], mode, **opts(server))
+    assert result.user_id == user["userId"]
+    assert result.email == user["email"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_easyslip_error_in_a_200_body_is_an_error(server: FaultServer, mode: str) -> None:
+    server.script(json_reply({"status": 401, "message": "unauthorized"}))
+    with pytest.raises(errors.AuthenticationError) as caught:
+        call(CASES["easyslip"], mode, **opts(server))
+    assert caught.value.status_code == 401
+    assert caught.value.response.status_code == 200
+    assert caught.value.code == "unauthorized"
+
+
+def test_exorde_deprecation_notice_warns(server: FaultServer) -> None:
+    body = CASES["exorde"].example("200", "userInfoWithDeprecationNotice")
+    notice = body["status"]["apiDeprecationNotice"]
+    server.script(json_reply(body))
+    with pytest.warns(DeprecationWarning) as caught, creditwatch.exorde.Client(**opts(server)) as c:
+        full = c.get_user_info_response()
+    text = str(caught[0].message)
+    assert notice["message"] in text
+    assert "2022-02-02" in text
+    assert full.status.cost == body["status"]["cost"]
+
+
+def test_exorde_without_notice_does_not_warn(server: FaultServer) -> None:
+    server.script(json_reply(CASES["exorde"].example("200", "userInfo")))
+    with warnings.catch_warnings(), creditwatch.exorde.Client(**opts(server)) as client:
+        warnings.simplefilter("error")
+        client.get_user_info()
+
+
+# -- forward compatibility ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_unknown_fields_and_enum_values_are_kept(server: FaultServer, mode: str) -> None:
+    body = CASES["llmgenerator"].example()
+    body["subscription"]["status"] = "paused"  # not in the spec's enum
+    body["subscription"]["seats"] = 5  # not in the spec at all
+    body["newTopLevel"] = {"x": 1}
+    server.script(json_reply(body))
+    result = call(CASES["llmgenerator"], mode, **opts(server))
+    assert result.subscription.status == "paused"
+    assert result.subscription.status.value == "paused"
+    assert not result.subscription.status.is_known
+    assert result.to_dict()["newTopLevel"] == {"x": 1}
+    assert result.to_dict()["subscription"]["seats"] == 5
+    assert result.to_dict()["subscription"]["status"] == "paused"
+
+
+# -- redirects and credentials ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_same_origin_redirect_is_followed_with_credentials(server: FaultServer, mode: str) -> None:
+    server.script_path("/api/auth/users/me/", redirect_reply("/v2/users/me/", 301))
+    server.script_path("/v2/users/me/", ok("generect"))
+    call(CASES["generect"], mode, **opts(server))
+    assert server.requests[-1].path == "/v2/users/me/"
+    assert server.requests[-1].headers["authorization"] == f"Token {FAKE_KEY}"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_redirect_to_another_host_is_refused(server: FaultServer, provider: str, mode: str) -> None:
+    with FaultServer() as elsewhere:
+        elsewhere.script(ok(provider))
+        server.script(redirect_reply(elsewhere.url("/steal"), 302))
+        with pytest.raises(errors.APIStatusError) as caught:
+            call(CASES[provider], mode, **opts(server))
+        assert elsewhere.requests == []
+    assert "another host" in str(caught.value)
+    assert caught.value.status_code == 302
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://api.example.com", "http://10.0.0.1:8080", "ftp://127.0.0.1", "not a url"],
+)
+def test_insecure_base_url_is_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="https"):
+        creditwatch.flamel.Client(FAKE_KEY, base_url=url).close()
+
+
+@pytest.mark.parametrize(
+    "url", ["http://localhost:1", "http://127.0.0.1:1", "http://127.5.6.7", "http://[::1]:1"]
+)
+def test_loopback_http_is_allowed(url: str) -> None:
+    with creditwatch.flamel.Client(FAKE_KEY, base_url=url) as client:
+        assert client.base_url == url
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_key_never_in_repr(provider: str) -> None:
+    module = CASES[provider].module
+    with module.Client(FAKE_KEY) as client:
+        assert FAKE_KEY not in repr(client)
+        assert FAKE_KEY not in str(client)
+        assert "redacted" in repr(client)
+    assert FAKE_KEY not in repr(module.AsyncClient(FAKE_KEY))
+
+
+def test_key_never_in_logs_or_errors(server: FaultServer, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    server.script(json_reply({"error": "x"}, 500), drop_reply(), json_reply({"error": "no"}, 401))
+    with pytest.raises(errors.AuthenticationError) as caught:
+        call(CASES["llmgenerator"], "sync", **opts(server))
+    assert "retry 1 of 2" in caplog.text  # the retries were logged...
+    assert FAKE_KEY not in caplog.text  # ...without the key
+    for text in (str(caught.value), repr(caught.value), repr(caught.value.args)):
+        assert FAKE_KEY not in text
+
+
+def test_http_client_passed_in_is_not_closed(server: FaultServer) -> None:
+    server.script(ok("flamel"))
+    http = httpx.Client()
+    with creditwatch.flamel.Client(FAKE_KEY, base_url=server.base_url, http_client=http) as c:
+        c.get_my_info()
+    assert not http.is_closed
+    http.close()
+    own = creditwatch.flamel.Client(FAKE_KEY, base_url=server.base_url)
+    own.close()
+    assert own._http.is_closed
