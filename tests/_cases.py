@@ -7,6 +7,7 @@ built from specs/*.yaml), never from the code under test.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -38,8 +39,9 @@ class Case:
         return str(EXAMPLES[self.provider][self.operation_id]["path"])
 
     def example(self, status: str = "200", name: str | None = None) -> Any:
+        """A fresh copy of a documented example (tests may change it)."""
         examples = EXAMPLES[self.provider][self.operation_id]["responses"][status]
-        return examples[name] if name else next(iter(examples.values()))
+        return copy.deepcopy(examples[name] if name else next(iter(examples.values())))
 
 
 CASES = {
