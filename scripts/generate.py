@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         for p, out in zip(PROVIDERS, outs, strict=True):
             shutil.move(out, new_root / p.name)
         (new_root / "__init__.py").write_text(ROOT_INIT, encoding="utf-8")
-        examples = {"_note": EXAMPLES_NOTE}
+        examples: dict[str, Any] = {"_note": EXAMPLES_NOTE}
         examples |= {p.name: documented_examples(texts[p.name]) for p in PROVIDERS}
         (new_root / "examples.json").write_text(
             json.dumps(examples, indent=1, ensure_ascii=False) + "\n",

@@ -19,6 +19,7 @@ from .spec import (
     HANGUL,
     Spec,
     SpecError,
+    Step,
     all_properties,
     make_nullable,
     make_optional,
@@ -298,7 +299,7 @@ def success_examples(spec: Spec) -> None:
     media["examples"] = PATCH["success_examples"]
 
 
-STEPS = [
+STEPS: list[Step] = [
     english_title,
     real_server_only,
     clean_operation,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .spec import Spec, SpecError, make_nullable, operation, prop, retype, schema, schemas
+from .spec import Spec, SpecError, Step, make_nullable, operation, prop, retype, schema, schemas
 
 BASE_URL = "https://api.generect.com"
 # Generect's paths end with "/"; without it the API redirects or answers 404.
@@ -161,7 +161,7 @@ def error_responses(spec: Spec) -> None:
         }
 
 
-STEPS = [
+STEPS: list[Step] = [
     real_server_only,
     clean_tags,
     token_auth_scheme,

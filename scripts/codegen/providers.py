@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import flamel, generect
@@ -18,7 +19,7 @@ class Provider:
     name: str
     # Upstream snapshot the normalizer starts from; None: the spec is hand-written.
     upstream: Path | None = None
-    steps: list[Step] = field(default_factory=list)
+    steps: Sequence[Step] = ()
 
     @property
     def spec(self) -> Path:
