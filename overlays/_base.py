@@ -23,7 +23,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import attrs
@@ -101,7 +101,8 @@ class Operation(Generic[T]):
     """Decoded JSON -> model: the envelope unwrapped, then the generated ``from_dict``."""
 
 
-def _env(name: str) -> str | None:
+def env(name: str) -> str | None:
+    """An environment variable's value, or None when unset or blank."""
     value = os.environ.get(name, "").strip()
     return value or None
 
@@ -109,7 +110,7 @@ def _env(name: str) -> str | None:
 def resolve_base_url(profile: Profile, base_url: str | None) -> str:
     """Argument, then ``<PREFIX>_BASE_URL``, then the spec's server; https, or http on
     loopback only (credentials never travel in clear text off this machine)."""
-    url = (base_url or _env(f"{profile.env_prefix}_BASE_URL") or profile.base_url).rstrip("/")
+    url = (base_url or env(f"{profile.env_prefix}_BASE_URL") or profile.base_url).rstrip("/")
     parsed = httpx.URL(url)
     if parsed.scheme == "https" and parsed.host:
         return url
@@ -131,7 +132,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def resolve_credential(profile: Profile, value: str | None, argument: str, env_var: str) -> str:
-    credential = value or _env(env_var)
+    credential = value or env(env_var)
     if credential is None:
         raise MissingCredentialsError(
             f"{profile.label}: no credential. Pass {argument}=... or set the {env_var} "
@@ -502,7 +503,3 @@ class AsyncAPIClient(BaseClient):
             self._log_retry(request, error, delay, retries)
             await asyncio.sleep(delay)
             retries += 1
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

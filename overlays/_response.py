@@ -22,9 +22,10 @@ class APIResponse(Generic[T]):
     status_code: int
     headers: httpx.Headers = attrs.field(repr=False)
     content: bytes = attrs.field(repr=False)
+    http_response: httpx.Response = attrs.field(repr=False, eq=False)
+    """The underlying ``httpx.Response`` (its ``.request`` shows what was sent)."""
     retries: int = 0
     """How many times the request was retried before this answer."""
-    http_response: httpx.Response = attrs.field(repr=False, eq=False, default=None)
 
     @property
     def text(self) -> str:

@@ -440,3 +440,31 @@ def test_http_client_passed_in_is_not_closed(server: FaultServer) -> None:
     own = creditwatch.flamel.Client(FAKE_KEY, base_url=server.base_url)
     own.close()
     assert own._http.is_closed
+
+
+def test_llmgenerator_credential_precedence(
+    server: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.script(ok("llmgenerator"))
+    monkeypatch.setenv("LLMGENERATOR_ACCESS_TOKEN", "env-test-token")
+    monkeypatch.delenv("LLMGENERATOR_API_KEY", raising=False)
+    with creditwatch.llmgenerator.Client(base_url=server.base_url) as client:
+        assert client.uses_access_token
+        client.get_current_subscription()
+    assert server.requests[-1].path == "/subscriptions/current"
+    assert server.requests[-1].headers["authorization"] == "Bearer env-test-token"
+    monkeypatch.setenv("LLMGENERATOR_API_KEY", "env-test-key")
+    with creditwatch.llmgenerator.Client(base_url=server.base_url) as client:
+        assert not client.uses_access_token
+        client.get_current_subscription()
+    assert server.requests[-1].path == "/subscriptions/current/api"
+    assert server.requests[-1].headers["authorization"] == "Bearer env-test-key"
+    with pytest.raises(ValueError, match="not both"):
+        creditwatch.llmgenerator.Client("k", access_token="t")
+
+
+def test_exorde_deprecation_warning_points_at_the_caller(server: FaultServer) -> None:
+    server.script(json_reply(CASES["exorde"].example("200", "userInfoWithDeprecationNotice")))
+    with pytest.warns(DeprecationWarning) as caught, creditwatch.exorde.Client(**opts(server)) as c:
+        c.get_user_info()
+    assert caught[0].filename == __file__

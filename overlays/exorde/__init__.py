@@ -54,7 +54,8 @@ def _parse(data: Any) -> UserInfoResponse:
             f"Exorde API {API_VERSION} is deprecated: {notice.message} "
             f"(shutdown date {notice.shutdown_date.isoformat()})",
             DeprecationWarning,
-            stacklevel=2,
+            # _parse <- _process <- _request <- the client's method <- the caller
+            stacklevel=5,
         )
     return body
 

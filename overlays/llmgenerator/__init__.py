@@ -26,6 +26,7 @@ from .._base import (
     Operation,
     Profile,
     SyncAPIClient,
+    env,
     resolve_credential,
 )
 from .._generated.llmgenerator.api.credit import get_credit_balance as _balance_jwt
@@ -98,22 +99,22 @@ class _Credentials(BaseClient):
     _access_token: str | None
 
     def _resolve_credential(self, api_key: str | None) -> str:
+        """Arguments first, then LLMGENERATOR_API_KEY, then LLMGENERATOR_ACCESS_TOKEN."""
         if api_key and self._access_token:
             raise ValueError("LLMGenerator: pass api_key or access_token, not both")
-        if self._access_token:
-            return self._access_token
-        if api_key is None and self._env_access_token() is not None:
-            self._access_token = self._env_access_token()
-            return str(self._access_token)
+        if api_key or self._access_token:
+            return str(api_key or self._access_token)
+        env_key = env("LLMGENERATOR_API_KEY")
+        if env_key is None:
+            self._access_token = env("LLMGENERATOR_ACCESS_TOKEN")
+            if self._access_token:
+                return self._access_token
         return resolve_credential(
-            PROFILE, api_key, "api_key (or access_token)", "LLMGENERATOR_API_KEY"
+            PROFILE,
+            env_key,
+            "api_key (or access_token)",
+            "LLMGENERATOR_API_KEY (or LLMGENERATOR_ACCESS_TOKEN)",
         )
-
-    @staticmethod
-    def _env_access_token() -> str | None:
-        import os  # noqa: PLC0415
-
-        return os.environ.get("LLMGENERATOR_ACCESS_TOKEN") or None
 
     @property
     def uses_access_token(self) -> bool:
