@@ -193,13 +193,29 @@ def optional_things_nullable(spec: Spec) -> None:
         "nextPlanAt",
         "Enterprise",
     )
-    make_nullable(spec, "CreditCostInfo", "upgradePlanId", "UpgradePlan")
+    make_nullable(spec, "CreditCostInfo", "upgradePlanId")
     make_nullable(spec, "Model", "BackupModel", "backupModelId", "prompt", "logo")
     make_nullable(spec, "Enterprise", "modelUrl", "logo")
     for schema_name, body in schemas(spec).items():
         deprecated = [n for n, p in body.get("properties", {}).items() if p.get("deprecated")]
         if deprecated:
             make_optional(spec, schema_name, *deprecated)
+
+
+def cut_relation_cycles(spec: Spec) -> None:
+    """`CreditCostInfo.Plan` and `CreditCostInfo.UpgradePlan` are ORM relations back to
+    plans that `planId`/`upgradePlanId` already identify; no upstream or documented
+    example includes them. They are the only way from the response into the cycles
+    Plan -> CreditCostInfo -> Plan, Plan <-> Model, Model -> BackupModel and
+    Model <-> Enterprise, which make the response schema infinite: Prism's dynamic
+    mode overflows its stack on it (stoplightio/prism#1456). Drop the two relations;
+    a value sent anyway is kept in `additional_properties`. Plan, Model and Enterprise
+    stay in the spec, recursive, and their generated models parse such nesting."""
+    properties = schema(spec, "CreditCostInfo")["properties"]
+    for name in ("Plan", "UpgradePlan"):
+        if name not in properties:
+            raise SpecError(f"CreditCostInfo.{name} not found")
+        del properties[name]
 
 
 def named_enums(spec: Spec) -> None:
@@ -309,6 +325,7 @@ STEPS: list[Step] = [
     free_form_objects,
     integer_ids_and_counts,
     optional_things_nullable,
+    cut_relation_cycles,
     named_enums,
     error_envelope_schema,
     english_descriptions,

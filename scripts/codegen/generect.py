@@ -30,6 +30,9 @@ TRANSPORT_HEADERS = {
 
 def real_server_only(spec: Spec) -> None:
     """The client's `base_url` option replaces the server; the spec names the real one."""
+    urls = [server["url"] for server in spec.get("servers", [])]
+    if BASE_URL not in urls:
+        raise SpecError(f"{BASE_URL} is no longer among the servers: {urls}")
     spec["servers"] = [{"url": BASE_URL, "description": "Production"}]
 
 

@@ -4,16 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.plan import Plan
-
 
 T = TypeVar("T", bound="CreditCostInfo")
 
@@ -36,14 +30,9 @@ class CreditCostInfo:
     """ Whether the action needs an upgrade (crown badge). """
     featured: bool
     """ Whether the action is featured ("New" badge). """
-    plan: Plan | Unset = UNSET
-    upgrade_plan: None | Plan | Unset = UNSET
-    """ Plan recommended as an upgrade. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.plan import Plan  # noqa: PLC0415
-
         credit_cost_info_id = self.credit_cost_info_id
 
         plan_id = self.plan_id
@@ -61,18 +50,6 @@ class CreditCostInfo:
 
         featured = self.featured
 
-        plan: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.plan, Unset):
-            plan = self.plan.to_dict()
-
-        upgrade_plan: dict[str, Any] | None | Unset
-        if isinstance(self.upgrade_plan, Unset):
-            upgrade_plan = UNSET
-        elif isinstance(self.upgrade_plan, Plan):
-            upgrade_plan = self.upgrade_plan.to_dict()
-        else:
-            upgrade_plan = self.upgrade_plan
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -87,17 +64,11 @@ class CreditCostInfo:
                 "featured": featured,
             }
         )
-        if plan is not UNSET:
-            field_dict["Plan"] = plan
-        if upgrade_plan is not UNSET:
-            field_dict["UpgradePlan"] = upgrade_plan
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.plan import Plan  # noqa: PLC0415
-
         d = dict(src_dict)
         credit_cost_info_id = d.pop("creditCostInfoId")
 
@@ -120,30 +91,6 @@ class CreditCostInfo:
 
         featured = d.pop("featured")
 
-        _plan = d.pop("Plan", UNSET)
-        plan: Plan | Unset
-        if isinstance(_plan, Unset):
-            plan = UNSET
-        else:
-            plan = Plan.from_dict(_plan)
-
-        def _parse_upgrade_plan(data: object) -> None | Plan | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                upgrade_plan_type_1 = Plan.from_dict(data)
-
-                return upgrade_plan_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Plan | Unset, data)
-
-        upgrade_plan = _parse_upgrade_plan(d.pop("UpgradePlan", UNSET))
-
         credit_cost_info = cls(
             credit_cost_info_id=credit_cost_info_id,
             plan_id=plan_id,
@@ -153,8 +100,6 @@ class CreditCostInfo:
             watermarked=watermarked,
             need_upgrade=need_upgrade,
             featured=featured,
-            plan=plan,
-            upgrade_plan=upgrade_plan,
         )
 
         credit_cost_info.additional_properties = d
