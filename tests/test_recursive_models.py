@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from creditwatch._generated.flamel.types import Unset
+from creditwatch.flamel import Unset
 from creditwatch.flamel.models import BaseModelKind, Enterprise, Model, Plan
 
 from _cases import normalized

@@ -15,10 +15,11 @@ from .._balance import Balance, aware
 from .._base import AsyncAPIClient, ErrorInfo, Operation, Profile, SyncAPIClient
 from .._generated.easyslip.api.account import get_me as _get_me
 from .._generated.easyslip.models import ErrorResponse, MeData, MeResponse
+from .._generated.easyslip.types import UNSET, Unset
 from .._response import APIResponse
 from . import models
 
-__all__ = ["AsyncClient", "Client", "models"]
+__all__ = ["UNSET", "AsyncClient", "Client", "Unset", "models"]
 
 
 def _decode_error(data: Any) -> ErrorInfo:

@@ -24,11 +24,11 @@ from .._generated.exorde.models import (
     User,
     UserInfoResponse,
 )
-from .._generated.exorde.types import Unset
+from .._generated.exorde.types import UNSET, Unset
 from .._response import APIResponse
 from . import models
 
-__all__ = ["AsyncClient", "Client", "models"]
+__all__ = ["UNSET", "AsyncClient", "Client", "Unset", "models"]
 
 API_VERSION = ApiVersion.V1
 

@@ -14,10 +14,11 @@ from .._balance import Balance, aware
 from .._base import AsyncAPIClient, ErrorInfo, Operation, Profile, SyncAPIClient
 from .._generated.flamel.api.users import get_my_info as _get_my_info
 from .._generated.flamel.models import AuthUserDto, ErrorEnvelope
+from .._generated.flamel.types import UNSET, Unset
 from .._response import APIResponse
 from . import models
 
-__all__ = ["AsyncClient", "Client", "models"]
+__all__ = ["UNSET", "AsyncClient", "Client", "Unset", "models"]
 
 
 def _unwrap(data: Any) -> Any:

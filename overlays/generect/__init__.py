@@ -13,10 +13,11 @@ from .._balance import Balance
 from .._base import AsyncAPIClient, ErrorInfo, Operation, Profile, SyncAPIClient
 from .._generated.generect.api.auth import get_user_me as _get_user_me
 from .._generated.generect.models import ErrorDetail, User
+from .._generated.generect.types import UNSET, Unset
 from .._response import APIResponse
 from . import models
 
-__all__ = ["AsyncClient", "Client", "models"]
+__all__ = ["UNSET", "AsyncClient", "Client", "Unset", "models"]
 
 
 def _decode_error(data: Any) -> ErrorInfo:

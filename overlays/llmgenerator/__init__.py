@@ -40,10 +40,11 @@ from .._generated.llmgenerator.api.subscriptions import (
     get_current_subscription_with_api_key as _subscription_key,
 )
 from .._generated.llmgenerator.models import CreditBalance, ErrorResponse, SubscriptionResponse
+from .._generated.llmgenerator.types import UNSET, Unset
 from .._response import APIResponse
 from . import models
 
-__all__ = ["Account", "AsyncClient", "Client", "models"]
+__all__ = ["UNSET", "Account", "AsyncClient", "Client", "Unset", "models"]
 
 T = TypeVar("T")
 
