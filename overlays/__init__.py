@@ -11,8 +11,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._balance import Balance, abalances, balances
-from ._response import APIResponse
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -31,8 +29,17 @@ from .errors import (
 
 if TYPE_CHECKING:
     from . import easyslip, exorde, flamel, generect, llmgenerator
+    from ._balance import Balance, abalances, balances
+    from ._response import APIResponse
 
-from ._balance import PROVIDERS
+PROVIDERS = ("flamel", "exorde", "generect", "easyslip", "llmgenerator")
+# Imported on first use, so that `import creditwatch` costs little more than httpx.
+_LAZY = {
+    "Balance": "._balance",
+    "balances": "._balance",
+    "abalances": "._balance",
+    "APIResponse": "._response",
+}
 
 __all__ = [
     "PROVIDERS",
@@ -61,7 +68,13 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in PROVIDERS:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+if not TYPE_CHECKING:  # for type checkers, the names above are plain imports
+
+    def __getattr__(name: str) -> Any:
+        if name in PROVIDERS:
+            return importlib.import_module(f"{__name__}.{name}")
+        if name in _LAZY:
+            value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+            globals()[name] = value
+            return value
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

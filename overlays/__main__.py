@@ -14,9 +14,9 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TextIO, TypeVar
 
-from . import _cli, _demo
+from . import PROVIDERS, _cli, _demo
 from ._accounts import AccountsFileError, Result, check_accounts, load_accounts
-from ._balance import PROVIDERS, abalances, configured_providers
+from ._balance import abalances, configured_providers
 from ._cli import EXIT_FAILED, EXIT_INTERRUPTED, Progress, Row
 
 T = TypeVar("T")
@@ -51,13 +51,15 @@ def _run(args: argparse.Namespace) -> int:
             rows = _account_rows(args, secrets)
         else:
             rows = _provider_rows(args.providers, args.timeout)
+        _report(rows, args, secrets, note)
     except AccountsFileError as exc:
         _print(sys.stderr, f"creditwatch: {exc}", secrets)
         return EXIT_FAILED
+    except BrokenPipeError:
+        raise
     except Exception as exc:  # a bug: one line, never a traceback
         _print(sys.stderr, f"creditwatch: {type(exc).__name__}: {exc}", secrets)
         return EXIT_FAILED
-    _report(rows, args, secrets, note)
     return _cli.exit_status(rows, args.below)
 
 
@@ -143,7 +145,12 @@ def _report(
 
 
 def _print(stream: TextIO, text: str, secrets: Iterable[str]) -> None:
-    print(_cli.redact(text, secrets), file=stream, flush=True)
+    text = _cli.redact(text, secrets)
+    try:
+        print(text, file=stream, flush=True)
+    except UnicodeEncodeError:  # a provider's non-ASCII plan name on a narrow console
+        encoding = stream.encoding or "ascii"
+        print(text.encode(encoding, "replace").decode(encoding), file=stream, flush=True)
 
 
 def _environment_secrets() -> set[str]:

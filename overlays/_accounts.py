@@ -25,7 +25,8 @@ from typing import Any, Protocol, TypeAlias
 import attrs
 import httpx
 
-from ._balance import PROVIDERS, Balance
+from . import PROVIDERS
+from ._balance import Balance
 from ._base import resolve_base_url
 from .errors import MissingCredentialsError
 

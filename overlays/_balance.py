@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import os
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Generic, Literal, Protocol, TypeVar
 
 import attrs
 
+from . import PROVIDERS as PROVIDERS  # noqa: PLC0414 - re-exported for the CLI
 from .errors import APIError, MissingCredentialsError
 
 A_co = TypeVar("A_co", covariant=True)
 
-PROVIDERS = ("flamel", "exorde", "generect", "easyslip", "llmgenerator")
 Unit = Literal["credits", "quota"]
 
 
@@ -96,6 +94,8 @@ def _check_sync(name: str, timeout: float | None) -> Balance[object] | APIError:
         client: _SyncBalanceClient = module.Client(**_client_options(timeout))
     except MissingCredentialsError as exc:
         return exc
+    except ValueError as exc:  # e.g. an insecure <PREFIX>_BASE_URL: this provider's error
+        return APIError(str(exc), provider=name)
     try:
         return client.balance()
     except APIError as exc:
@@ -113,6 +113,8 @@ def balances(
     long as the slowest. A provider that fails is reported as its `APIError`, never
     hiding the others. Credentials and base URLs come from the environment.
     """
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - import time
+
     names = _selected(providers)
     if not names:
         return {}
@@ -127,6 +129,8 @@ async def _check_async(name: str, timeout: float | None) -> Balance[object] | AP
         client: _AsyncBalanceClient = module.AsyncClient(**_client_options(timeout))
     except MissingCredentialsError as exc:
         return exc
+    except ValueError as exc:
+        return APIError(str(exc), provider=name)
     try:
         return await client.balance()
     except APIError as exc:
@@ -139,6 +143,8 @@ async def abalances(
     providers: Iterable[str] | None = None, *, timeout: float | None = None
 ) -> dict[str, Balance[object] | APIError]:
     """`balances()` for asyncio: the checks run concurrently on the event loop."""
+    import asyncio  # noqa: PLC0415 - import time
+
     names = _selected(providers)
     results = await asyncio.gather(*(_check_async(n, timeout) for n in names))
     return dict(zip(names, results, strict=True))

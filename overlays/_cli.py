@@ -21,7 +21,9 @@ from typing import Any, TextIO, TypeAlias
 
 import attrs
 
-from ._balance import PROVIDERS, Balance
+from . import PROVIDERS
+from ._balance import Balance
+from ._base import DEFAULT_TIMEOUT
 from ._version import __version__
 
 EXIT_OK = 0
@@ -113,7 +115,7 @@ accounts file (--accounts, TOML):
   name = "team-a"                 # unique; the row's name
   provider = "flamel"             # {", ".join(PROVIDERS)}
   key_env = "TEAM_A_FLAMEL_KEY"   # the environment variable holding the key
-  base_url = "https://..."        # optional
+  base_url = "https://..."        # optional; else <P>_BASE_URL, else the provider's
 Keys never live in the file. A missing variable fails that account only.
 
 {_EXIT_STATUS_HELP}"""
@@ -147,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout",
         type=_positive_float,
         metavar="S",
-        help="seconds each HTTP request may take (default 30)",
+        help=f"seconds each HTTP request may take (default {DEFAULT_TIMEOUT:g})",
     )
     balances.add_argument(
         "--accounts",
@@ -158,7 +160,6 @@ def build_parser() -> argparse.ArgumentParser:
     balances.add_argument(
         "--concurrency",
         type=_positive_int,
-        default=DEFAULT_CONCURRENCY,
         metavar="N",
         help=f"with --accounts: at most N requests in flight (default {DEFAULT_CONCURRENCY})",
     )
@@ -209,6 +210,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace | int:
         )
         return EXIT_FAILED
     args.providers = providers
+    if args.command == "balances":
+        if args.concurrency is not None and args.accounts is None:
+            parser.print_usage(sys.stderr)
+            print("creditwatch: --concurrency applies to --accounts only", file=sys.stderr)
+            return EXIT_FAILED
+        if args.concurrency is None:
+            args.concurrency = DEFAULT_CONCURRENCY
     return args
 
 
@@ -223,10 +231,6 @@ class Row:
     outcome: Outcome
     name: str | None = None
     """The account's name (``--accounts``); None for a provider's own key."""
-
-    @property
-    def label(self) -> str:
-        return self.provider if self.name is None else self.name
 
 
 def status(row: Row, below: Threshold | None) -> str:
@@ -272,7 +276,7 @@ def nothing_configured_hint() -> str:
 def redact(text: str, secrets: Iterable[str]) -> str:
     """Defence in depth: no credential reaches the output, even if a message had one."""
     for secret in sorted(set(secrets), key=len, reverse=True):
-        if len(secret) >= 4:
+        if len(secret) >= 8:  # real keys are long; short strings would garble output
             text = text.replace(secret, "<redacted>")
     return text
 
@@ -290,7 +294,7 @@ def render_table(rows: Sequence[Row], below: Threshold | None) -> str:
     lines = [header]
     for row in rows:
         cells = _cells(row, below)
-        lines.append([row.name or "-", *cells] if accounts else cells)
+        lines.append([_clean(row.name or "-"), *cells] if accounts else cells)
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []
     for line in lines:

@@ -20,8 +20,8 @@ from typing import Any, Self
 
 import httpx
 
+from . import PROVIDERS
 from ._accounts import Result, check_key
-from ._balance import PROVIDERS
 
 __all__ = ["DEMO_KEY", "MockServer", "check", "load_examples", "routes"]
 

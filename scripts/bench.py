@@ -623,6 +623,14 @@ def flamel_account() -> dict[str, Any]:
     }
 
 
+def count_keys(value: object) -> int:
+    if isinstance(value, dict):
+        return len(value) + sum(count_keys(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(count_keys(v) for v in value)
+    return 0
+
+
 def count_objects(value: object) -> int:
     if isinstance(value, dict):
         return 1 + sum(count_objects(v) for v in value.values())
@@ -671,9 +679,10 @@ def assert_fully_parsed(value: object, where: str = "") -> None:
     string (the generated union handling): that would flatter it. So: no extra keys
     on a model with declared fields, no dict or list of dicts where a model belongs,
     no string where a date-time belongs."""
-    if not attrs.has(type(value)):
+    cls = type(value)
+    if not attrs.has(cls):
         return
-    declared = [f for f in attrs.fields(type(value)) if f.name != "additional_properties"]
+    declared = [f for f in attrs.fields(cls) if f.name != "additional_properties"]
     extra = getattr(value, "additional_properties", {})
     name = f"{where}{type(value).__name__}"
     if declared and extra:
@@ -693,7 +702,10 @@ def parse_row(
     label: str, model: Any, theirs: Any, payload: dict[str, Any], mode: Mode
 ) -> tuple[Row, Callable[[], object]]:
     assert_fully_parsed(model.from_dict(payload))
-    theirs.model_validate(payload)
+    # pydantic drops keys its models do not declare: all of them must survive.
+    dumped = theirs.model_validate(payload).model_dump(by_alias=True, exclude_unset=True)
+    if count_keys(dumped) != count_keys(payload):
+        raise AssertionError(f"pydantic's {theirs.__name__} ignores keys of the payload")
     ours_s, theirs_s = interleaved(
         lambda: model.from_dict(payload),
         lambda: theirs.model_validate(payload),

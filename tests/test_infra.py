@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import _prism
 import httpx
 import pytest
+
+import _prism
 from _faults import (
     FaultServer,
     FaultServerError,

@@ -468,3 +468,17 @@ def test_exorde_deprecation_warning_points_at_the_caller(server: FaultServer) ->
     with pytest.warns(DeprecationWarning) as caught, creditwatch.exorde.Client(**opts(server)) as c:
         c.get_user_info()
     assert caught[0].filename == __file__
+
+
+def test_balances_reports_a_bad_base_url_as_that_providers_error(
+    server: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.script(ok("generect"))
+    monkeypatch.setenv("FLAMEL_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("FLAMEL_BASE_URL", "http://flamel.example.com")
+    monkeypatch.setenv("GENERECT_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("GENERECT_BASE_URL", server.base_url)
+    results = creditwatch.balances(["flamel", "generect"])
+    assert isinstance(results["flamel"], creditwatch.APIError)
+    assert "https" in str(results["flamel"])
+    assert isinstance(results["generect"], creditwatch.Balance)

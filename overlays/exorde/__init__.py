@@ -54,10 +54,18 @@ def _parse(data: Any) -> UserInfoResponse:
             f"Exorde API {API_VERSION} is deprecated: {notice.message} "
             f"(shutdown date {notice.shutdown_date.isoformat()})",
             DeprecationWarning,
-            # _parse <- _process <- _request <- the client's method <- the caller
-            stacklevel=5,
+            # _parse <- _parse_user/_parse_response <- _process <- _request <- method <- caller
+            stacklevel=6,
         )
     return body
+
+
+def _parse_response(data: Any) -> UserInfoResponse:
+    return _parse(data)
+
+
+def _parse_user(data: Any) -> User:
+    return _parse(data).user
 
 
 PROFILE = Profile(
@@ -68,10 +76,9 @@ PROFILE = Profile(
     extra_headers={"Accept": "application/json"},
     decode_error=_decode_error,
 )
-GET_USER_INFO = Operation(
-    partial(_get_user_info._get_kwargs, x_exorde_api_version=ApiVersion.V1),
-    _parse,
-)
+_REQUEST = partial(_get_user_info._get_kwargs, x_exorde_api_version=ApiVersion.V1)
+GET_USER_INFO_RESPONSE = Operation(_REQUEST, _parse_response)
+GET_USER_INFO = Operation(_REQUEST, _parse_user)
 
 
 def next_month_start(now: datetime) -> datetime:
@@ -120,7 +127,7 @@ class Client(SyncAPIClient):
 
     def get_user_info(self) -> User:
         """The user: id, email, plan and credit counters."""
-        return self._request(GET_USER_INFO).parsed.user
+        return self._request(GET_USER_INFO).parsed
 
     def balance(self) -> Balance[User]:
         """Credits left (see the README's balance table)."""
@@ -128,7 +135,7 @@ class Client(SyncAPIClient):
 
     def get_user_info_response(self) -> UserInfoResponse:
         """The whole body: ``.user`` and ``.status`` (credit cost, deprecation notice)."""
-        return self._request(GET_USER_INFO).parsed
+        return self._request(GET_USER_INFO_RESPONSE).parsed
 
     @cached_property
     def with_raw_response(self) -> RawClient:
@@ -140,8 +147,11 @@ class RawClient:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    def get_user_info(self) -> APIResponse[UserInfoResponse]:
+    def get_user_info(self) -> APIResponse[User]:
         return self._client._request(GET_USER_INFO)
+
+    def get_user_info_response(self) -> APIResponse[UserInfoResponse]:
+        return self._client._request(GET_USER_INFO_RESPONSE)
 
 
 class AsyncClient(AsyncAPIClient):
@@ -151,7 +161,7 @@ class AsyncClient(AsyncAPIClient):
 
     async def get_user_info(self) -> User:
         """The user: id, email, plan and credit counters."""
-        return (await self._request(GET_USER_INFO)).parsed.user
+        return (await self._request(GET_USER_INFO)).parsed
 
     async def balance(self) -> Balance[User]:
         """Credits left (see the README's balance table)."""
@@ -159,7 +169,7 @@ class AsyncClient(AsyncAPIClient):
 
     async def get_user_info_response(self) -> UserInfoResponse:
         """The whole body: ``.user`` and ``.status`` (credit cost, deprecation notice)."""
-        return (await self._request(GET_USER_INFO)).parsed
+        return (await self._request(GET_USER_INFO_RESPONSE)).parsed
 
     @cached_property
     def with_raw_response(self) -> AsyncRawClient:
@@ -171,5 +181,8 @@ class AsyncRawClient:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
-    async def get_user_info(self) -> APIResponse[UserInfoResponse]:
+    async def get_user_info(self) -> APIResponse[User]:
         return await self._client._request(GET_USER_INFO)
+
+    async def get_user_info_response(self) -> APIResponse[UserInfoResponse]:
+        return await self._client._request(GET_USER_INFO_RESPONSE)

@@ -78,6 +78,10 @@ class Account:
     subscription: SubscriptionResponse
     credits: CreditBalance
 
+    def to_dict(self) -> dict[str, Any]:
+        """Both bodies as JSON-ready dicts, like the generated models' ``to_dict()``."""
+        return {"subscription": self.subscription.to_dict(), "credits": self.credits.to_dict()}
+
 
 def to_balance(subscription: SubscriptionResponse, credits: CreditBalance) -> Balance[Account]:
     """remaining = balance; limit = planDetails.monthlyCredits; plan = subscription.plan."""
@@ -138,7 +142,7 @@ class Client(_Credentials, SyncAPIClient):
         *,
         access_token: str | None = None,
         base_url: str | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.Client | None = None,
     ) -> None:
@@ -192,7 +196,7 @@ class AsyncClient(_Credentials, AsyncAPIClient):
         *,
         access_token: str | None = None,
         base_url: str | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:

@@ -28,7 +28,7 @@ class EditCountPeriod(StrEnum):
     @property
     def is_known(self) -> bool:
         """False for a value the spec does not list."""
-        return self._name_ in type(self).__members__
+        return type(self).__members__.get(self._name_) is self
 
     def __str__(self) -> str:
         return str(self.value)

@@ -1,0 +1,634 @@
+"""The command line, run as users run it: ``python -m creditwatch`` in a subprocess.
+
+The providers are a FaultServer serving the documented examples that ship in the
+package (``creditwatch/_generated/examples.json``, the same data ``creditwatch demo``
+serves). Expected numbers are computed here from those examples with the README's
+balance mapping, never from the code under test.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from _faults import FaultServer, Reply, json_reply, slow_reply
+from conftest import FAKE_KEY
+
+PROVIDERS = ("flamel", "exorde", "generect", "easyslip", "llmgenerator")
+EXAMPLES: dict[str, Any] = json.loads(
+    (importlib.resources.files("creditwatch._generated") / "examples.json").read_text("utf-8")
+)
+KEY_VARIABLES = (*(f"{p.upper()}_API_KEY" for p in PROVIDERS), "LLMGENERATOR_ACCESS_TOKEN")
+COLUMNS = ("provider", "plan", "remaining", "limit", "% left", "resets/expires", "status")
+
+
+def fake_key(provider: str) -> str:
+    """Obviously fake, and different per provider so a leak names its source."""
+    return f"{FAKE_KEY}-{provider}"
+
+
+# -- documented examples and the expected balances ------------------------------------
+
+
+def example(provider: str, operation_id: str, status: str = "200") -> Any:
+    """The first documented example, as the demo serves it."""
+    samples = EXAMPLES[provider][operation_id]["responses"][status]
+    assert samples, f"examples.json has no {status} example for {provider} {operation_id}"
+    return next(iter(samples.values()))
+
+
+def operation_paths(provider: str) -> dict[str, str]:
+    """operationId -> path."""
+    return {op_id: str(op["path"]) for op_id, op in EXAMPLES[provider].items()}
+
+
+@dataclass(frozen=True)
+class Expected:
+    remaining: float | None
+    limit: float | None
+    plan: str | None
+    when: str | None  # "resets" / "expires" / None
+
+    @property
+    def percent_left(self) -> float | None:
+        if self.remaining is None or not self.limit:
+            return None
+        return 100 * self.remaining / self.limit
+
+
+def expected(provider: str) -> Expected:
+    """The README's balance mapping, applied to the first documented 200 example."""
+    if provider == "flamel":
+        user = example("flamel", "getMyInfo")
+        user = user.get("data", user) if user.get("success") is True else user
+        total = user["defaultCredit"] + user["dailyCredit"] + user["monthlyCredit"]
+        limit = user["maxCredit"] if user["maxCredit"] > 0 else None
+        when = "resets" if user.get("nextPlanAt") else None
+        return Expected(total, limit, user["Plan"]["grade"], when)
+    if provider == "exorde":
+        plan = example("exorde", "getUserInfo")["user"]["plan"]
+        remaining = plan["remainingMonthlyCredits"] + plan.get("remainingAdditionalCredits", 0)
+        limit = plan["totalMonthlyCredits"] + plan.get("maxAdditionalCredits", 0)
+        return Expected(remaining, limit, plan["name"], "resets")  # the 1st of next month
+    if provider == "generect":
+        user = example("generect", "getUserMe")
+        return Expected(user["balance_platform"], user["max_credits"], user["subscription"], None)
+    if provider == "easyslip":
+        data = example("easyslip", "getMe")["data"]
+        return Expected(
+            data["remainingQuota"],
+            data["maxQuota"],
+            data["application"],
+            "expires" if data.get("expiredAt") else None,
+        )
+    assert provider == "llmgenerator"
+    subscription = example("llmgenerator", "getCurrentSubscriptionWithApiKey")
+    credits = example("llmgenerator", "getCreditBalanceWithApiKey")
+    details, current = subscription["planDetails"], subscription["subscription"]
+    return Expected(
+        credits["balance"],
+        None if details is None else details["monthlyCredits"],
+        None if current is None else current["plan"],
+        "resets" if current and current.get("currentPeriodEnd") else None,
+    )
+
+
+def serve_examples(server: FaultServer, provider: str, prefix: str | None = None) -> str:
+    """Script every operation of `provider` at ``<prefix><path>``; return the base URL."""
+    prefix = f"/{provider}" if prefix is None else prefix
+    for op_id, path in operation_paths(provider).items():
+        server.script_path(prefix + path, json_reply(example(provider, op_id)))
+    return server.url(prefix)
+
+
+# -- running the command line ---------------------------------------------------------
+
+
+def base_env() -> dict[str, str]:
+    """The test process's environment without credentials, base URLs or proxies."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name not in KEY_VARIABLES
+        and not name.endswith("_BASE_URL")
+        and not name.lower().endswith("_proxy")
+        and not name.startswith("CREDITWATCH")
+    }
+
+
+def configured_env(server: FaultServer, providers: tuple[str, ...] = PROVIDERS) -> dict[str, str]:
+    """Fake keys, and base URLs pointing at `server` serving the documented examples."""
+    env = base_env()
+    for provider in providers:
+        env[f"{provider.upper()}_API_KEY"] = fake_key(provider)
+        env[f"{provider.upper()}_BASE_URL"] = serve_examples(server, provider)
+    return env
+
+
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+    elapsed: float
+
+
+def run_cli(
+    *args: str, env: Mapping[str, str], cwd: Path | None = None, timeout: float = 60
+) -> Run:
+    """``python -m creditwatch ARGS`` with stdout and stderr piped (not terminals)."""
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "creditwatch", *args],
+        env=dict(env),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    run = Run(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
+    assert_clean(run, env)
+    return run
+
+
+def assert_clean(run: Run, env: Mapping[str, str]) -> None:
+    """What must hold for every run: no traceback, no key, no progress in a pipe."""
+    output = run.stdout + run.stderr
+    assert "Traceback" not in output, output
+    for name, value in env.items():
+        if (name in KEY_VARIABLES or name.startswith("ACCT_")) and value:
+            assert value not in output, f"{name}'s value was printed"
+    assert "\r" not in run.stderr, "progress indicator written to a pipe"
+
+
+def parse_table(stdout: str) -> dict[str, dict[str, str]]:
+    """Rows of the table by their first column (provider, or account name)."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(("provider", "account")))
+    header = re.split(r"\s{2,}", lines[start].strip())
+    rows = {}
+    for line in lines[start + 1 :]:
+        if not line.strip():
+            break
+        cells = re.split(r"\s{2,}", line.strip())
+        assert len(cells) == len(header), f"{line!r} does not match {header}"
+        rows[cells[0]] = dict(zip(header, cells, strict=True))
+    return rows
+
+
+def number(cell: str) -> float | None:
+    return None if cell == "-" else float(cell.replace(",", ""))
+
+
+def assert_row_matches(row: Mapping[str, str], want: Expected) -> None:
+    assert number(row["remaining"]) == pytest.approx(want.remaining)
+    assert number(row["limit"]) == pytest.approx(want.limit)
+    assert row["plan"] == (want.plan or "-")
+    if want.percent_left is None:
+        assert row["% left"] == "-"
+    else:
+        assert row["% left"] == f"{want.percent_left:.1f}%"
+    if want.when is None:
+        assert row["resets/expires"] == "-"
+    else:
+        assert row["resets/expires"].startswith(want.when + " ")
+
+
+@pytest.fixture
+def server() -> Iterator[FaultServer]:
+    with FaultServer() as srv:
+        yield srv
+
+
+# -- balances: table ------------------------------------------------------------------
+
+
+def test_table_shows_each_provider_with_the_mapped_numbers(server: FaultServer) -> None:
+    run = run_cli("balances", env=configured_env(server))
+
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    rows = parse_table(run.stdout)
+    assert list(rows) == list(PROVIDERS)
+    assert tuple(next(iter(rows.values()))) == COLUMNS
+    for provider in PROVIDERS:
+        assert_row_matches(rows[provider], expected(provider))
+        assert rows[provider]["status"] == "ok"
+    # every provider was called with its own key
+    flamel = server.requests_to("/flamel" + operation_paths("flamel")["getMyInfo"])
+    assert flamel[0].headers["x-api-key"] == fake_key("flamel")
+
+
+def test_unconfigured_providers_are_listed_not_failed(server: FaultServer) -> None:
+    env = configured_env(server, ("generect", "easyslip"))
+
+    run = run_cli("balances", env=env)
+
+    assert run.returncode == 0, run.stderr
+    rows = parse_table(run.stdout)
+    assert list(rows) == list(PROVIDERS)
+    for provider in ("flamel", "exorde", "llmgenerator"):
+        assert rows[provider]["status"] == "not configured"
+        assert rows[provider]["remaining"] == "-"
+    assert rows["generect"]["status"] == rows["easyslip"]["status"] == "ok"
+    assert run.stderr == ""
+
+
+def test_named_providers_only_and_in_that_order(server: FaultServer) -> None:
+    run = run_cli("balances", "easyslip", "flamel", env=configured_env(server))
+
+    assert run.returncode == 0, run.stderr
+    assert list(parse_table(run.stdout)) == ["easyslip", "flamel"]
+    assert not server.requests_to("/exorde" + operation_paths("exorde")["getUserInfo"])
+
+
+def test_named_provider_without_key_is_a_failure(server: FaultServer) -> None:
+    env = configured_env(server, ("flamel",))
+
+    run = run_cli("balances", "flamel", "exorde", env=env)
+
+    assert run.returncode == 2
+    rows = parse_table(run.stdout)
+    assert rows["flamel"]["status"] == "ok"
+    assert rows["exorde"]["status"] == "error: MissingCredentialsError"
+    [line] = run.stderr.splitlines()
+    assert line.startswith("exorde: MissingCredentialsError: ")
+    assert "EXORDE_API_KEY" in line
+
+
+def test_nothing_configured_exits_2_and_says_how(tmp_path: Path) -> None:
+    run = run_cli("balances", env=base_env(), cwd=tmp_path)
+
+    assert run.returncode == 2
+    rows = parse_table(run.stdout)
+    assert {r["status"] for r in rows.values()} == {"not configured"}
+    assert list(rows) == list(PROVIDERS)
+    assert "no provider is configured" in run.stderr
+    assert "FLAMEL_API_KEY" in run.stderr
+
+
+def test_unknown_provider_is_a_usage_error() -> None:
+    run = run_cli("balances", "flamingo", env=base_env())
+
+    assert run.returncode == 2
+    assert "unknown provider 'flamingo'" in run.stderr
+    assert run.stdout == ""
+
+
+# -- exit status with --below ---------------------------------------------------------
+
+
+def test_below_compares_remaining_credits(server: FaultServer) -> None:
+    remaining = {p: expected(p).remaining for p in PROVIDERS}
+    known = sorted(v for v in remaining.values() if v is not None)
+    threshold = (known[len(known) // 2] + known[len(known) // 2 - 1]) / 2  # some above/below
+
+    run = run_cli("balances", "--below", f"{threshold}", env=configured_env(server))
+
+    assert run.returncode == 1, run.stderr
+    rows = parse_table(run.stdout)
+    for provider, value in remaining.items():
+        want = "below" if value is not None and value < threshold else "ok"
+        assert rows[provider]["status"] == want, provider
+    assert "below" in {r["status"] for r in rows.values()}
+    assert "ok" in {r["status"] for r in rows.values()}
+
+
+def test_below_zero_is_never_below(server: FaultServer) -> None:
+    run = run_cli("balances", "--below", "0", env=configured_env(server))
+
+    assert run.returncode == 0
+    assert {r["status"] for r in parse_table(run.stdout).values()} == {"ok"}
+
+
+def test_below_percent_compares_percent_left(server: FaultServer) -> None:
+    percents = {p: expected(p).percent_left for p in PROVIDERS}
+    known = sorted(v for v in percents.values() if v is not None)
+    assert len(known) >= 2, "the examples need two providers with a limit"
+    threshold = (known[0] + known[-1]) / 2
+
+    run = run_cli("balances", "--below", f"{threshold}%", "--json", env=configured_env(server))
+
+    assert run.returncode == 1
+    statuses = {o["provider"]: o["status"] for o in json.loads(run.stdout)}
+    for provider, percent in percents.items():
+        below = percent is not None and percent < threshold
+        assert statuses[provider] == ("below" if below else "ok"), provider
+
+
+@pytest.mark.parametrize("value", ["ten", "-1", "nan", "5%%"])
+def test_below_rejects_non_numbers(value: str) -> None:
+    run = run_cli("balances", "--below", value, env=base_env())
+
+    assert run.returncode == 2
+    assert "--below" in run.stderr
+
+
+def test_help_documents_below_and_exit_status() -> None:
+    run = run_cli("balances", "--help", env=base_env())
+
+    assert run.returncode == 0
+    assert "--below compares the credits REMAINING" in run.stdout
+    assert "--below 10%" in run.stdout
+    assert "exit status" in run.stdout
+
+
+# -- failures ---------------------------------------------------------------------------
+
+
+def test_a_401_is_one_line_with_class_and_provider_message(server: FaultServer) -> None:
+    env = configured_env(server)
+    rejected = example("flamel", "getMyInfo", "401")
+    server.script_path(
+        "/flamel" + operation_paths("flamel")["getMyInfo"], json_reply(rejected, 401)
+    )
+
+    run = run_cli("balances", env=env)
+
+    assert run.returncode == 2
+    rows = parse_table(run.stdout)
+    assert rows["flamel"]["status"] == "error: AuthenticationError"
+    for provider in PROVIDERS[1:]:  # the others are still reported
+        assert rows[provider]["status"] == "ok"
+    [line] = run.stderr.splitlines()
+    assert line.startswith("flamel: AuthenticationError: ")
+    assert str(rejected["data"]) in line  # the provider's own reason
+
+
+def test_json_error_object(server: FaultServer) -> None:
+    env = configured_env(server)
+    rejected = example("generect", "getUserMe", "401")
+    server.script_path(
+        "/generect" + operation_paths("generect")["getUserMe"], json_reply(rejected, 401)
+    )
+
+    run = run_cli("balances", "--json", env=env)
+
+    assert run.returncode == 2
+    by_provider = {o["provider"]: o for o in json.loads(run.stdout)}
+    failed = by_provider["generect"]
+    assert set(failed) == {"provider", "status", "error"}
+    assert failed["status"] == "error"
+    error = failed["error"]
+    assert set(error) == {"type", "message", "status_code", "code"}
+    assert error["type"] == "AuthenticationError"
+    assert rejected["detail"] in error["message"]
+    assert error["status_code"] == 401
+    assert error["code"] is None or isinstance(error["code"], str)
+    assert by_provider["flamel"]["status"] == "ok"
+
+
+def test_a_key_echoed_by_the_provider_is_redacted(server: FaultServer) -> None:
+    env = configured_env(server)
+    key = env["FLAMEL_API_KEY"]
+    body = {"success": False, "code": 401, "data": f"wrong_api_key {key}"}
+    server.script_path("/flamel" + operation_paths("flamel")["getMyInfo"], json_reply(body, 401))
+
+    for args in (("balances",), ("balances", "--json")):
+        run = run_cli(*args, env=env)  # assert_clean: the key is nowhere in the output
+
+        assert run.returncode == 2
+        assert "wrong_api_key <redacted>" in run.stdout + run.stderr
+
+
+def test_timeout_option(server: FaultServer) -> None:
+    env = configured_env(server, ("exorde",))
+    server.script_path(
+        "/exorde" + operation_paths("exorde")["getUserInfo"],
+        slow_reply(5, example("exorde", "getUserInfo")),
+    )
+
+    run = run_cli("balances", "--timeout", "0.2", env=env)
+
+    assert run.returncode == 2
+    [line] = run.stderr.splitlines()
+    assert line.startswith("exorde: APITimeoutError: ")
+    assert run.elapsed < 5  # three 0.2 s attempts and two back-offs, not 5 s each
+
+
+def test_interrupt_exits_130_quietly(server: FaultServer) -> None:
+    env = configured_env(server, ("generect",))
+    server.script_path(
+        "/generect" + operation_paths("generect")["getUserMe"], Reply(200, b"{}", delay=30)
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "creditwatch", "balances"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not server.requests and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.requests, "the request never arrived"
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert stderr == ""
+    assert stdout == ""
+
+
+# -- JSON -------------------------------------------------------------------------------
+
+
+def _aware(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    assert value.tzinfo is not None, f"{text!r} has no time zone"
+    return value
+
+
+def test_json_schema_and_values(server: FaultServer) -> None:
+    env = configured_env(server, ("flamel", "exorde", "generect", "easyslip", "llmgenerator"))
+    del env["GENERECT_API_KEY"]  # listed as not configured
+
+    run = run_cli("balances", "--json", env=env)
+
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    objects = json.loads(run.stdout)
+    assert isinstance(objects, list)
+    assert [o["provider"] for o in objects] == list(PROVIDERS)
+    for obj in objects:
+        provider = obj["provider"]
+        if provider == "generect":
+            assert obj == {"provider": "generect", "status": "not configured"}
+            continue
+        assert set(obj) == {
+            "provider",
+            "status",
+            "remaining",
+            "limit",
+            "unlimited",
+            "unit",
+            "plan",
+            "percent_left",
+            "resets_at",
+            "expires_at",
+            "checked_at",
+            "account",
+        }
+        want = expected(provider)
+        assert obj["status"] == "ok"
+        for field in ("remaining", "limit", "percent_left"):
+            assert obj[field] is None or isinstance(obj[field], int | float), field
+        assert obj["remaining"] == pytest.approx(want.remaining)
+        assert obj["limit"] == pytest.approx(want.limit)
+        assert obj["percent_left"] == pytest.approx(want.percent_left)
+        assert obj["unlimited"] is (provider == "easyslip" and want.limit is None)
+        assert obj["unit"] == ("quota" if provider == "easyslip" else "credits")
+        assert obj["plan"] == want.plan
+        _aware(obj["checked_at"])
+        for field in ("resets_at", "expires_at"):
+            assert obj[field] is None or _aware(obj[field])
+        if want.when is not None:
+            assert obj[f"{want.when}_at"] is not None
+        assert isinstance(obj["account"], dict) and obj["account"]
+    flamel = objects[0]["account"]
+    served = example("flamel", "getMyInfo")
+    assert flamel["userId"] == served["userId"]
+    assert flamel["email"] == served["email"]
+
+
+def test_json_datetimes_keep_the_providers_instant(server: FaultServer) -> None:
+    env = configured_env(server, ("easyslip",))
+
+    run = run_cli("balances", "easyslip", "--json", env=env)
+
+    [obj] = json.loads(run.stdout)
+    served = example("easyslip", "getMe")["data"]["expiredAt"]
+    assert _aware(obj["expires_at"]) == _aware(served.replace("Z", "+00:00"))
+
+
+# -- progress -------------------------------------------------------------------------
+
+
+def test_no_progress_when_stderr_is_piped(server: FaultServer) -> None:
+    env = configured_env(server, ("generect",))
+    server.script_path(
+        "/generect" + operation_paths("generect")["getUserMe"],
+        slow_reply(0.6, example("generect", "getUserMe")),
+    )
+
+    run = run_cli("balances", env=env)  # assert_clean: no "\r" on stderr
+
+    assert run.returncode == 0
+    assert run.stderr == ""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_progress_on_a_terminal(server: FaultServer) -> None:
+    import pty  # noqa: PLC0415 - POSIX only
+
+    env = configured_env(server, ("generect",))
+    server.script_path(
+        "/generect" + operation_paths("generect")["getUserMe"],
+        slow_reply(0.6, example("generect", "getUserMe")),
+    )
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "creditwatch", "balances"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            timeout=60,
+            check=False,
+        )
+        os.close(terminal)
+        terminal = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the terminal side is closed and drained
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(controller)
+        if terminal >= 0:
+            os.close(terminal)
+    assert proc.returncode == 0
+    text = seen.decode()
+    assert "checking providers: 0/1 done" in text
+    assert text.endswith("\r\x1b[K")  # erased before the table
+    assert b"\r" not in proc.stdout
+
+
+# -- demo -------------------------------------------------------------------------------
+
+
+def test_demo_needs_no_keys_and_no_network(tmp_path: Path) -> None:
+    env = base_env()
+    unreachable = "http://127.0.0.1:9"  # the discard port: nothing listens there
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        env[name] = unreachable
+    for provider in PROVIDERS:  # must be neither read nor used
+        env[f"{provider.upper()}_API_KEY"] = f"sentinel-{provider}-must-not-be-read"
+        env[f"{provider.upper()}_BASE_URL"] = "https://unreachable.invalid"
+
+    run = run_cli("demo", env=env, cwd=tmp_path)
+
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    assert "demo" in run.stdout.splitlines()[0]
+    assert "example data" in run.stdout.splitlines()[0]
+    rows = parse_table(run.stdout)
+    assert list(rows) == list(PROVIDERS)
+    for provider in PROVIDERS:
+        assert_row_matches(rows[provider], expected(provider))
+        assert rows[provider]["status"] == "ok"
+
+
+def test_demo_json() -> None:
+    run = run_cli("demo", "--json", env=base_env())
+
+    assert run.returncode == 0
+    objects = json.loads(run.stdout)
+    assert [o["provider"] for o in objects] == list(PROVIDERS)
+    for obj in objects:
+        assert obj["remaining"] == pytest.approx(expected(obj["provider"]).remaining)
+    assert "demo" in run.stderr
+
+
+# -- entry points -----------------------------------------------------------------------
+
+
+def test_no_command_prints_usage() -> None:
+    run = run_cli(env=base_env())
+
+    assert run.returncode == 2
+    assert "usage: creditwatch" in run.stderr
+
+
+def test_version() -> None:
+    run = run_cli("--version", env=base_env())
+
+    assert run.returncode == 0
+    assert re.fullmatch(r"creditwatch \d+\.\d+\.\d+\S*\n", run.stdout)
+
+
+def test_main_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    from creditwatch.__main__ import main  # noqa: PLC0415
+
+    assert main(["demo", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == len(PROVIDERS)

@@ -1,0 +1,279 @@
+"""Static pins of creditwatch's public types, checked by mypy --strict (never run).
+
+tests/test_typing.py runs mypy on this file; pytest does not collect it (no ``test_``
+prefix) and nothing here is executed: the functions exist so that mypy infers the
+type of every public call and `assert_type` compares it with the documented one.
+A public method that returned ``Any``, a bare ``APIResponse`` or a wrong model would
+fail here, and so would a constructor that stopped accepting one of its keyword
+arguments or started accepting anything (``**kwargs: Any``).
+
+One block per provider: sync ``Client``, ``AsyncClient`` (awaited, and the
+un-awaited coroutine, closed so that nothing would leak if it ever ran),
+``with_raw_response`` and ``balance()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from typing import Any, assert_type
+
+import creditwatch
+import httpx
+from creditwatch import (
+    APIError,
+    APIResponse,
+    Balance,
+    abalances,
+    balances,
+    easyslip,
+    exorde,
+    flamel,
+    generect,
+    llmgenerator,
+)
+from creditwatch.easyslip.models import MeData
+from creditwatch.exorde.models import User as ExordeUser
+from creditwatch.exorde.models import UserInfoResponse
+from creditwatch.flamel.models import AuthUserDto
+from creditwatch.generect.models import User as GenerectUser
+from creditwatch.llmgenerator import Account
+from creditwatch.llmgenerator.models import CreditBalance, SubscriptionResponse
+
+URL = "http://127.0.0.1:8000"
+
+
+# -- constructors: every documented keyword argument, with its documented type ------------
+
+
+def sync_constructors(http: httpx.Client) -> None:
+    timeout = httpx.Timeout(5.0)
+    assert_type(
+        flamel.Client(api_key="k", base_url=URL, timeout=5.0, max_retries=0, http_client=http),
+        flamel.Client,
+    )
+    assert_type(
+        exorde.Client(api_key="k", base_url=URL, timeout=timeout, max_retries=1, http_client=http),
+        exorde.Client,
+    )
+    assert_type(
+        generect.Client(api_key="k", base_url=URL, timeout=5, max_retries=2, http_client=None),
+        generect.Client,
+    )
+    assert_type(
+        easyslip.Client(api_key="k", base_url=None, timeout=5.0, max_retries=0, http_client=http),
+        easyslip.Client,
+    )
+    assert_type(
+        llmgenerator.Client(
+            api_key="k", base_url=URL, timeout=5.0, max_retries=0, http_client=http
+        ),
+        llmgenerator.Client,
+    )
+    assert_type(llmgenerator.Client(access_token="jwt"), llmgenerator.Client)
+    # The credential may also be positional, and every argument may be left out
+    # (it then comes from the environment).
+    assert_type(flamel.Client("k"), flamel.Client)
+    assert_type(generect.Client(), generect.Client)
+
+
+def async_constructors(http: httpx.AsyncClient) -> None:
+    timeout = httpx.Timeout(5.0)
+    assert_type(
+        flamel.AsyncClient(api_key="k", base_url=URL, timeout=5.0, max_retries=0, http_client=http),
+        flamel.AsyncClient,
+    )
+    assert_type(
+        exorde.AsyncClient(
+            api_key="k", base_url=URL, timeout=timeout, max_retries=1, http_client=http
+        ),
+        exorde.AsyncClient,
+    )
+    assert_type(
+        generect.AsyncClient(
+            api_key="k", base_url=URL, timeout=5.0, max_retries=2, http_client=None
+        ),
+        generect.AsyncClient,
+    )
+    assert_type(
+        easyslip.AsyncClient(
+            api_key="k", base_url=URL, timeout=5.0, max_retries=0, http_client=http
+        ),
+        easyslip.AsyncClient,
+    )
+    assert_type(
+        llmgenerator.AsyncClient(
+            api_key="k", base_url=URL, timeout=5.0, max_retries=0, http_client=http
+        ),
+        llmgenerator.AsyncClient,
+    )
+    assert_type(llmgenerator.AsyncClient(access_token="jwt"), llmgenerator.AsyncClient)
+
+
+def context_managers() -> None:
+    with flamel.Client("k") as client:
+        assert_type(client, flamel.Client)
+    with llmgenerator.Client("k") as llm:
+        assert_type(llm, llmgenerator.Client)
+
+
+async def async_context_managers() -> None:
+    async with flamel.AsyncClient("k") as client:
+        assert_type(client, flamel.AsyncClient)
+    async with llmgenerator.AsyncClient("k") as llm:
+        assert_type(llm, llmgenerator.AsyncClient)
+
+
+# -- flamel ------------------------------------------------------------------------------
+
+
+def flamel_sync(c: flamel.Client) -> None:
+    assert_type(c.get_my_info(), AuthUserDto)
+    assert_type(c.with_raw_response.get_my_info(), APIResponse[AuthUserDto])
+    assert_type(c.with_raw_response.get_my_info().parsed, AuthUserDto)
+    assert_type(c.balance(), Balance[AuthUserDto])
+    assert_type(c.balance().account, AuthUserDto)
+
+
+async def flamel_async(c: flamel.AsyncClient) -> None:
+    assert_type(c.get_my_info(), Coroutine[Any, Any, AuthUserDto]).close()
+    assert_type(await c.get_my_info(), AuthUserDto)
+    assert_type(
+        c.with_raw_response.get_my_info(), Coroutine[Any, Any, APIResponse[AuthUserDto]]
+    ).close()
+    assert_type(await c.with_raw_response.get_my_info(), APIResponse[AuthUserDto])
+    assert_type(c.balance(), Coroutine[Any, Any, Balance[AuthUserDto]]).close()
+    assert_type(await c.balance(), Balance[AuthUserDto])
+
+
+# -- exorde ------------------------------------------------------------------------------
+
+
+def exorde_sync(c: exorde.Client) -> None:
+    assert_type(c.get_user_info(), ExordeUser)
+    assert_type(c.get_user_info_response(), UserInfoResponse)
+    assert_type(c.with_raw_response.get_user_info(), APIResponse[ExordeUser])
+    assert_type(c.with_raw_response.get_user_info_response(), APIResponse[UserInfoResponse])
+    assert_type(c.balance(), Balance[ExordeUser])
+
+
+async def exorde_async(c: exorde.AsyncClient) -> None:
+    assert_type(c.get_user_info(), Coroutine[Any, Any, ExordeUser]).close()
+    assert_type(await c.get_user_info(), ExordeUser)
+    assert_type(c.get_user_info_response(), Coroutine[Any, Any, UserInfoResponse]).close()
+    assert_type(await c.get_user_info_response(), UserInfoResponse)
+    assert_type(
+        c.with_raw_response.get_user_info(), Coroutine[Any, Any, APIResponse[ExordeUser]]
+    ).close()
+    assert_type(await c.with_raw_response.get_user_info(), APIResponse[ExordeUser])
+    assert_type(
+        c.with_raw_response.get_user_info_response(),
+        Coroutine[Any, Any, APIResponse[UserInfoResponse]],
+    ).close()
+    assert_type(await c.with_raw_response.get_user_info_response(), APIResponse[UserInfoResponse])
+    assert_type(c.balance(), Coroutine[Any, Any, Balance[ExordeUser]]).close()
+    assert_type(await c.balance(), Balance[ExordeUser])
+
+
+# -- generect ----------------------------------------------------------------------------
+
+
+def generect_sync(c: generect.Client) -> None:
+    assert_type(c.get_user_me(), GenerectUser)
+    assert_type(c.with_raw_response.get_user_me(), APIResponse[GenerectUser])
+    assert_type(c.balance(), Balance[GenerectUser])
+
+
+async def generect_async(c: generect.AsyncClient) -> None:
+    assert_type(c.get_user_me(), Coroutine[Any, Any, GenerectUser]).close()
+    assert_type(await c.get_user_me(), GenerectUser)
+    assert_type(
+        c.with_raw_response.get_user_me(), Coroutine[Any, Any, APIResponse[GenerectUser]]
+    ).close()
+    assert_type(await c.with_raw_response.get_user_me(), APIResponse[GenerectUser])
+    assert_type(c.balance(), Coroutine[Any, Any, Balance[GenerectUser]]).close()
+    assert_type(await c.balance(), Balance[GenerectUser])
+
+
+# -- easyslip ----------------------------------------------------------------------------
+
+
+def easyslip_sync(c: easyslip.Client) -> None:
+    assert_type(c.get_me(), MeData)
+    assert_type(c.with_raw_response.get_me(), APIResponse[MeData])
+    assert_type(c.balance(), Balance[MeData])
+
+
+async def easyslip_async(c: easyslip.AsyncClient) -> None:
+    assert_type(c.get_me(), Coroutine[Any, Any, MeData]).close()
+    assert_type(await c.get_me(), MeData)
+    assert_type(c.with_raw_response.get_me(), Coroutine[Any, Any, APIResponse[MeData]]).close()
+    assert_type(await c.with_raw_response.get_me(), APIResponse[MeData])
+    assert_type(c.balance(), Coroutine[Any, Any, Balance[MeData]]).close()
+    assert_type(await c.balance(), Balance[MeData])
+
+
+# -- llmgenerator ------------------------------------------------------------------------
+
+
+def llmgenerator_sync(c: llmgenerator.Client) -> None:
+    assert_type(c.get_current_subscription(), SubscriptionResponse)
+    assert_type(c.get_credit_balance(), CreditBalance)
+    raw = c.with_raw_response
+    assert_type(raw.get_current_subscription(), APIResponse[SubscriptionResponse])
+    assert_type(raw.get_credit_balance(), APIResponse[CreditBalance])
+    assert_type(c.balance(), Balance[Account])
+    assert_type(c.balance().account.subscription, SubscriptionResponse)
+    assert_type(c.balance().account.credits, CreditBalance)
+    assert_type(c.uses_access_token, bool)
+
+
+async def llmgenerator_async(c: llmgenerator.AsyncClient) -> None:
+    assert_type(c.get_current_subscription(), Coroutine[Any, Any, SubscriptionResponse]).close()
+    assert_type(await c.get_current_subscription(), SubscriptionResponse)
+    assert_type(c.get_credit_balance(), Coroutine[Any, Any, CreditBalance]).close()
+    assert_type(await c.get_credit_balance(), CreditBalance)
+    raw = c.with_raw_response
+    assert_type(
+        raw.get_current_subscription(), Coroutine[Any, Any, APIResponse[SubscriptionResponse]]
+    ).close()
+    assert_type(await raw.get_current_subscription(), APIResponse[SubscriptionResponse])
+    assert_type(raw.get_credit_balance(), Coroutine[Any, Any, APIResponse[CreditBalance]]).close()
+    assert_type(await raw.get_credit_balance(), APIResponse[CreditBalance])
+    assert_type(c.balance(), Coroutine[Any, Any, Balance[Account]]).close()
+    assert_type(await c.balance(), Balance[Account])
+
+
+# -- across providers --------------------------------------------------------------------
+
+
+def all_balances() -> None:
+    assert_type(balances(), dict[str, Balance[object] | APIError])
+    assert_type(balances(["flamel", "exorde"], timeout=5.0), dict[str, Balance[object] | APIError])
+    assert_type(creditwatch.balances(), dict[str, Balance[object] | APIError])
+    result = balances()["flamel"]
+    if isinstance(result, Balance):
+        assert_type(result.remaining, float | None)
+        assert_type(result.limit, float | None)
+        assert_type(result.percent_left, float | None)
+    else:
+        assert_type(result, APIError)
+
+
+async def all_balances_async() -> None:
+    assert_type(abalances(), Coroutine[Any, Any, dict[str, Balance[object] | APIError]]).close()
+    assert_type(await abalances(), dict[str, Balance[object] | APIError])
+    assert_type(
+        await creditwatch.abalances(["llmgenerator"], timeout=5.0),
+        dict[str, Balance[object] | APIError],
+    )
+
+
+def balance_is_covariant(b: Balance[AuthUserDto]) -> Balance[object]:
+    # A provider's Balance[Model] is a Balance[object], as balances() returns them.
+    return b
+
+
+def providers_as_attributes() -> None:
+    # ``creditwatch.flamel`` without importing the subpackage (lazy at run time).
+    assert_type(creditwatch.flamel.Client("k").get_my_info(), AuthUserDto)
+    assert_type(creditwatch.llmgenerator.Client("k").balance(), Balance[Account])
