@@ -482,3 +482,23 @@ def test_balances_reports_a_bad_base_url_as_that_providers_error(
     assert isinstance(results["flamel"], creditwatch.APIError)
     assert "https" in str(results["flamel"])
     assert isinstance(results["generect"], creditwatch.Balance)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("billingRetryDate", "yesterday", "Invalid isoformat"),
+        ("Enterprise", {"monthlyCredit": 1}, "'expiresAt' is missing"),
+        ("Enterprise", "not an object", "TypeError"),
+    ],
+)
+def test_bad_nested_nullable_value_is_a_validation_error(
+    server: FaultServer, field: str, value: Any, words: str
+) -> None:
+    """A nullable nested value that does not parse is an error, never kept raw."""
+    body = CASES["flamel"].example()
+    body[field] = value
+    server.script(json_reply(body))
+    with pytest.raises(errors.APIResponseValidationError) as caught:
+        call(CASES["flamel"], "sync", **opts(server))
+    assert words in str(caught.value)

@@ -264,15 +264,11 @@ class AuthUserDto:
         def _parse_billing_retry_date(data: object) -> datetime.datetime | None:
             if data is None:
                 return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                billing_retry_date_type_0 = datetime.datetime.fromisoformat(data)
+            if not isinstance(data, str):
+                raise TypeError()
+            billing_retry_date_type_0 = datetime.datetime.fromisoformat(data)
 
-                return billing_retry_date_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
+            return billing_retry_date_type_0
 
         billing_retry_date = _parse_billing_retry_date(d.pop("billingRetryDate"))
 
@@ -281,15 +277,11 @@ class AuthUserDto:
         def _parse_next_plan_at(data: object) -> datetime.datetime | None:
             if data is None:
                 return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                next_plan_at_type_0 = datetime.datetime.fromisoformat(data)
+            if not isinstance(data, str):
+                raise TypeError()
+            next_plan_at_type_0 = datetime.datetime.fromisoformat(data)
 
-                return next_plan_at_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
+            return next_plan_at_type_0
 
         next_plan_at = _parse_next_plan_at(d.pop("nextPlanAt"))
 
@@ -342,15 +334,11 @@ class AuthUserDto:
                 return data
             if isinstance(data, Unset):
                 return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                enterprise_type_1 = AuthUserEnterpriseDto.from_dict(data)
+            if not isinstance(data, dict):
+                raise TypeError()
+            enterprise_type_1 = AuthUserEnterpriseDto.from_dict(data)
 
-                return enterprise_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AuthUserEnterpriseDto | None | Unset, data)
+            return enterprise_type_1
 
         enterprise = _parse_enterprise(d.pop("Enterprise", UNSET))
 

@@ -252,15 +252,11 @@ class Model:
                 return data
             if isinstance(data, Unset):
                 return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                backup_model_type_1 = Model.from_dict(data)
+            if not isinstance(data, dict):
+                raise TypeError()
+            backup_model_type_1 = Model.from_dict(data)
 
-                return backup_model_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Model | None | Unset, data)
+            return backup_model_type_1
 
         backup_model = _parse_backup_model(d.pop("BackupModel", UNSET))
 

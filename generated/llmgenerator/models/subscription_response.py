@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -73,30 +73,22 @@ class SubscriptionResponse:
         def _parse_subscription(data: object) -> None | Subscription:
             if data is None:
                 return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                subscription_type_1 = Subscription.from_dict(data)
+            if not isinstance(data, dict):
+                raise TypeError()
+            subscription_type_1 = Subscription.from_dict(data)
 
-                return subscription_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Subscription, data)
+            return subscription_type_1
 
         subscription = _parse_subscription(d.pop("subscription"))
 
         def _parse_plan_details(data: object) -> None | PlanDetails:
             if data is None:
                 return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                plan_details_type_1 = PlanDetails.from_dict(data)
+            if not isinstance(data, dict):
+                raise TypeError()
+            plan_details_type_1 = PlanDetails.from_dict(data)
 
-                return plan_details_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PlanDetails, data)
+            return plan_details_type_1
 
         plan_details = _parse_plan_details(d.pop("planDetails"))
 
