@@ -4,14 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.me_data import MeData
-
 
 T = TypeVar("T", bound="MeResponse")
 
@@ -44,8 +40,6 @@ class MeResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.me_data import MeData  # noqa: PLC0415
-
         d = dict(src_dict)
         status = d.pop("status")
 
@@ -74,3 +68,6 @@ class MeResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.me_data import MeData  # noqa: E402

@@ -4,16 +4,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.api_deprecation_notice import ApiDeprecationNotice
-
 
 T = TypeVar("T", bound="RequestStatus")
 
@@ -49,8 +45,6 @@ class RequestStatus:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.api_deprecation_notice import ApiDeprecationNotice  # noqa: PLC0415
-
         d = dict(src_dict)
         cost = d.pop("cost")
 
@@ -84,3 +78,6 @@ class RequestStatus:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.api_deprecation_notice import ApiDeprecationNotice  # noqa: E402

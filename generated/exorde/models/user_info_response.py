@@ -4,15 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.request_status import RequestStatus
-    from ..models.user import User
-
 
 T = TypeVar("T", bound="UserInfoResponse")
 
@@ -50,9 +45,6 @@ class UserInfoResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.request_status import RequestStatus  # noqa: PLC0415
-        from ..models.user import User  # noqa: PLC0415
-
         d = dict(src_dict)
         user = User.from_dict(d.pop("user"))
 
@@ -81,3 +73,7 @@ class UserInfoResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.request_status import RequestStatus  # noqa: E402
+from ..models.user import User  # noqa: E402

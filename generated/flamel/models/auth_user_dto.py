@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.auth_user_enterprise_dto import AuthUserEnterpriseDto
-    from ..models.auth_user_plan_dto import AuthUserPlanDto
-    from ..models.enterprise_download import EnterpriseDownload
-
 
 T = TypeVar("T", bound="AuthUserDto")
 
@@ -85,8 +79,6 @@ class AuthUserDto:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.auth_user_enterprise_dto import AuthUserEnterpriseDto  # noqa: PLC0415
-
         user_id = self.user_id
 
         email = self.email
@@ -214,10 +206,6 @@ class AuthUserDto:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.auth_user_enterprise_dto import AuthUserEnterpriseDto  # noqa: PLC0415
-        from ..models.auth_user_plan_dto import AuthUserPlanDto  # noqa: PLC0415
-        from ..models.enterprise_download import EnterpriseDownload  # noqa: PLC0415
-
         d = dict(src_dict)
         user_id = d.pop("userId")
 
@@ -393,3 +381,8 @@ class AuthUserDto:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.auth_user_enterprise_dto import AuthUserEnterpriseDto  # noqa: E402
+from ..models.auth_user_plan_dto import AuthUserPlanDto  # noqa: E402
+from ..models.enterprise_download import EnterpriseDownload  # noqa: E402

@@ -4,17 +4,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.billing_period import BillingPeriod
-
-if TYPE_CHECKING:
-    from ..models.credit_cost_info import CreditCostInfo
-    from ..models.price_property_dto import PricePropertyDto
-
 
 T = TypeVar("T", bound="AuthUserPlanDto")
 
@@ -117,9 +112,6 @@ class AuthUserPlanDto:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.credit_cost_info import CreditCostInfo  # noqa: PLC0415
-        from ..models.price_property_dto import PricePropertyDto  # noqa: PLC0415
-
         d = dict(src_dict)
         plan_id = d.pop("planId")
 
@@ -195,3 +187,7 @@ class AuthUserPlanDto:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.credit_cost_info import CreditCostInfo  # noqa: E402
+from ..models.price_property_dto import PricePropertyDto  # noqa: E402

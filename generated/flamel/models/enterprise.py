@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -13,10 +13,6 @@ from attrs import field as _attrs_field
 from ..models.edit_count_period import EditCountPeriod
 from ..models.payment_period import PaymentPeriod
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.model import Model
-
 
 T = TypeVar("T", bound="Enterprise")
 
@@ -135,8 +131,6 @@ class Enterprise:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.model import Model  # noqa: PLC0415
-
         d = dict(src_dict)
         name = d.pop("name")
 
@@ -230,3 +224,6 @@ class Enterprise:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.model import Model  # noqa: E402

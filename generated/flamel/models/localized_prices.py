@@ -4,14 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.price_property_dto import PricePropertyDto
-
 
 T = TypeVar("T", bound="LocalizedPrices")
 
@@ -32,8 +28,6 @@ class LocalizedPrices:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.price_property_dto import PricePropertyDto  # noqa: PLC0415
-
         d = dict(src_dict)
         localized_prices = cls()
 
@@ -61,3 +55,6 @@ class LocalizedPrices:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.price_property_dto import PricePropertyDto  # noqa: E402

@@ -4,20 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.base_model_kind import BaseModelKind
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.enterprise import Enterprise
-    from ..models.json_object import JsonObject
-    from ..models.localized_text import LocalizedText
-    from ..models.plan import Plan
-
 
 T = TypeVar("T", bound="Model")
 
@@ -184,11 +177,6 @@ class Model:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.enterprise import Enterprise  # noqa: PLC0415
-        from ..models.json_object import JsonObject  # noqa: PLC0415
-        from ..models.localized_text import LocalizedText  # noqa: PLC0415
-        from ..models.plan import Plan  # noqa: PLC0415
-
         d = dict(src_dict)
         model_id = d.pop("modelId")
 
@@ -323,3 +311,9 @@ class Model:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.enterprise import Enterprise  # noqa: E402
+from ..models.json_object import JsonObject  # noqa: E402
+from ..models.localized_text import LocalizedText  # noqa: E402
+from ..models.plan import Plan  # noqa: E402

@@ -4,20 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.billing_period import BillingPeriod
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.credit_cost_info import CreditCostInfo
-    from ..models.localized_prices import LocalizedPrices
-    from ..models.localized_text import LocalizedText
-    from ..models.model import Model
-
 
 T = TypeVar("T", bound="Plan")
 
@@ -153,11 +146,6 @@ class Plan:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.credit_cost_info import CreditCostInfo  # noqa: PLC0415
-        from ..models.localized_prices import LocalizedPrices  # noqa: PLC0415
-        from ..models.localized_text import LocalizedText  # noqa: PLC0415
-        from ..models.model import Model  # noqa: PLC0415
-
         d = dict(src_dict)
         plan_id = d.pop("planId")
 
@@ -255,3 +243,9 @@ class Plan:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.credit_cost_info import CreditCostInfo  # noqa: E402
+from ..models.localized_prices import LocalizedPrices  # noqa: E402
+from ..models.localized_text import LocalizedText  # noqa: E402
+from ..models.model import Model  # noqa: E402

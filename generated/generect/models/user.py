@@ -4,14 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.icp_flow import IcpFlow
-
 
 T = TypeVar("T", bound="User")
 
@@ -152,8 +148,6 @@ class User:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.icp_flow import IcpFlow  # noqa: PLC0415
-
         d = dict(src_dict)
         balance_companies_by_icp = d.pop("balance_companies_by_icp")
 
@@ -272,3 +266,6 @@ class User:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.icp_flow import IcpFlow  # noqa: E402

@@ -4,14 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.credit_transaction import CreditTransaction
-
 
 T = TypeVar("T", bound="CreditBalance")
 
@@ -57,8 +53,6 @@ class CreditBalance:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.credit_transaction import CreditTransaction  # noqa: PLC0415
-
         d = dict(src_dict)
         balance = d.pop("balance")
 
@@ -98,3 +92,6 @@ class CreditBalance:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.credit_transaction import CreditTransaction  # noqa: E402

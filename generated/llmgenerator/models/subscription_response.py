@@ -4,15 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.plan_details import PlanDetails
-    from ..models.subscription import Subscription
-
 
 T = TypeVar("T", bound="SubscriptionResponse")
 
@@ -33,9 +28,6 @@ class SubscriptionResponse:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.plan_details import PlanDetails  # noqa: PLC0415
-        from ..models.subscription import Subscription  # noqa: PLC0415
-
         has_subscription = self.has_subscription
 
         subscription: dict[str, Any] | None
@@ -64,9 +56,6 @@ class SubscriptionResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.plan_details import PlanDetails  # noqa: PLC0415
-        from ..models.subscription import Subscription  # noqa: PLC0415
-
         d = dict(src_dict)
         has_subscription = d.pop("hasSubscription")
 
@@ -116,3 +105,7 @@ class SubscriptionResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.plan_details import PlanDetails  # noqa: E402
+from ..models.subscription import Subscription  # noqa: E402
