@@ -33,14 +33,10 @@ reader comparable without a dependency that would only re-check a format.
 from __future__ import annotations
 
 import copy
-import datetime
-import functools
-import importlib
 import importlib.util
 import json
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -50,12 +46,11 @@ from typing import Any
 
 import pydantic
 import pytest
-import yaml
 
+from _specs import JSON, deref, generated_model, load, operations, pointer, resolve, same_text_value
 from conftest import PROVIDERS, ROOT, SPECS
 
 FIXTURES = ROOT / "tests" / "fixtures"
-JSON = "application/json"
 CODEGEN = Path(sys.executable).parent / "datamodel-codegen"
 CODEGEN_OPTIONS = [
     "--input-file-type", "openapi",
@@ -69,27 +64,6 @@ CODEGEN_OPTIONS = [
     "--disable-timestamp",
     "--formatters", "builtin",
 ]  # fmt: skip
-
-Spec = dict[str, Any]
-
-
-@functools.cache
-def load(provider: str) -> Spec:
-    data = yaml.safe_load((SPECS / f"{provider}.yaml").read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
-
-
-def deref(spec: Spec, node: Any) -> tuple[str, Any]:
-    """(pointer of the target, target) of a local $ref chain ('' when not a $ref)."""
-    where = ""
-    while isinstance(node, dict) and "$ref" in node:
-        where = node["$ref"].removeprefix("#")
-        node = spec
-        for part in where.split("/")[1:]:
-            node = node[part.replace("~1", "/").replace("~0", "~")]
-    return where, node
-
 
 # -- what is checked --------------------------------------------------------------------
 
@@ -107,24 +81,22 @@ def response_examples() -> Iterator[Example]:
     for provider in PROVIDERS:
         spec = load(provider)
         seen: set[str] = set()
-        for path, item in spec["paths"].items():
-            for method, op in item.items():
-                for status, ref in op.get("responses", {}).items():
-                    where, response = deref(spec, ref)
-                    where = where or f"{method} {path} {status}"
-                    if where in seen:  # a shared components/responses entry
-                        continue
-                    seen.add(where)
-                    media = response.get("content", {}).get(JSON)
-                    if media is None:
-                        continue
-                    ref_name = media["schema"]["$ref"].rsplit("/", 1)[-1]
-                    label = f"{provider}-{op['operationId']}-{status}"
-                    if "example" in media:
-                        yield Example(provider, label, ref_name, media["example"])
-                    for name, ref_example in media.get("examples", {}).items():
-                        value = deref(spec, ref_example)[1]["value"]
-                        yield Example(provider, f"{label}-{name}", ref_name, value)
+        for path, method, op in operations(spec):
+            for status in op.get("responses", {}):
+                where, response = deref(spec, pointer("paths", path, method, "responses", status))
+                if where in seen:  # a shared components/responses entry
+                    continue
+                seen.add(where)
+                media = response.get("content", {}).get(JSON)
+                if media is None:
+                    continue
+                ref_name = media["schema"]["$ref"].rsplit("/", 1)[-1]
+                label = f"{provider}-{op['operationId']}-{status}"
+                if "example" in media:
+                    yield Example(provider, label, ref_name, media["example"])
+                for name, ref_example in media.get("examples", {}).items():
+                    value = resolve(spec, ref_example)["value"]
+                    yield Example(provider, f"{label}-{name}", ref_name, value)
 
 
 def fixture_schema(provider: str, file: Path) -> str | None:
@@ -134,14 +106,13 @@ def fixture_schema(provider: str, file: Path) -> str | None:
     parts = file.name.split(".")
     if parts[0] in spec.get("components", {}).get("schemas", {}):
         return parts[0]
-    for item in spec["paths"].values():
-        for op in item.values():
-            if op.get("operationId") == parts[0] and len(parts) > 2:
-                response = deref(spec, op.get("responses", {}).get(parts[1]))[1]
-                media = (response or {}).get("content", {}).get(JSON)
-                if media is not None:
-                    name: str = media["schema"]["$ref"].rsplit("/", 1)[-1]
-                    return name
+    for _, _, op in operations(spec):
+        if op.get("operationId") == parts[0] and len(parts) > 2:
+            response = resolve(spec, op.get("responses", {}).get(parts[1]))
+            media = (response or {}).get("content", {}).get(JSON)
+            if media is not None:
+                name: str = media["schema"]["$ref"].rsplit("/", 1)[-1]
+                return name
     return None
 
 
@@ -207,25 +178,6 @@ def pydantic_class(models: dict[str, ModuleType], provider: str, schema: str) ->
     return cls
 
 
-def attrs_class(provider: str, schema: str) -> Any:
-    models = importlib.import_module(f"creditwatch._generated.{provider}.models")
-    cls = getattr(models, schema, None)
-    assert cls is not None, f"openapi-python-client made no model {schema} for {provider}"
-    return cls
-
-
-def _same_text(a: str, b: str) -> bool:
-    for parse in (datetime.datetime.fromisoformat, uuid.UUID):
-        try:
-            x, y = parse(a), parse(b)
-        except ValueError:
-            continue
-        if isinstance(x, datetime.datetime) and isinstance(y, datetime.datetime):
-            return x == y and x.utcoffset() == y.utcoffset()
-        return x == y
-    return False
-
-
 def disagreements(attrs_view: Any, pydantic_view: Any, path: str = "$") -> list[str]:
     """Readable paths where the two views differ (see the module docstring)."""
     if isinstance(attrs_view, dict) and isinstance(pydantic_view, dict):
@@ -251,7 +203,7 @@ def disagreements(attrs_view: Any, pydantic_view: Any, path: str = "$") -> list[
     elif isinstance(attrs_view, int | float) and isinstance(pydantic_view, int | float):
         same = attrs_view == pydantic_view
     elif isinstance(attrs_view, str) and isinstance(pydantic_view, str):
-        same = attrs_view == pydantic_view or _same_text(attrs_view, pydantic_view)
+        same = attrs_view == pydantic_view or same_text_value(attrs_view, pydantic_view)
     else:
         same = attrs_view is None and pydantic_view is None
     return [] if same else [f"{path}: attrs {attrs_view!r} != pydantic {pydantic_view!r}"]
@@ -265,7 +217,8 @@ def cross_check(models: dict[str, ModuleType], example: Example) -> list[str]:
     except pydantic.ValidationError as error:
         return [f"pydantic rejects it: {error}"]
     pydantic_view = parsed.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    attrs_view = attrs_class(example.provider, example.schema).from_dict(example.value).to_dict()
+    attrs_model = generated_model(example.provider, example.schema)
+    attrs_view = attrs_model.from_dict(example.value).to_dict()
     return disagreements(attrs_view, pydantic_view)
 
 

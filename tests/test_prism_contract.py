@@ -14,12 +14,9 @@ be refused (401 + ``sl-violations``): proof that Prism checks what we send.
 
 from __future__ import annotations
 
-import datetime
-import functools
 import importlib
 import json
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -27,32 +24,21 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from _prism import PrismServer, violations
-from conftest import FAKE_KEY, FAKE_TOKEN, PROVIDERS, SPECS
+from _specs import (
+    JSON,
+    Spec,
+    generated_model,
+    load,
+    op_security,
+    operations,
+    resolve,
+    same_text_value,
+)
+from conftest import FAKE_KEY, FAKE_TOKEN, PROVIDERS
 
 DYNAMIC_RUNS = 5  # dynamic bodies are random: several draws per status
-JSON = "application/json"
-
-
-Spec = dict[str, Any]
-
-
-@functools.cache
-def load(provider: str) -> Spec:
-    data = yaml.safe_load((SPECS / f"{provider}.yaml").read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
-
-
-def deref(spec: Spec, node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = spec
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        node = target
-    return node
 
 
 @dataclass(frozen=True)
@@ -67,7 +53,7 @@ class Operation:
         return str(self.body["operationId"])
 
     def response(self, status: str) -> dict[str, Any]:
-        result: dict[str, Any] = deref(load(self.provider), self.body["responses"][status])
+        result: dict[str, Any] = resolve(load(self.provider), self.body["responses"][status])
         return result
 
     def headers(self, *, auth: bool = True) -> dict[str, str]:
@@ -75,9 +61,9 @@ class Operation:
         spec = load(self.provider)
         headers: dict[str, str] = {}
         for ref in self.body.get("parameters", []):
-            param = deref(spec, ref)
+            param = resolve(spec, ref)
             if param["in"] == "header" and param.get("required"):
-                schema = deref(spec, param["schema"])
+                schema = resolve(spec, param["schema"])
                 headers[param["name"]] = str(param.get("example", schema.get("example")))
         if auth:
             headers.update(credential(spec, self.body))
@@ -87,10 +73,7 @@ class Operation:
 def credential(spec: Spec, op: dict[str, Any]) -> dict[str, str]:
     """The header the operation's security scheme asks for, with a fake secret."""
     schemes = spec["components"]["securitySchemes"]
-    requirements: list[dict[str, Any]] = (
-        op["security"] if "security" in op else spec.get("security", [])
-    )
-    for requirement in requirements:
+    for requirement in op_security(spec, op):
         (name,) = requirement  # one scheme per alternative in our specs
         scheme = schemes[name]
         if scheme["type"] == "http" and scheme["scheme"].lower() == "bearer":
@@ -105,10 +88,8 @@ def credential(spec: Spec, op: dict[str, Any]) -> dict[str, str]:
 
 def all_operations() -> Iterator[Operation]:
     for provider in PROVIDERS:
-        for path, item in load(provider)["paths"].items():
-            for method, body in item.items():
-                if method in {"get", "put", "post", "delete", "patch"}:
-                    yield Operation(provider, path, method, body)
+        for path, method, body in operations(load(provider)):
+            yield Operation(provider, path, method, body)
 
 
 OPERATIONS = list(all_operations())
@@ -171,10 +152,7 @@ def endpoint(op: Operation) -> ModuleType:
 def model_class(op: Operation, status: str) -> type[Any]:
     """The generated model named by the response schema's $ref."""
     schema = op.response(status)["content"][JSON]["schema"]
-    name = schema["$ref"].rsplit("/", 1)[-1]
-    models = importlib.import_module(f"creditwatch._generated.{op.provider}.models")
-    cls: type[Any] = getattr(models, name)
-    return cls
+    return generated_model(op.provider, schema["$ref"].rsplit("/", 1)[-1])
 
 
 def generated_client(provider: str) -> Any:
@@ -182,24 +160,12 @@ def generated_client(provider: str) -> Any:
     return client_module.Client(base_url="http://127.0.0.1:9", raise_on_unexpected_status=True)
 
 
-def same_text_value(sent: str, parsed: str) -> bool:
-    """Strings the generated models parse (``format: date-time``, ``uuid``) come back
-    in canonical spelling: the same instant at the same offset (``...:00.000Z`` ->
-    ``...:00+00:00``), the same UUID (lower case)."""
-    for parse in (datetime.datetime.fromisoformat, uuid.UUID):
-        try:
-            a, b = parse(sent), parse(parsed)
-        except ValueError:
-            continue
-        if isinstance(a, datetime.datetime) and isinstance(b, datetime.datetime):
-            return a == b and a.utcoffset() == b.utcoffset()
-        return a == b
-    return False
-
-
 def differences(sent: Any, parsed: Any, path: str = "$") -> list[str]:
     """Where ``parsed`` (the model's to_dict()) differs from ``sent`` (the JSON), as
-    readable paths; values must keep their JSON type (no 1 for true, no "1" for 1)."""
+    readable paths; values must keep their JSON type (no 1 for true, no "1" for 1).
+    Strings the generated models parse (``format: date-time``, ``uuid``) come back in
+    canonical spelling (``...:00.000Z`` -> ``...:00+00:00``, UUIDs in lower case): they
+    must name the same value (:func:`same_text_value`)."""
     if isinstance(sent, dict) and isinstance(parsed, dict):
         found = [f"{path}.{k}: missing after the round trip" for k in sent.keys() - parsed.keys()]
         found += [f"{path}.{k}: added by the round trip" for k in parsed.keys() - sent.keys()]
@@ -240,9 +206,9 @@ def check_answer(case: Case, response: httpx.Response) -> None:
     assert violations(response.headers) == [], response.headers.get("sl-violations")
     spec = load(case.op.provider)
     for name, ref in case.op.response(case.status).get("headers", {}).items():
-        header = deref(spec, ref)
+        header = resolve(spec, ref)
         assert name in response.headers, f"documented header {name} missing"
-        if deref(spec, header["schema"]).get("type") == "integer":
+        if resolve(spec, header["schema"]).get("type") == "integer":
             int(response.headers[name])
     check_parsed(case, response)
 
@@ -277,7 +243,7 @@ def test_documented_answer_is_served_and_parsed(
     assert response.json() == expected
     spec = load(case.op.provider)
     for name, header in case.op.response(case.status).get("headers", {}).items():
-        assert response.headers[name] == str(deref(spec, header)["example"]), name
+        assert response.headers[name] == str(resolve(spec, header)["example"]), name
 
 
 @pytest.mark.parametrize("case", list(dynamic_cases()))
