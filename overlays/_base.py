@@ -363,7 +363,7 @@ class BaseClient:
         self, exc: httpx.TransportError, request: httpx.Request
     ) -> APIConnectionError:
         label = self._profile.label
-        where = f"{request.method} {request.url.scheme}://{request.url.host}{request.url.path}"
+        where = f"{request.method} {request.url.copy_with(query=None, fragment=None)}"
         if isinstance(exc, httpx.TimeoutException):
             return APITimeoutError(
                 f"{label}: {where} timed out ({type(exc).__name__})", provider=self._profile.name
