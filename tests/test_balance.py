@@ -1,0 +1,192 @@
+"""The balance mapping of every provider (the README's table), from the documented
+examples. Expected numbers are worked out by hand from those examples."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import creditwatch
+import pytest
+from creditwatch import exorde
+
+from _cases import CASES, MODES, call
+from _faults import FaultServer, json_reply
+from conftest import FAKE_KEY
+
+
+@pytest.fixture
+def server() -> Iterator[FaultServer]:
+    with FaultServer() as s:
+        yield s
+
+
+def balance(provider: str, mode: str, server: FaultServer) -> creditwatch.Balance[Any]:
+    result = call(CASES[provider], mode, "balance", api_key=FAKE_KEY, base_url=server.base_url)
+    assert isinstance(result, creditwatch.Balance)
+    return result
+
+
+def fields(b: creditwatch.Balance[Any]) -> tuple[Any, ...]:
+    return (
+        b.provider,
+        b.remaining,
+        b.limit,
+        b.unlimited,
+        b.unit,
+        b.plan,
+        b.resets_at,
+        b.expires_at,
+    )
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("example", "expected"),
+    [
+        # 400 + 10 + 200; maxCredit 0 -> no limit; no next plan -> no reset date
+        ("FreeAccount", ("flamel", 610, None, False, "credits", "free", None, None)),
+        # 1200 + 0 + 2000; maxCredit 5000; next plan 2025-01-01
+        (
+            "EnterpriseAccount",
+            ("flamel", 3200, 5000, False, "credits", "enterprise",
+             datetime(2025, 1, 1, tzinfo=UTC), None),
+        ),
+    ],
+)  # fmt: skip
+def test_flamel(server: FaultServer, mode: str, example: str, expected: tuple[Any, ...]) -> None:
+    server.script(json_reply(CASES["flamel"].example("200", example)))
+    result = balance("flamel", mode, server)
+    assert fields(result) == expected
+    assert result.account.email == CASES["flamel"].example("200", example)["email"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("example", "remaining", "limit", "plan"),
+    [
+        ("userInfo", 7342 + 1200, 10000 + 5000, "Pro"),
+        ("userInfoWithDeprecationNotice", 1000, 1000, "Starter"),  # no additional credits
+    ],
+)
+def test_exorde(
+    server: FaultServer, mode: str, example: str, remaining: int, limit: int, plan: str
+) -> None:
+    server.script(json_reply(CASES["exorde"].example("200", example)))
+    expect_warning = "Deprecation" in example
+    with pytest.warns(DeprecationWarning) if expect_warning else contextlib.nullcontext():
+        result = balance("exorde", mode, server)
+    assert (result.remaining, result.limit, result.plan, result.unit) == (
+        remaining,
+        limit,
+        plan,
+        "credits",
+    )
+    now = result.checked_at
+    assert result.resets_at is not None
+    assert result.resets_at.tzinfo is not None
+    assert (result.resets_at.day, result.resets_at.hour, result.resets_at.minute) == (1, 0, 0)
+    assert now < result.resets_at <= now + timedelta(days=31)
+
+
+@pytest.mark.parametrize(
+    ("now", "reset"),
+    [
+        (datetime(2026, 11, 21, 12, 0, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)),
+        (datetime(2026, 12, 31, 23, 59, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)),
+        # 1 Jan 00:30 in UTC+1 is still 31 Dec in UTC: the reset is the next day.
+        (
+            datetime(2027, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))),
+            datetime(2027, 1, 1, tzinfo=UTC),
+        ),
+    ],
+)
+def test_exorde_resets_on_the_next_first_of_the_month_utc(now: datetime, reset: datetime) -> None:
+    assert exorde.next_month_start(now) == reset
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_generect(server: FaultServer, mode: str) -> None:
+    server.script(json_reply(CASES["generect"].example()))
+    assert fields(balance("generect", mode, server)) == (
+        "generect", 8531, 10000, False, "credits", "Business", None, None,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("example", "expected"),
+    [
+        (
+            "limitedQuota",
+            ("easyslip", 33500, 35000, False, "quota", "My Application", None,
+             datetime(2025, 1, 1, tzinfo=timezone(timedelta(hours=7)))),
+        ),
+        # maxQuota null: unlimited
+        (
+            "unlimitedQuota",
+            ("easyslip", None, None, True, "quota", "Example Shop", None,
+             datetime(2025, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=7)))),
+        ),
+    ],
+)  # fmt: skip
+def test_easyslip(server: FaultServer, mode: str, example: str, expected: tuple[Any, ...]) -> None:
+    server.script(json_reply(CASES["easyslip"].example("200", example)))
+    result = balance("easyslip", mode, server)
+    assert fields(result) == expected
+    assert (
+        result.percent_left is None
+        if expected[3]
+        else round(100 * 33500 / 35000, 6) == round(result.percent_left or 0, 6)
+    )
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("example", "limit", "plan", "resets"),
+    [
+        ("activeSubscription", 3000, "professional", datetime(2024, 2, 15, tzinfo=UTC)),
+        ("noSubscription", None, None, None),  # subscription and planDetails are null
+    ],
+)
+def test_llmgenerator(
+    server: FaultServer,
+    mode: str,
+    example: str,
+    limit: int | None,
+    plan: str | None,
+    resets: datetime | None,
+) -> None:
+    case = CASES["llmgenerator"]
+    credits = _credit_example()
+    server.script_path("/subscriptions/current/api", json_reply(case.example("200", example)))
+    server.script_path("/credits/balance/api", json_reply(credits))
+    result = balance("llmgenerator", mode, server)
+    assert fields(result) == (
+        "llmgenerator", credits["balance"], limit, False, "credits", plan, resets, None,
+    )  # fmt: skip
+    assert sorted(r.path for r in server.requests) == [
+        "/credits/balance/api",
+        "/subscriptions/current/api",
+    ]
+    assert result.account.credits.balance == credits["balance"]
+
+
+def test_llmgenerator_makes_its_two_calls_concurrently(server: FaultServer) -> None:
+    case = CASES["llmgenerator"]
+    server.script_path("/subscriptions/current/api", json_reply(case.example()).with_delay(0.4))
+    server.script_path("/credits/balance/api", json_reply(_credit_example()).with_delay(0.4))
+    for mode in MODES:
+        started = datetime.now(UTC)
+        balance("llmgenerator", mode, server)
+        assert datetime.now(UTC) - started < timedelta(seconds=0.75), mode
+
+
+def _credit_example() -> dict[str, Any]:
+    from _cases import EXAMPLES  # noqa: PLC0415
+
+    examples = EXAMPLES["llmgenerator"]["getCreditBalanceWithApiKey"]["responses"]["200"]
+    body: dict[str, Any] = next(iter(examples.values()))
+    return body
