@@ -18,6 +18,7 @@ step "virtual environment (.venv)"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 rm -rf build ./*.egg-info  # setuptools reuses build/: a stale copy would leak into the wheel
 .venv/bin/python -m pip install --quiet --disable-pip-version-check ".[dev]"
+rm -rf build ./*.egg-info  # and leave none behind (./build would shadow `python -m build`)
 
 step "Prism mock server (npm ci --prefix tests/prism)"
 if [ ! -x tests/prism/node_modules/.bin/prism ] || [ tests/prism/package-lock.json -nt tests/prism/node_modules/.package-lock.json ]; then
