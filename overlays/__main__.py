@@ -16,7 +16,7 @@ from typing import TextIO, TypeVar
 
 from . import PROVIDERS, _cli, _demo
 from ._accounts import AccountsFileError, Result, check_accounts, load_accounts
-from ._balance import abalances, configured_providers
+from ._balance import abalances, configured_providers, credential_variables
 from ._cli import EXIT_FAILED, EXIT_INTERRUPTED, Progress, Row
 
 T = TypeVar("T")
@@ -154,7 +154,7 @@ def _print(stream: TextIO, text: str, secrets: Iterable[str]) -> None:
 
 
 def _environment_secrets() -> set[str]:
-    names = [f"{p.upper()}_API_KEY" for p in PROVIDERS] + ["LLMGENERATOR_ACCESS_TOKEN"]
+    names = [v for p in PROVIDERS for v in credential_variables(p)]
     return {value for name in names if (value := os.environ.get(name, "").strip())}
 
 

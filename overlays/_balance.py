@@ -64,16 +64,20 @@ class _AsyncBalanceClient(Protocol):
     async def aclose(self) -> None: ...
 
 
+def credential_variables(provider: str) -> tuple[str, ...]:
+    """The environment variables that can hold a provider's credential."""
+    if provider == "llmgenerator":
+        return ("LLMGENERATOR_API_KEY", "LLMGENERATOR_ACCESS_TOKEN")
+    return (f"{provider.upper()}_API_KEY",)
+
+
 def configured_providers() -> list[str]:
     """Providers whose credential is set in the environment."""
-    names = []
-    for name in PROVIDERS:
-        variables = [f"{name.upper()}_API_KEY"]
-        if name == "llmgenerator":
-            variables.append("LLMGENERATOR_ACCESS_TOKEN")
-        if any(os.environ.get(v, "").strip() for v in variables):
-            names.append(name)
-    return names
+    return [
+        name
+        for name in PROVIDERS
+        if any(os.environ.get(v, "").strip() for v in credential_variables(name))
+    ]
 
 
 def _selected(providers: Iterable[str] | None) -> list[str]:

@@ -177,7 +177,6 @@ class BaseClient:
     """Configuration and the transport-independent half of every client."""
 
     _profile: ClassVar[Profile]
-    _credential_argument: ClassVar[str] = "api_key"
 
     def __init__(
         self,
@@ -214,7 +213,7 @@ class BaseClient:
         # The credential is never shown, not even in part.
         return (
             f"<{type(self).__module__}.{type(self).__qualname__} base_url={self.base_url!r} "
-            f"{self._credential_argument}=<redacted>>"
+            "credential=<redacted>>"
         )
 
     # -- request --------------------------------------------------------------------

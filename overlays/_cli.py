@@ -22,7 +22,7 @@ from typing import Any, TextIO, TypeAlias
 import attrs
 
 from . import PROVIDERS
-from ._balance import Balance
+from ._balance import Balance, credential_variables
 from ._base import DEFAULT_TIMEOUT
 from ._version import __version__
 
@@ -266,11 +266,8 @@ def _one_line(exc: BaseException) -> str:
 
 
 def nothing_configured_hint() -> str:
-    variables = ", ".join(f"{p.upper()}_API_KEY" for p in PROVIDERS)
-    return (
-        f"no provider is configured: set one of {variables} (or "
-        "LLMGENERATOR_ACCESS_TOKEN), or try `creditwatch demo`"
-    )
+    variables = ", ".join(v for p in PROVIDERS for v in credential_variables(p))
+    return f"no provider is configured: set one of {variables}, or try `creditwatch demo`"
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
