@@ -27,7 +27,7 @@ import httpx
 
 from . import PROVIDERS
 from ._balance import Balance
-from ._base import resolve_base_url
+from ._base import load_profile, resolve_base_url
 from .errors import MissingCredentialsError
 
 __all__ = ["Account", "AccountsFileError", "check_accounts", "check_key", "load_accounts"]
@@ -128,9 +128,8 @@ def _account(table: Mapping[str, Any], where: str) -> Account:
     if base_url is not None:
         if not isinstance(base_url, str) or not base_url.strip():
             raise AccountsFileError(f"{where}: 'base_url' must be a non-empty string")
-        profile = importlib.import_module(f"creditwatch.{provider}").PROFILE
         try:
-            resolve_base_url(profile, base_url.strip())
+            resolve_base_url(load_profile(provider), base_url.strip())
         except ValueError as exc:
             raise AccountsFileError(f"{where}: {exc}") from None
         base_url = base_url.strip()

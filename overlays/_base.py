@@ -1,19 +1,25 @@
-"""What every provider client shares: configuration, headers, retries, redirects,
-error mapping and response parsing. Written once; a provider module describes only
-its quirks (a `Profile`) and its operations (`Operation`).
+"""The machinery every provider client shares, written once: configuration, headers,
+retries, redirects, error mapping and response parsing.
 
-The request path, sync and async alike::
+A provider contributes only a `Profile` (its quirks: auth headers, error body,
+envelope, balance mapping; ``overlays/<provider>/_profile.py``). Its public client
+classes are generated from its spec (``generated/<provider>/client.py``): each method
+builds its request with the generated ``_get_kwargs`` and hands it to a transport::
 
-    Operation.request()        generated `_get_kwargs()`: method, path, headers
-      -> build_request          base URL + path, auth + User-Agent + provider headers
+    Client.<method>()          generated: arguments -> _get_kwargs() -> request
+      -> Transport.request      base URL + path, auth + User-Agent + provider headers
       -> send                   same-origin redirects only (credentials never leave)
       -> retry loop             connection errors, timeouts, 408/409/429/5xx
-      -> process                status -> typed error; JSON -> Operation.parse -> model
+      -> process                status -> typed error; JSON -> profile hooks -> model
+
+The transport is the client's one private attribute (``_transport``), so a client's
+completion list in an IDE is its public surface.
 """
 
 from __future__ import annotations
 
 import email.utils
+import importlib
 import ipaddress
 import json
 import logging
@@ -21,10 +27,12 @@ import os
 import platform
 import random
 import re
+import sys
 import time
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 import httpx
@@ -42,7 +50,11 @@ from .errors import (
     status_error_class,
 )
 
+if TYPE_CHECKING:
+    from ._balance import Balance
+
 T = TypeVar("T")
+A = TypeVar("A")
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 2
@@ -57,6 +69,10 @@ USER_AGENT = (
 
 logger = logging.getLogger("creditwatch")
 
+Parse = Callable[[Any], T]
+"""Decoded JSON -> what a method returns (the generated ``from_dict``, or a generated
+``_parse_<method>`` that picks a part of the body)."""
+
 
 @attrs.frozen
 class ErrorInfo:
@@ -67,38 +83,60 @@ class ErrorInfo:
     request_id: str | None = None
 
 
+@attrs.frozen
+class BalanceRule(Generic[A]):
+    """How a provider's `Balance` is computed: the client methods to call (concurrently
+    when more than one) and the mapping from their results to a `Balance`."""
+
+    calls: tuple[str, ...]
+    """Names of the client methods whose results `compute` takes, in order."""
+    compute: Callable[..., Balance[A]]
+    """``compute(*results)``: the provider's balance mapping (the README's balance table)."""
+
+
 @attrs.frozen(kw_only=True)
-class Profile:
-    """A provider's quirks: the only things that differ between providers."""
+class Profile(Generic[A]):
+    """A provider's quirks: the only things that differ between providers.
+
+    Everything else (the operations, their parameters and models, the server URL,
+    which credentials exist) comes from the provider's spec through the generator.
+    """
 
     name: str
-    """Module name, e.g. ``"flamel"``."""
+    """Module name, e.g. ``"flamel"``; the prefix of its environment variables."""
     label: str
     """Display name, e.g. ``"Flamel"``."""
-    base_url: str
-    """The spec's server URL."""
     auth_headers: Callable[[str], Mapping[str, str]]
     """Headers that carry the credential."""
     decode_error: Callable[[Any], ErrorInfo]
     """JSON error body -> ErrorInfo. May raise: the body then counts as undecodable."""
+    balance: BalanceRule[A]
     extra_headers: Mapping[str, str] = attrs.field(factory=dict)
+    """Headers sent with every request (e.g. ``Accept``)."""
     body_status: Callable[[Any], int | None] | None = None
     """For providers whose body carries its own status (EasySlip): the error status a
     success-HTTP body reports, or None when the body is a success."""
+    unwrap: Callable[[Any], Any] | None = None
+    """A global response wrapper the spec does not describe, removed from every success
+    body before it is parsed (Flamel's optional ``{"success": true, "data": ...}``)."""
+    inspect: Callable[[Any], None] | None = None
+    """Looks at every decoded success body before it is parsed (Exorde: warn about an
+    API deprecation notice). May raise, like a parser."""
 
     @property
     def env_prefix(self) -> str:
         return self.name.upper()
 
 
-@attrs.frozen
-class Operation(Generic[T]):
-    """One API operation: the generated request builder and the parser of its body."""
+def load_profile(provider: str) -> Profile[Any]:
+    """The profile of ``creditwatch.<provider>`` (its ``_profile`` module).
 
-    request: Callable[[], dict[str, Any]]
-    """The generated endpoint module's ``_get_kwargs`` (bound with its arguments)."""
-    parse: Callable[[Any], T]
-    """Decoded JSON -> model: the envelope unwrapped, then the generated ``from_dict``."""
+    Looked up when a client is constructed, not when the generated client module is
+    imported, so that the generated module and the provider package can import each
+    other in either order."""
+    module = importlib.import_module(f"creditwatch.{provider}._profile")
+    profile: Profile[Any] = module.PROFILE
+    return profile
 
 
 def env(name: str) -> str | None:
@@ -107,10 +145,10 @@ def env(name: str) -> str | None:
     return value or None
 
 
-def resolve_base_url(profile: Profile, base_url: str | None) -> str:
+def resolve_base_url(profile: Profile[Any], base_url: str | None, server: str = "") -> str:
     """Argument, then ``<PREFIX>_BASE_URL``, then the spec's server; https, or http on
     loopback only (credentials never travel in clear text off this machine)."""
-    url = (base_url or env(f"{profile.env_prefix}_BASE_URL") or profile.base_url).rstrip("/")
+    url = (base_url or env(f"{profile.env_prefix}_BASE_URL") or server).rstrip("/")
     parsed = httpx.URL(url)
     if parsed.scheme == "https" and parsed.host:
         return url
@@ -131,15 +169,32 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def resolve_credential(profile: Profile, value: str | None, argument: str, env_var: str) -> str:
-    credential = value or env(env_var)
-    if credential is None:
-        raise MissingCredentialsError(
-            f"{profile.label}: no credential. Pass {argument}=... or set the {env_var} "
-            "environment variable.",
-            provider=profile.name,
-        )
-    return credential
+def resolve_credential(
+    profile: Profile[Any], given: Sequence[tuple[str, str | None]]
+) -> tuple[str, str]:
+    """(argument name, credential) from the constructor's credential arguments, in the
+    spec's order (``api_key`` first). An argument wins; with none given, the first
+    ``<PREFIX>_<ARGUMENT>`` environment variable that is set; two arguments at once
+    are refused."""
+    passed = [(name, value) for name, value in given if value]
+    if len(passed) > 1:
+        names = " or ".join(name for name, _ in given)
+        raise ValueError(f"{profile.label}: pass {names}, not both")
+    if passed:
+        return passed[0][0], str(passed[0][1])
+    for name, _ in given:
+        value = env(f"{profile.env_prefix}_{name.upper()}")
+        if value is not None:
+            return name, value
+    first, *others = [name for name, _ in given]
+    variables = [f"{profile.env_prefix}_{name.upper()}" for name in (first, *others)]
+    extra_args = "".join(f" (or {name})" for name in others)
+    extra_vars = "".join(f" (or {v})" for v in variables[1:])
+    raise MissingCredentialsError(
+        f"{profile.label}: no credential. Pass {first}{extra_args}=... or set the "
+        f"{variables[0]}{extra_vars} environment variable.",
+        provider=profile.name,
+    )
 
 
 def parse_retry_after(headers: httpx.Headers, *, now: float | None = None) -> float | None:
@@ -160,6 +215,15 @@ def parse_retry_after(headers: httpx.Headers, *, now: float | None = None) -> fl
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def warn_caller(message: str, category: type[Warning]) -> None:
+    """`warnings.warn` attributed to the first frame outside creditwatch: the line of
+    the user's code that made the call, however deep the package's own frames are."""
+    level, frame = 2, sys._getframe(1)  # stacklevel 2: the frame that called warn_caller
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("creditwatch."):
+        level, frame = level + 1, frame.f_back  # type: ignore[assignment]
+    warnings.warn(message, category, stacklevel=level)
+
+
 def _describe_body(body: str, response: httpx.Response) -> str:
     """A short, human description of a body that is not the expected JSON."""
     stripped = body.strip()
@@ -173,22 +237,31 @@ def _describe_body(body: str, response: httpx.Response) -> str:
     return repr(snippet[:120] + ("..." if len(snippet) > 120 else ""))
 
 
-class BaseClient:
-    """Configuration and the transport-independent half of every client."""
+def _describe_parse_error(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"required field {exc.args[0]!r} is missing"
+    return f"{type(exc).__name__}: {exc}"
 
-    _profile: ClassVar[Profile]
+
+_PARSE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError)
+
+
+class Transport:
+    """A client's configuration and the transport-independent half of its requests."""
 
     def __init__(
         self,
-        api_key: str | None = None,
+        profile: Profile[Any],
+        credentials: Sequence[tuple[str, str | None]],
         *,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        server: str,
+        base_url: str | None,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int,
     ) -> None:
-        profile = self._profile
-        self._credential = self._resolve_credential(api_key)
-        self.base_url = resolve_base_url(profile, base_url)
+        self.profile = profile
+        self.credential_name, credential = resolve_credential(profile, credentials)
+        self.base_url = resolve_base_url(profile, base_url, server)
         # None: no timeout, as in httpx
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         if max_retries < 0:
@@ -198,36 +271,30 @@ class BaseClient:
         self._headers = {
             "User-Agent": USER_AGENT,
             **profile.extra_headers,
-            **profile.auth_headers(self._credential),
+            **profile.auth_headers(credential),
         }
-
-    def _resolve_credential(self, api_key: str | None) -> str:
-        profile = self._profile
-        return resolve_credential(profile, api_key, "api_key", f"{profile.env_prefix}_API_KEY")
-
-    @property
-    def provider(self) -> str:
-        return self._profile.name
 
     def __repr__(self) -> str:
         # The credential is never shown, not even in part.
-        return (
-            f"<{type(self).__module__}.{type(self).__qualname__} base_url={self.base_url!r} "
-            "credential=<redacted>>"
-        )
+        name, url = self.profile.name, self.base_url
+        return f"<{type(self).__name__} {name} {url!r} credential=<redacted>>"
 
     # -- request --------------------------------------------------------------------
 
     def _build_request(
-        self, http: httpx.Client | httpx.AsyncClient, op: Operation[Any]
+        self, http: httpx.Client | httpx.AsyncClient, kwargs: dict[str, Any]
     ) -> httpx.Request:
-        kwargs = op.request()
-        headers = {**self._headers, **kwargs.get("headers", {})}
+        headers = kwargs.get("headers")
         return http.build_request(
             kwargs["method"],
             self.base_url + kwargs["url"],
             params=kwargs.get("params"),
-            headers=headers,
+            headers={**self._headers, **headers} if headers else self._headers,
+            json=kwargs.get("json"),
+            content=kwargs.get("content"),
+            data=kwargs.get("data"),
+            files=kwargs.get("files"),
+            cookies=kwargs.get("cookies"),
             timeout=self.timeout,
         )
 
@@ -245,11 +312,11 @@ class BaseClient:
             self._origin.port,
         ):
             raise APIStatusError(
-                f"{self._profile.label} {response.status_code}: redirected to another host "
+                f"{self.profile.label} {response.status_code}: redirected to another host "
                 f"({target.scheme}://{target.host}{f':{target.port}' if target.port else ''}"
                 f"{target.path}); not followed, so the credential stays with "
                 f"{self._origin.host}",
-                provider=self._profile.name,
+                provider=self.profile.name,
                 response=response,
                 body=response.text,
             )
@@ -257,38 +324,38 @@ class BaseClient:
 
     # -- response -------------------------------------------------------------------
 
-    def _process(self, op: Operation[T], response: httpx.Response, retries: int) -> APIResponse[T]:
+    def _process(
+        self, response: httpx.Response, parse: Parse[T] | None, retries: int
+    ) -> APIResponse[T]:
         """A final response -> the parsed result, or a typed error."""
-        profile = self._profile
-        body = response.text
         if not response.is_success:
-            raise self._status_error(response, body, response.status_code)
-        try:
-            data = json.loads(response.content)
-        except ValueError:
-            raise APIResponseValidationError(
-                f"{profile.label} {response.status_code}: the body is not JSON "
-                f"({_describe_body(body, response)})",
-                provider=profile.name,
-                response=response,
-                body=body,
-            ) from None
-        if profile.body_status is not None:
-            status = _call_quietly(profile.body_status, data)
-            if status is not None:
-                raise self._status_error(response, body, status)
-        try:
-            parsed = op.parse(data)
-        except APIError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-            raise APIResponseValidationError(
-                f"{profile.label} {response.status_code}: the body does not match the "
-                f"spec: {_describe_parse_error(exc)}",
-                provider=profile.name,
-                response=response,
-                body=body,
-            ) from None
+            raise self._status_error(response, response.status_code)
+        profile = self.profile
+        if parse is None:  # the operation documents no body
+            parsed: Any = None
+        else:
+            try:
+                data = json.loads(response.content)
+            except ValueError:
+                raise self._validation_error(
+                    response, f"the body is not JSON ({_describe_body(response.text, response)})"
+                ) from None
+            if profile.body_status is not None:
+                status = _call_quietly(profile.body_status, data)
+                if status is not None:
+                    raise self._status_error(response, status)
+            try:
+                if profile.inspect is not None:
+                    profile.inspect(data)
+                if profile.unwrap is not None:
+                    data = profile.unwrap(data)
+                parsed = parse(data)
+            except APIError:
+                raise
+            except _PARSE_ERRORS as exc:
+                raise self._validation_error(
+                    response, f"the body does not match the spec: {_describe_parse_error(exc)}"
+                ) from None
         return APIResponse(
             parsed=parsed,
             status_code=response.status_code,
@@ -298,8 +365,19 @@ class BaseClient:
             http_response=response,
         )
 
-    def _status_error(self, response: httpx.Response, body: str, status: int) -> APIStatusError:
-        profile = self._profile
+    def _validation_error(
+        self, response: httpx.Response, reason: str
+    ) -> APIResponseValidationError:
+        return APIResponseValidationError(
+            f"{self.profile.label} {response.status_code}: {reason}",
+            provider=self.profile.name,
+            response=response,
+            body=response.text,
+        )
+
+    def _status_error(self, response: httpx.Response, status: int) -> APIStatusError:
+        profile = self.profile
+        body = response.text
         info = ErrorInfo()
         try:
             info = profile.decode_error(json.loads(body))
@@ -343,12 +421,18 @@ class BaseClient:
         backoff = min(INITIAL_BACKOFF * 2.0**retries, MAX_BACKOFF)
         return backoff * (1 - 0.25 * random.random())  # noqa: S311 - jitter, not crypto
 
-    def _log_retry(
-        self, request: httpx.Request, error: APIError, delay: float, retries: int
-    ) -> None:
+    def _failed(
+        self, request: httpx.Request, error: APIError | httpx.TransportError, retries: int
+    ) -> float:
+        """After a failed attempt: the delay before the next one, or raise the error."""
+        if isinstance(error, httpx.TransportError):
+            error = self._connection_error(error, request)
+        delay = self._retry_delay(error, retries)
+        if delay is None:
+            raise error
         logger.info(
             "%s %s %s failed (%s: %s); retry %d of %d in %.2f s",
-            self._profile.label,
+            self.profile.label,
             request.method,
             request.url.path,
             type(error).__name__,
@@ -357,18 +441,19 @@ class BaseClient:
             self.max_retries,
             delay,
         )
+        return delay
 
     def _connection_error(
         self, exc: httpx.TransportError, request: httpx.Request
     ) -> APIConnectionError:
-        label = self._profile.label
+        label = self.profile.label
         where = f"{request.method} {request.url.copy_with(query=None, fragment=None)}"
         if isinstance(exc, httpx.TimeoutException):
             return APITimeoutError(
-                f"{label}: {where} timed out ({type(exc).__name__})", provider=self._profile.name
+                f"{label}: {where} timed out ({type(exc).__name__})", provider=self.profile.name
             )
         return APIConnectionError(
-            f"{label}: {where} failed: {type(exc).__name__}: {exc}", provider=self._profile.name
+            f"{label}: {where} failed: {type(exc).__name__}: {exc}", provider=self.profile.name
         )
 
 
@@ -379,127 +464,120 @@ def _call_quietly(func: Callable[[Any], int | None], data: Any) -> int | None:
         return None
 
 
-def _describe_parse_error(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"required field {exc.args[0]!r} is missing"
-    return f"{type(exc).__name__}: {exc}"
-
-
-class SyncAPIClient(BaseClient):
-    """Base of every provider's ``Client``."""
+class SyncTransport(Transport):
+    """Sends a generated client's requests with an ``httpx.Client``."""
 
     def __init__(
         self,
-        api_key: str | None = None,
+        profile: Profile[Any],
+        credentials: Sequence[tuple[str, str | None]],
         *,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        http_client: httpx.Client | None = None,
+        server: str,
+        base_url: str | None,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int,
+        http_client: httpx.Client | None,
     ) -> None:
-        super().__init__(api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
-        self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client()
+        super().__init__(
+            profile,
+            credentials,
+            server=server,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        self.owns_http = http_client is None
+        self.http = http_client if http_client is not None else httpx.Client()
 
     def close(self) -> None:
-        """Close the connection pool (not one passed in as ``http_client``)."""
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+        if self.owns_http:
+            self.http.close()
 
     def _send(self, request: httpx.Request) -> httpx.Response:
-        response = self._http.send(request, follow_redirects=False)
+        response = self.http.send(request, follow_redirects=False)
         for _ in range(MAX_REDIRECTS):
             next_request = self._redirect(response)
             if next_request is None:
                 return response
             response.close()
-            response = self._http.send(next_request, follow_redirects=False)
+            response = self.http.send(next_request, follow_redirects=False)
         return response
 
-    def _request(self, op: Operation[T]) -> APIResponse[T]:
-        request = self._build_request(self._http, op)
+    def request(self, kwargs: dict[str, Any], parse: Parse[T] | None) -> APIResponse[T]:
+        """Send one operation's request (the generated ``_get_kwargs()``); retry what
+        is worth retrying; return the parsed answer or raise a typed error."""
+        request = self._build_request(self.http, kwargs)
         retries = 0
         while True:
-            error: APIError
+            error: APIError | httpx.TransportError
             try:
                 response = self._send(request)
             except httpx.TransportError as exc:
-                error = self._connection_error(exc, request)
+                error = exc
             else:
                 try:
-                    return self._process(op, response, retries)
+                    return self._process(response, parse, retries)
                 except APIStatusError as exc:
                     error = exc
-            delay = self._retry_delay(error, retries)
-            if delay is None:
-                raise error
-            self._log_retry(request, error, delay, retries)
-            time.sleep(delay)
+            time.sleep(self._failed(request, error, retries))
             retries += 1
 
 
-class AsyncAPIClient(BaseClient):
-    """Base of every provider's ``AsyncClient``."""
+class AsyncTransport(Transport):
+    """Sends a generated client's requests with an ``httpx.AsyncClient``."""
 
     def __init__(
         self,
-        api_key: str | None = None,
+        profile: Profile[Any],
+        credentials: Sequence[tuple[str, str | None]],
         *,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        http_client: httpx.AsyncClient | None = None,
+        server: str,
+        base_url: str | None,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int,
+        http_client: httpx.AsyncClient | None,
     ) -> None:
-        super().__init__(api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
-        self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.AsyncClient()
+        super().__init__(
+            profile,
+            credentials,
+            server=server,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        self.owns_http = http_client is None
+        self.http = http_client if http_client is not None else httpx.AsyncClient()
 
     async def aclose(self) -> None:
-        """Close the connection pool (not one passed in as ``http_client``)."""
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
+        if self.owns_http:
+            await self.http.aclose()
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
-        response = await self._http.send(request, follow_redirects=False)
+        response = await self.http.send(request, follow_redirects=False)
         for _ in range(MAX_REDIRECTS):
             next_request = self._redirect(response)
             if next_request is None:
                 return response
             await response.aclose()
-            response = await self._http.send(next_request, follow_redirects=False)
+            response = await self.http.send(next_request, follow_redirects=False)
         return response
 
-    async def _request(self, op: Operation[T]) -> APIResponse[T]:
+    async def request(self, kwargs: dict[str, Any], parse: Parse[T] | None) -> APIResponse[T]:
+        """`SyncTransport.request`, awaited."""
         import asyncio  # noqa: PLC0415 - only async users pay for it
 
-        request = self._build_request(self._http, op)
+        request = self._build_request(self.http, kwargs)
         retries = 0
         while True:
-            error: APIError
+            error: APIError | httpx.TransportError
             try:
                 response = await self._send(request)
             except httpx.TransportError as exc:
-                error = self._connection_error(exc, request)
+                error = exc
             else:
                 try:
-                    return self._process(op, response, retries)
+                    return self._process(response, parse, retries)
                 except APIStatusError as exc:
                     error = exc
-            delay = self._retry_delay(error, retries)
-            if delay is None:
-                raise error
-            self._log_retry(request, error, delay, retries)
-            await asyncio.sleep(delay)
+            await asyncio.sleep(self._failed(request, error, retries))
             retries += 1

@@ -34,13 +34,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from openapi_python_client import generate as generate_client
+from openapi_python_client import Project
 from openapi_python_client.config import Config, ConfigFile, MetaType
+from openapi_python_client.parser import GeneratorData
+from openapi_python_client.parser.errors import GeneratorError
 from openapi_spec_validator import validate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from codegen import spec as speclib
+from codegen import surface
 from codegen.providers import GENERATED, PROVIDERS, ROOT, Provider
 from codegen.summary import describe, read_models
 
@@ -102,8 +105,17 @@ def generate_package(provider: Provider, spec_text: str, workdir: Path) -> Path:
         True,  # overwrite
         out,
     )
+    spec = yaml.safe_load(spec_text)
+    openapi = GeneratorData.from_dict(spec, config=config)
+    if isinstance(openapi, GeneratorError):
+        raise SystemExit(f"openapi-python-client cannot read {provider.name}: {openapi.detail}")
+    project = Project(openapi=openapi, config=config, custom_template_path=CODEGEN / "templates")
+    try:  # what templates/client.py.jinja renders: the provider's client classes
+        project.env.globals["creditwatch_surface"] = surface.build(provider.name, spec, openapi)
+    except surface.SurfaceError as exc:
+        raise SystemExit(f"{provider.name}: {exc}") from None
     with contextlib.redirect_stdout(io.StringIO()):  # it prints "Generating <path>"
-        problems = generate_client(config=config, custom_template_path=CODEGEN / "templates")
+        problems = project.build()
     if problems:  # warnings included: a clean spec generates without any
         details = "\n".join(f"  {p.header}: {p.detail}" for p in problems)
         raise SystemExit(f"openapi-python-client reported problems for {provider.name}:\n{details}")
@@ -187,7 +199,8 @@ def digest_text(spec_texts: dict[str, str], generated: Path, pyproject: str) -> 
     settings = [line for line in pyproject.splitlines() if not line.startswith("packages")]
     inputs = _sha256(
         ROOT,
-        [*codegen, *upstream, Path(__file__).resolve()],
+        # overlays/errors.py: the client docstrings name its classes (codegen/surface.py)
+        [*codegen, *upstream, Path(__file__).resolve(), ROOT / "overlays" / "errors.py"],
         *(spec_texts[name] for name in sorted(spec_texts)),
         GENERATOR,
         f"ruff {version('ruff')}",

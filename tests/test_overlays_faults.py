@@ -443,7 +443,7 @@ def test_http_client_passed_in_is_not_closed(server: FaultServer) -> None:
     http.close()
     own = creditwatch.flamel.Client(FAKE_KEY, base_url=server.base_url)
     own.close()
-    assert own._http.is_closed
+    assert own._transport.http.is_closed
 
 
 def test_llmgenerator_credential_precedence(

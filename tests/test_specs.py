@@ -240,11 +240,15 @@ def test_example_validation_can_fail() -> None:
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_single_real_server_matching_the_client(provider: str) -> None:
+def test_single_real_server_matching_the_client(
+    provider: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(f"{provider.upper()}_BASE_URL", raising=False)
     module = importlib.import_module(f"creditwatch.{provider}")
     servers = [server["url"] for server in load(provider).get("servers", [])]
     assert servers == [BASE_URLS[provider]]
-    assert module.PROFILE.base_url == BASE_URLS[provider]
+    with module.Client("test-key-not-a-real-secret-0000") as client:
+        assert client.base_url == BASE_URLS[provider]
 
 
 def _scheme_key(scheme: dict[str, Any]) -> tuple[str, ...]:

@@ -1,0 +1,110 @@
+"""What every provider's public ``Client`` and ``AsyncClient`` have besides their
+operations: configuration attributes, ``balance()``, closing, context management and
+a redacted ``repr``. The operations themselves are generated from each provider's
+spec into ``creditwatch._generated.<provider>.client``, whose classes derive from
+these two.
+
+All machinery sits behind one private attribute, ``_transport``, so that an IDE's
+completion list after ``client.`` is the public surface.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Generic, Self, TypeVar
+
+from ._base import AsyncTransport, SyncTransport, Transport
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ._balance import Balance
+
+A = TypeVar("A")
+
+
+class _Configured:
+    """The read-only view of a client's configuration, shared by both kinds."""
+
+    _transport: Transport
+
+    @property
+    def provider(self) -> str:
+        """The provider's module name, e.g. ``"flamel"``."""
+        return self._transport.profile.name
+
+    @property
+    def base_url(self) -> str:
+        """Where requests go: the ``base_url`` argument, else ``<PROVIDER>_BASE_URL``,
+        else the server of the provider's spec."""
+        return self._transport.base_url
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        """Timeout of every request (``httpx.Timeout(None)``: none)."""
+        return self._transport.timeout
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a retryable failure is retried."""
+        return self._transport.max_retries
+
+    def __repr__(self) -> str:
+        # The credential is never shown, not even in part.
+        return (
+            f"<creditwatch.{self.provider}.{type(self).__qualname__} "
+            f"base_url={self.base_url!r} credential=<redacted>>"
+        )
+
+
+class SyncClient(_Configured, Generic[A]):
+    """Base of every provider's ``Client``; ``A`` is what its balance is computed from."""
+
+    _transport: SyncTransport
+
+    def balance(self) -> Balance[A]:
+        """Credits left at this provider (see the README's balance table). A provider
+        whose balance needs two calls makes them concurrently."""
+        rule = self._transport.profile.balance
+        calls = [getattr(self, name) for name in rule.calls]
+        if len(calls) == 1:
+            return rule.compute(calls[0]())
+        from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - import time
+
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            futures = [pool.submit(call) for call in calls]
+            return rule.compute(*(future.result() for future in futures))
+
+    def close(self) -> None:
+        """Close the connection pool (not one passed in as ``http_client``)."""
+        self._transport.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncClient(_Configured, Generic[A]):
+    """Base of every provider's ``AsyncClient``; ``A`` as in `SyncClient`."""
+
+    _transport: AsyncTransport
+
+    async def balance(self) -> Balance[A]:
+        """Credits left at this provider (see the README's balance table). A provider
+        whose balance needs two calls makes them concurrently."""
+        import asyncio  # noqa: PLC0415 - only async users pay for it
+
+        rule = self._transport.profile.balance
+        results = await asyncio.gather(*(getattr(self, name)() for name in rule.calls))
+        return rule.compute(*results)
+
+    async def aclose(self) -> None:
+        """Close the connection pool (not one passed in as ``http_client``)."""
+        await self._transport.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
