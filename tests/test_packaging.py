@@ -38,7 +38,6 @@ import dataclasses
 import email.message
 import email.parser
 import math
-import os
 import re
 import shutil
 import subprocess
@@ -52,6 +51,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 from packaging.requirements import Requirement
 
+from _repo import BUILD_TIMEOUT, Venv, fresh_venv
 from conftest import FAKE_KEY, FAKE_TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +100,6 @@ NOT_IN_SDIST = {
     "build",
     "dist",
 }
-BUILD_TIMEOUT = 600  # seconds; the isolated build environments come from the index
 
 
 # -- secrets -----------------------------------------------------------------------------
@@ -319,68 +318,9 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
     return Dists(wheel=wheels[0], sdist=sdists[0], sources=sources)
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    """This environment without anything that would point Python at the source tree,
-    and without provider credentials or base URLs."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "MYPYPATH", "PYTHONSTARTUP"}
-        and not k.startswith(tuple(p.upper() + "_" for p in PROVIDERS))
-    }
-    env["PYTHONNOUSERSITE"] = "1"
-    env.update(extra)
-    return env
-
-
-@dataclasses.dataclass(frozen=True)
-class Venv:
-    root: Path
-    python: Path
-    workdir: Path  # outside the source tree
-
-    def run(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            list(args),
-            cwd=self.workdir,
-            env=clean_env(VIRTUAL_ENV=str(self.root)),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-
-
 @pytest.fixture(scope="module")
 def venv(dists: Dists, tmp_path_factory: pytest.TempPathFactory) -> Venv:
-    base = tmp_path_factory.mktemp("venv")
-    root, workdir = base / "venv", base / "work"
-    workdir.mkdir()
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", str(root)], check=True, timeout=120
-    )
-    python = root / "bin" / "python"
-    install = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(python),
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            str(dists.wheel),
-        ],
-        cwd=workdir,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=BUILD_TIMEOUT,
-        check=False,
-    )
-    assert install.returncode == 0, f"pip install failed:\n{install.stdout}\n{install.stderr}"
-    return Venv(root=root, python=python, workdir=workdir)
+    return fresh_venv(tmp_path_factory.mktemp("venv"), str(dists.wheel))
 
 
 # -- the wheel and the sdist -------------------------------------------------------------
@@ -576,13 +516,5 @@ def test_installed_wheel_is_typed(venv: Venv) -> None:
     py.typed) and accepts the public API pins: what a user's type checker sees."""
     check = venv.workdir / "check_public_api.py"
     shutil.copy2(ROOT / "tests" / "typing" / "check_public_api.py", check)
-    result = venv.run(
-        sys.executable, "-m", "mypy",
-        "--strict",
-        "--python-executable", str(venv.python),
-        "--cache-dir", str(venv.workdir / ".mypy_cache"),
-        "--no-color-output",
-        str(check),
-        timeout=300,
-    )  # fmt: skip
+    result = venv.mypy(check)
     assert result.returncode == 0, f"mypy against the installed wheel:\n{result.stdout}"

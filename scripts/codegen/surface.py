@@ -153,6 +153,11 @@ def _errors_module() -> Any:
     return module
 
 
+def _path_shape(path: str) -> str:
+    """The path with its parameters unnamed (the parser renames them to snake_case)."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
 def _credential(spec: Spec, op: dict[str, Any]) -> str:
     requirements = op.get("security", spec.get("security")) or [{}]
     schemes = spec.get("components", {}).get("securitySchemes", {})
@@ -221,7 +226,7 @@ def build(provider: str, spec: Spec, data: GeneratorData) -> Surface:
     openapi-python-client)."""
     errors = _errors_module()
     endpoints = {
-        (str(e.method), str(e.path.get_untrusted_value())): e
+        (str(e.method), _path_shape(str(e.path.get_untrusted_value()))): e
         for collection in data.endpoint_collections_by_tag.values()
         for e in collection.endpoints
     }
@@ -229,7 +234,9 @@ def build(provider: str, spec: Spec, data: GeneratorData) -> Surface:
     methods: dict[str, Method] = {}
     imports: set[str] = set()
     for path, verb, op in operations(spec):
-        endpoint = endpoints[(verb, path)]
+        endpoint = endpoints.get((verb, _path_shape(path)))
+        if endpoint is None:
+            raise SurfaceError(f"{verb.upper()} {path}: openapi-python-client did not parse it")
         tag = str(endpoint.tags[0])
         module = f"api.{tag}.{endpoint.name}"
         variant = Variant(
