@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 A = TypeVar("A")
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 2
@@ -246,8 +247,9 @@ def _describe_parse_error(exc: Exception) -> str:
 _PARSE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError)
 
 
-class Transport:
-    """A client's configuration and the transport-independent half of its requests."""
+class Transport(Generic[H]):
+    """A client's configuration and the half of its requests that does not depend on
+    sync or async; ``H`` is the httpx client class."""
 
     def __init__(
         self,
@@ -258,7 +260,10 @@ class Transport:
         base_url: str | None,
         timeout: float | httpx.Timeout | None,
         max_retries: int,
+        http_client: H | None,
     ) -> None:
+        self.owns_http = http_client is None
+        self.http: H = http_client if http_client is not None else self._new_http()
         self.profile = profile
         self.credential_name, credential = resolve_credential(profile, credentials)
         self.base_url = resolve_base_url(profile, base_url, server)
@@ -274,6 +279,10 @@ class Transport:
             **profile.auth_headers(credential),
         }
 
+    def _new_http(self) -> H:
+        """The connection pool of a client given no ``http_client``."""
+        raise NotImplementedError
+
     def __repr__(self) -> str:
         # The credential is never shown, not even in part.
         name, url = self.profile.name, self.base_url
@@ -281,11 +290,9 @@ class Transport:
 
     # -- request --------------------------------------------------------------------
 
-    def _build_request(
-        self, http: httpx.Client | httpx.AsyncClient, kwargs: dict[str, Any]
-    ) -> httpx.Request:
+    def _build_request(self, kwargs: dict[str, Any]) -> httpx.Request:
         headers = kwargs.get("headers")
-        return http.build_request(
+        return self.http.build_request(
             kwargs["method"],
             self.base_url + kwargs["url"],
             params=kwargs.get("params"),
@@ -464,30 +471,11 @@ def _call_quietly(func: Callable[[Any], int | None], data: Any) -> int | None:
         return None
 
 
-class SyncTransport(Transport):
+class SyncTransport(Transport[httpx.Client]):
     """Sends a generated client's requests with an ``httpx.Client``."""
 
-    def __init__(
-        self,
-        profile: Profile[Any],
-        credentials: Sequence[tuple[str, str | None]],
-        *,
-        server: str,
-        base_url: str | None,
-        timeout: float | httpx.Timeout | None,
-        max_retries: int,
-        http_client: httpx.Client | None,
-    ) -> None:
-        super().__init__(
-            profile,
-            credentials,
-            server=server,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        self.owns_http = http_client is None
-        self.http = http_client if http_client is not None else httpx.Client()
+    def _new_http(self) -> httpx.Client:
+        return httpx.Client()
 
     def close(self) -> None:
         if self.owns_http:
@@ -506,7 +494,7 @@ class SyncTransport(Transport):
     def request(self, kwargs: dict[str, Any], parse: Parse[T] | None) -> APIResponse[T]:
         """Send one operation's request (the generated ``_get_kwargs()``); retry what
         is worth retrying; return the parsed answer or raise a typed error."""
-        request = self._build_request(self.http, kwargs)
+        request = self._build_request(kwargs)
         retries = 0
         while True:
             error: APIError | httpx.TransportError
@@ -523,30 +511,11 @@ class SyncTransport(Transport):
             retries += 1
 
 
-class AsyncTransport(Transport):
+class AsyncTransport(Transport[httpx.AsyncClient]):
     """Sends a generated client's requests with an ``httpx.AsyncClient``."""
 
-    def __init__(
-        self,
-        profile: Profile[Any],
-        credentials: Sequence[tuple[str, str | None]],
-        *,
-        server: str,
-        base_url: str | None,
-        timeout: float | httpx.Timeout | None,
-        max_retries: int,
-        http_client: httpx.AsyncClient | None,
-    ) -> None:
-        super().__init__(
-            profile,
-            credentials,
-            server=server,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        self.owns_http = http_client is None
-        self.http = http_client if http_client is not None else httpx.AsyncClient()
+    def _new_http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient()
 
     async def aclose(self) -> None:
         if self.owns_http:
@@ -566,7 +535,7 @@ class AsyncTransport(Transport):
         """`SyncTransport.request`, awaited."""
         import asyncio  # noqa: PLC0415 - only async users pay for it
 
-        request = self._build_request(self.http, kwargs)
+        request = self._build_request(kwargs)
         retries = 0
         while True:
             error: APIError | httpx.TransportError

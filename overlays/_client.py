@@ -10,7 +10,7 @@ completion list after ``client.`` is the public surface.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from ._base import AsyncTransport, SyncTransport, Transport
 
@@ -25,7 +25,7 @@ A = TypeVar("A")
 class _Configured:
     """The read-only view of a client's configuration, shared by both kinds."""
 
-    _transport: Transport
+    _transport: Transport[Any]
 
     @property
     def provider(self) -> str:

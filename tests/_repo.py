@@ -83,9 +83,7 @@ class Venv:
     python: Path
     workdir: Path  # outside the source tree
 
-    def run(
-        self, *args: str, timeout: float = 180, **env: str
-    ) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, timeout: float = 180, **env: str) -> subprocess.CompletedProcess[str]:
         """Run a command in workdir with this environment active (and env added)."""
         return subprocess.run(
             list(args),
