@@ -262,8 +262,6 @@ class Transport(Generic[H]):
         max_retries: int,
         http_client: H | None,
     ) -> None:
-        self.owns_http = http_client is None
-        self.http: H = http_client if http_client is not None else self._new_http()
         self.profile = profile
         self.credential_name, credential = resolve_credential(profile, credentials)
         self.base_url = resolve_base_url(profile, base_url, server)
@@ -273,13 +271,22 @@ class Transport(Generic[H]):
             raise ValueError("max_retries must be >= 0")
         self.max_retries = max_retries
         self._origin = httpx.URL(self.base_url).copy_with(path="/", query=None, fragment=None)
-        self._headers = {
+        headers = {
             "User-Agent": USER_AGENT,
             **profile.extra_headers,
             **profile.auth_headers(credential),
         }
+        self.owns_http = http_client is None
+        if http_client is None:  # our own pool: the headers and timeout are its defaults
+            self.http: H = self._new_http(headers, self.timeout)
+            self._headers: dict[str, str] = {}
+            self._timeout: httpx.Timeout | None = None
+        else:  # the caller's pool, used as is: ours go with each request
+            self.http = http_client
+            self._headers = headers
+            self._timeout = self.timeout
 
-    def _new_http(self) -> H:
+    def _new_http(self, headers: dict[str, str], timeout: httpx.Timeout) -> H:
         """The connection pool of a client given no ``http_client``."""
         raise NotImplementedError
 
@@ -296,13 +303,13 @@ class Transport(Generic[H]):
             kwargs["method"],
             self.base_url + kwargs["url"],
             params=kwargs.get("params"),
-            headers={**self._headers, **headers} if headers else self._headers,
+            headers={**self._headers, **headers} if headers else self._headers or None,
             json=kwargs.get("json"),
             content=kwargs.get("content"),
             data=kwargs.get("data"),
             files=kwargs.get("files"),
             cookies=kwargs.get("cookies"),
-            timeout=self.timeout,
+            timeout=self._timeout or httpx.USE_CLIENT_DEFAULT,
         )
 
     def _redirect(self, response: httpx.Response) -> httpx.Request | None:
@@ -474,8 +481,8 @@ def _call_quietly(func: Callable[[Any], int | None], data: Any) -> int | None:
 class SyncTransport(Transport[httpx.Client]):
     """Sends a generated client's requests with an ``httpx.Client``."""
 
-    def _new_http(self) -> httpx.Client:
-        return httpx.Client()
+    def _new_http(self, headers: dict[str, str], timeout: httpx.Timeout) -> httpx.Client:
+        return httpx.Client(headers=headers, timeout=timeout)
 
     def close(self) -> None:
         if self.owns_http:
@@ -514,8 +521,8 @@ class SyncTransport(Transport[httpx.Client]):
 class AsyncTransport(Transport[httpx.AsyncClient]):
     """Sends a generated client's requests with an ``httpx.AsyncClient``."""
 
-    def _new_http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient()
+    def _new_http(self, headers: dict[str, str], timeout: httpx.Timeout) -> httpx.AsyncClient:
+        return httpx.AsyncClient(headers=headers, timeout=timeout)
 
     async def aclose(self) -> None:
         if self.owns_http:
