@@ -251,6 +251,19 @@ class Transport(Generic[H]):
     """A client's configuration and the half of its requests that does not depend on
     sync or async; ``H`` is the httpx client class."""
 
+    profile: Profile[Any]
+    credential_name: str
+    """The constructor argument the credential came from (``"api_key"``...)."""
+    base_url: str
+    timeout: httpx.Timeout
+    max_retries: int
+    owns_http: bool
+    """True when the connection pool is the transport's own (closed with it)."""
+    http: H
+    _origin: httpx.URL
+    _headers: dict[str, str]
+    _timeout: httpx.Timeout | None
+
     def __init__(
         self,
         profile: Profile[Any],
@@ -278,9 +291,9 @@ class Transport(Generic[H]):
         }
         self.owns_http = http_client is None
         if http_client is None:  # our own pool: the headers and timeout are its defaults
-            self.http: H = self._new_http(headers, self.timeout)
-            self._headers: dict[str, str] = {}
-            self._timeout: httpx.Timeout | None = None
+            self.http = self._new_http(headers, self.timeout)
+            self._headers = {}
+            self._timeout = None
         else:  # the caller's pool, used as is: ours go with each request
             self.http = http_client
             self._headers = headers

@@ -43,7 +43,9 @@ class APIError(Exception):
     """Base of every error creditwatch raises."""
 
     provider: str
+    """The provider's module name, e.g. ``"flamel"``."""
     message: str
+    """What went wrong, in one line (never the credential)."""
 
     def __init__(self, message: str, *, provider: str) -> None:
         super().__init__(message)
@@ -72,6 +74,13 @@ class APIResponseValidationError(APIError):
     ``body`` keeps the raw text, ``response`` the HTTP response.
     """
 
+    response: httpx.Response
+    """The HTTP response whose body failed."""
+    body: str
+    """The raw body, as text."""
+    status_code: int
+    """The HTTP status of the response."""
+
     def __init__(self, message: str, *, provider: str, response: httpx.Response, body: str) -> None:
         super().__init__(message, provider=provider)
         self.response = response
@@ -87,6 +96,17 @@ class APIStatusError(APIError):
     ``message`` a sentence for people, ``request_id`` the provider's request id when
     it sends one, ``body`` the raw response text.
     """
+
+    response: httpx.Response
+    """The HTTP response."""
+    body: str
+    """The raw body, as text."""
+    status_code: int
+    """The error status: the HTTP status, or the status an EasySlip body reports."""
+    code: str | None
+    """The provider's machine-readable reason, if it sends one."""
+    request_id: str | None
+    """The provider's request id, if it sends one."""
 
     def __init__(
         self,
@@ -125,6 +145,9 @@ class NotFoundError(APIStatusError):
 
 class RateLimitError(APIStatusError):
     """429. ``retry_after`` is the wait the provider asked for, in seconds, or None."""
+
+    retry_after: float | None
+    """Seconds the provider asked to wait (``Retry-After``), or None."""
 
     def __init__(
         self,

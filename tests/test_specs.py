@@ -552,7 +552,9 @@ def test_normalized_spec_is_the_steps_applied_to_the_snapshot(provider: str) -> 
 @pytest.mark.parametrize("provider", NORMALIZED)
 def test_upstream_snapshot_is_the_seed_page_byte_for_byte(provider: str) -> None:
     if not SEEDS.is_dir():
-        pytest.skip(f"no seed pages at {SEEDS} (the workplace's shared/seeds folder)")
+        pytest.skip(
+            f"the providers' documentation pages the snapshots come from are expected in {SEEDS}"
+        )
     extract = _script("snapshot").extract
     host = {"flamel": "beta.flamel.app", "generect": "api.generect.com"}[provider]
     found = []

@@ -77,6 +77,13 @@ def test_public_api_types(mypy_env: dict[str, str]) -> None:
     assert result.returncode == 0, f"mypy --strict failed:\n{result.stdout}{result.stderr}"
 
 
+def test_user_script_types(mypy_env: dict[str, str]) -> None:
+    """A user's program calling every documented call (also checked by pyright strict in
+    test_ide.py)."""
+    result = run_mypy(mypy_env, ROOT / "tests" / "typing" / "user_script.py")
+    assert result.returncode == 0, f"mypy --strict failed:\n{result.stdout}{result.stderr}"
+
+
 # Each line ending in ``# E: <code>`` must draw exactly that error; no other line may.
 NEGATIVE = """\
 from collections.abc import Coroutine
@@ -188,7 +195,7 @@ def test_every_public_method_is_pinned(provider: str) -> None:
         methods = _public_methods(cls)
         assert methods, cls
         assert methods <= direct, f"{cls.__qualname__}: not pinned: {sorted(methods - direct)}"
-        raw_cls = typing.get_type_hints(cls.with_raw_response.func)["return"]
+        raw_cls = typing.get_type_hints(cls.with_raw_response.fget)["return"]
         raw_methods = _public_methods(raw_cls)
         assert raw_methods, raw_cls
         assert raw_methods <= raw, (

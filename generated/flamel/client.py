@@ -6,7 +6,6 @@ operation of ``specs/flamel.yaml``."""
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 import httpx
@@ -62,7 +61,7 @@ class Client(_SyncClient["Account"]):
             http_client=http_client,
         )
 
-    @cached_property
+    @property
     def with_raw_response(self) -> RawClient:
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
@@ -116,7 +115,7 @@ class AsyncClient(_AsyncClient["Account"]):
             http_client=http_client,
         )
 
-    @cached_property
+    @property
     def with_raw_response(self) -> AsyncRawClient:
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""

@@ -6,7 +6,6 @@ operation of ``specs/llmgenerator.yaml``."""
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 import httpx
@@ -78,7 +77,7 @@ class Client(_SyncClient["Account"]):
         """True when the client authenticates with ``access_token`` rather than ``api_key``."""
         return self._transport.credential_name == "access_token"
 
-    @cached_property
+    @property
     def with_raw_response(self) -> RawClient:
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
@@ -187,7 +186,7 @@ class AsyncClient(_AsyncClient["Account"]):
         """True when the client authenticates with ``access_token`` rather than ``api_key``."""
         return self._transport.credential_name == "access_token"
 
-    @cached_property
+    @property
     def with_raw_response(self) -> AsyncRawClient:
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""

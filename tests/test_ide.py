@@ -1,0 +1,153 @@
+"""What an IDE user sees (issue #12): pyright's type-completeness report of the
+installed package, pyright in strict mode and mypy --strict on a user's program that
+calls every documented public call (tests/typing/user_script.py), and jedi's
+completions.
+
+pyright is the engine of VS Code's Pylance; jedi completes in many other editors.
+Both read the installed package (``py.typed``), as a user's tools do. pyright comes
+from PyPI (the ``dev`` extra); its first run fetches its pinned node package.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jedi
+import pytest
+
+from conftest import ROOT
+
+PYRIGHT = Path(sys.executable).parent / "pyright"
+USER_SCRIPT = ROOT / "tests" / "typing" / "user_script.py"
+
+
+def pyright(cwd: Path, *args: str) -> dict[str, Any]:
+    env = {**os.environ, "VIRTUAL_ENV": sys.prefix}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    result = subprocess.run(
+        [str(PYRIGHT), "--outputjson", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    try:
+        report: dict[str, Any] = json.loads(result.stdout)
+    except ValueError:
+        pytest.fail(f"pyright gave no JSON report:\n{result.stdout}\n{result.stderr}")
+    return report
+
+
+def test_type_completeness_is_100_percent(tmp_path: Path) -> None:
+    report = pyright(tmp_path, "--verifytypes", "creditwatch", "--ignoreexternal")
+    completeness = report["typeCompleteness"]
+    weak = [
+        f"{s['name']}: {[d['message'] for d in s['diagnostics']]}"
+        for s in completeness["symbols"]
+        if s["isExported"] and (not s["isTypeKnown"] or s["isTypeAmbiguous"])
+    ]
+    assert completeness["exportedSymbolCounts"]["withKnownType"] > 100
+    assert completeness["completenessScore"] == 1.0, "\n".join(weak)
+
+
+def test_user_script_passes_pyright_strict(tmp_path: Path) -> None:
+    shutil.copy2(USER_SCRIPT, tmp_path / USER_SCRIPT.name)
+    config = {
+        "typeCheckingMode": "strict",
+        "pythonVersion": "3.11",
+        "venvPath": str(Path(sys.prefix).parent),
+        "venv": Path(sys.prefix).name,
+    }
+    (tmp_path / "pyrightconfig.json").write_text(json.dumps(config), encoding="utf-8")
+    report = pyright(tmp_path, USER_SCRIPT.name)
+    problems = [
+        f"{d['range']['start']['line'] + 1}: {d['message']}" for d in report["generalDiagnostics"]
+    ]
+    assert report["summary"]["filesAnalyzed"] == 1
+    assert problems == [], "\n".join(problems)
+
+
+def test_pyright_strict_catches_a_wrong_pin(tmp_path: Path) -> None:
+    """Negative control: the same setup reports a pin that is wrong."""
+    wrong = USER_SCRIPT.read_text(encoding="utf-8").replace(
+        "assert_type(client.get_my_info(), AuthUserDto)",
+        "assert_type(client.get_my_info(), ExordeUser)",
+    )
+    assert wrong != USER_SCRIPT.read_text(encoding="utf-8")
+    (tmp_path / "wrong.py").write_text(wrong, encoding="utf-8")
+    config = {"typeCheckingMode": "strict", "pythonVersion": "3.11"}
+    config |= {"venvPath": str(Path(sys.prefix).parent), "venv": Path(sys.prefix).name}
+    (tmp_path / "pyrightconfig.json").write_text(json.dumps(config), encoding="utf-8")
+    report = pyright(tmp_path, "wrong.py")
+    assert [d["rule"] for d in report["generalDiagnostics"]] == ["reportAssertTypeFailure"]
+
+
+# -- jedi ---------------------------------------------------------------------------------
+
+
+def complete(code: str) -> dict[str, jedi.api.classes.Completion]:
+    """jedi's completions at the end of code, by name."""
+    environment = jedi.create_environment(sys.executable, safe=False)
+    lines = code.splitlines()
+    script = jedi.Script(code, environment=environment)
+    return {c.name: c for c in script.complete(len(lines), len(lines[-1]))}
+
+
+CLIENT_SURFACE = {"balance", "base_url", "close", "max_retries", "provider", "timeout"}
+OPERATIONS = {
+    "flamel": {"get_my_info"},
+    "exorde": {"get_user_info", "get_user_info_response"},
+    "generect": {"get_user_me"},
+    "easyslip": {"get_me"},
+    "llmgenerator": {"get_current_subscription", "get_credit_balance", "uses_access_token"},
+}
+
+
+@pytest.mark.parametrize("kind", ["Client", "AsyncClient"])
+@pytest.mark.parametrize("provider", list(OPERATIONS))
+def test_client_completion_is_its_public_surface(provider: str, kind: str) -> None:
+    names = complete(f"from creditwatch import {provider}\n{provider}.{kind}().")
+    private = {n for n in names if n.startswith("_") and not n.startswith("__")}
+    public = {n for n in names if not n.startswith("_")}
+    assert private == {"_transport"}
+    lifecycle = {"close"} if kind == "Client" else {"aclose"}
+    expected = (CLIENT_SURFACE - {"close"}) | lifecycle | {"with_raw_response"}
+    assert public == expected | OPERATIONS[provider]
+    assert "credits" in names["balance"].docstring().lower()
+
+
+def test_raw_client_completion_is_the_operations() -> None:
+    names = complete("from creditwatch import exorde\nexorde.Client().with_raw_response.")
+    assert {n for n in names if not n.startswith("__")} == OPERATIONS["exorde"] | {"_transport"}
+
+
+def test_method_docstring_comes_from_the_spec() -> None:
+    names = complete("from creditwatch import flamel\nflamel.Client().get_my_")
+    doc = names["get_my_info"].docstring()
+    assert "GET /api/users/me" in doc
+    assert "AuthenticationError" in doc and "401" in doc
+
+
+def test_model_completion_shows_field_docstrings() -> None:
+    names = complete("from creditwatch import flamel\nflamel.Client().get_my_info().")
+    assert {"default_credit", "plan", "email", "to_dict"} <= set(names)
+    assert "not expiring daily or monthly" in names["default_credit"].docstring()
+    nested = complete(
+        "from creditwatch import flamel\nflamel.Client().with_raw_response.get_my_info()"
+        ".parsed.plan."
+    )
+    assert "Grade (plan tier)" in nested["grade"].docstring()
+
+
+def test_package_completion_shows_providers_and_functions() -> None:
+    names = complete("import creditwatch\ncreditwatch.")
+    assert set(OPERATIONS) | {"balances", "abalances", "Balance", "APIError"} <= set(names)
+    assert "reported as its `APIError`" in names["balances"].docstring()
