@@ -75,13 +75,20 @@ Parse = Callable[[Any], T]
 ``_parse_<method>`` that picks a part of the body)."""
 
 
+def _text(value: object) -> str | None:
+    """A decoded field as text; None for an absent one (None, or the ``Unset`` of any
+    provider's generated models: each provider has its own class of that name)."""
+    return None if value is None or type(value).__name__ == "Unset" else str(value)
+
+
 @attrs.frozen
 class ErrorInfo:
-    """What a provider's error body says, decoded by its profile."""
+    """What a provider's error body says, decoded by its profile (fields may be given
+    as the generated models hold them: numbers, ``Unset``)."""
 
-    code: str | None = None
-    message: str | None = None
-    request_id: str | None = None
+    code: str | None = attrs.field(default=None, converter=_text)
+    message: str | None = attrs.field(default=None, converter=_text)
+    request_id: str | None = attrs.field(default=None, converter=_text)
 
 
 @attrs.frozen

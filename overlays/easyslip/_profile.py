@@ -12,8 +12,7 @@ from .._base import BalanceRule, ErrorInfo, Profile
 from .._generated.easyslip.models.error_response import ErrorResponse
 from .._generated.easyslip.models.me_data import MeData
 
-Account = MeData
-"""What an EasySlip balance is computed from."""
+Account = MeData  # what an EasySlip balance is computed from
 
 
 def _decode_error(data: Any) -> ErrorInfo:

@@ -1,7 +1,5 @@
-"""Exorde's quirks: ``Accept: application/json`` on every request; errors are
-``{"error": {"message", "code", "requestId"}, ...}`` (500: ``{"requestId": ...}``); a
-body that carries ``status.apiDeprecationNotice`` emits a `DeprecationWarning` with its
-message and shutdown date, attributed to the caller's line."""
+"""Exorde's quirks: ``Accept: application/json``, its error bodies, and a deprecation
+notice in a body, which becomes a `DeprecationWarning` at the caller's line."""
 
 from __future__ import annotations
 
@@ -16,32 +14,23 @@ from .._generated.exorde.models.internal_error_response import InternalErrorResp
 from .._generated.exorde.models.user import User
 from .._generated.exorde.types import Unset
 
-Account = User
-"""What an Exorde balance is computed from."""
-
-
-def _text(value: object) -> str | None:
-    return None if value is None or isinstance(value, Unset) else str(value)
+Account = User  # what an Exorde balance is computed from
 
 
 def _decode_error(data: Any) -> ErrorInfo:
     if isinstance(data, dict) and "error" not in data:  # 500: {"requestId": ...}
-        return ErrorInfo(request_id=_text(InternalErrorResponse.from_dict(data).request_id))
+        return ErrorInfo(request_id=InternalErrorResponse.from_dict(data).request_id)
     error = ErrorResponse.from_dict(data).error
-    return ErrorInfo(
-        code=_text(error.code), message=_text(error.message), request_id=_text(error.request_id)
-    )
+    return ErrorInfo(code=error.code, message=error.message, request_id=error.request_id)
 
 
 def _warn_if_deprecated(data: Any) -> None:
     status = data.get("status") if isinstance(data, dict) else None
     if isinstance(status, dict) and "apiDeprecationNotice" in status:
         notice = ApiDeprecationNotice.from_dict(status["apiDeprecationNotice"])
-        warn_caller(
-            f"Exorde API v1 is deprecated: {notice.message} "
-            f"(shutdown date {notice.shutdown_date.isoformat()})",
-            DeprecationWarning,
-        )
+        when = notice.shutdown_date.isoformat()
+        message = f"Exorde API v1 is deprecated: {notice.message} (shutdown date {when})"
+        warn_caller(message, DeprecationWarning)
 
 
 def next_month_start(now: datetime) -> datetime:

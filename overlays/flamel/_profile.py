@@ -11,22 +11,15 @@ from .._base import BalanceRule, ErrorInfo, Profile
 from .._generated.flamel.models.auth_user_dto import AuthUserDto
 from .._generated.flamel.models.error_envelope import ErrorEnvelope
 
-Account = AuthUserDto
-"""What a Flamel balance is computed from."""
+Account = AuthUserDto  # what a Flamel balance is computed from
 
 _WRAPPER_KEYS = frozenset({"success", "code", "data", "message"})
 
 
 def _unwrap(data: Any) -> Any:
     """The body inside Flamel's global wrapper, or the body as it came."""
-    if (
-        isinstance(data, dict)
-        and data.get("success") is True
-        and "data" in data
-        and data.keys() <= _WRAPPER_KEYS
-    ):
-        return data["data"]
-    return data
+    wrapped = isinstance(data, dict) and "data" in data and data.keys() <= _WRAPPER_KEYS
+    return data["data"] if wrapped and data.get("success") is True else data
 
 
 def _decode_error(data: Any) -> ErrorInfo:

@@ -10,8 +10,7 @@ from .._base import BalanceRule, ErrorInfo, Profile
 from .._generated.generect.models.error_detail import ErrorDetail
 from .._generated.generect.models.user import User
 
-Account = User
-"""What a Generect balance is computed from."""
+Account = User  # what a Generect balance is computed from
 
 
 def _decode_error(data: Any) -> ErrorInfo:
