@@ -25,7 +25,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from _specs import NORMALIZED, Spec, deref, load, load_copy, op_security, operations, pointer
-from conftest import PROVIDERS, ROOT, SPECS
+from conftest import FAKE_KEY, PROVIDERS, ROOT, SPECS
 
 SCRIPTS = ROOT / "scripts"
 SEEDS = ROOT.parent / "shared" / "seeds"
@@ -247,7 +247,7 @@ def test_single_real_server_matching_the_client(
     module = importlib.import_module(f"creditwatch.{provider}")
     servers = [server["url"] for server in load(provider).get("servers", [])]
     assert servers == [BASE_URLS[provider]]
-    with module.Client("test-key-not-a-real-secret-0000") as client:
+    with module.Client(FAKE_KEY) as client:
         assert client.base_url == BASE_URLS[provider]
 
 
