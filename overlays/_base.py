@@ -382,6 +382,8 @@ def _call_quietly(func: Callable[[Any], int | None], data: Any) -> int | None:
 def _describe_parse_error(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"required field {exc.args[0]!r} is missing"
+    if hasattr(exc, "field_path"):  # the generated models' FieldError: its text names the path
+        return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
 
