@@ -179,7 +179,9 @@ def _hints(cls: type[Any]) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def type_problems(value: Any, hint: Any = None, path: str = "$") -> list[str]:
+def type_problems(  # noqa: PLR0911, PLR0912 - one branch per kind of annotation
+    value: Any, hint: Any = None, path: str = "$"
+) -> list[str]:
     """Where a parsed model holds a value its annotation does not allow (empty: none).
 
     Strict like JSON: ``int`` is not ``bool``, ``float`` is an int or a float (not a
@@ -204,7 +206,7 @@ def type_problems(value: Any, hint: Any = None, path: str = "$") -> list[str]:
     if origin is dict:
         if type(value) is not dict:
             return [f"{path}: {_show(value)} is not a dict"]
-        key_type, item = typing.get_args(hint)
+        _, item = typing.get_args(hint)
         found = [f"{path}: key {k!r} is not str" for k in value if type(k) is not str]
         return found + [p for k, v in value.items() for p in type_problems(v, item, f"{path}.{k}")]
     if hint is bool or hint is int or hint is str:
