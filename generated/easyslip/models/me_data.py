@@ -14,8 +14,10 @@ from ..types import (
     as_datetime,
     as_integer,
     as_object,
+    fromisoformat,
     invalid,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -118,7 +120,7 @@ class MeData:
             if type(_v) is not str:
                 raise invalid(_v, "date-time", "expiredAt")
             try:
-                expired_at = datetime.datetime.fromisoformat(_v)
+                expired_at = fromisoformat(_v)
             except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
                 expired_at = as_datetime(_v, "expiredAt")
 
@@ -132,7 +134,7 @@ class MeData:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.application = application
         _self.used_quota = used_quota
         _self.max_quota = max_quota

@@ -14,6 +14,7 @@ from ..types import (
     as_integer,
     as_object,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -74,7 +75,7 @@ class MeResponse:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.status = status
         _self.data = data
         if len(_d) == 2:

@@ -13,8 +13,10 @@ from attrs import field as _attrs_field
 from ..types import (
     as_datetime,
     as_object,
+    fromisoformat,
     invalid,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -70,7 +72,7 @@ class ApiDeprecationNotice:
             if type(_v) is not str:
                 raise invalid(_v, "date-time", "shutdownDate")
             try:
-                shutdown_date = datetime.datetime.fromisoformat(_v)
+                shutdown_date = fromisoformat(_v)
             except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
                 shutdown_date = as_datetime(_v, "shutdownDate")
             if shutdown_date.tzinfo is None:  # the provider documents zone-less values as UTC
@@ -81,7 +83,7 @@ class ApiDeprecationNotice:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.message = message
         _self.shutdown_date = shutdown_date
         if len(_d) == 2:

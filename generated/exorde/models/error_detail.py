@@ -16,6 +16,7 @@ from ..types import (
     as_integer,
     as_object,
     invalid,
+    new_instance,
     parse_uuid,
 )
 
@@ -124,7 +125,7 @@ class ErrorDetail:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.message = message
         _self.code = code
         _self.user_id = user_id

@@ -13,6 +13,7 @@ from ..types import (
     FieldError,
     as_object,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -80,7 +81,7 @@ class ErrorResponse:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.error = error
         _self.status = status
         if len(_d) == 2:

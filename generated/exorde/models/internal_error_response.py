@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     as_object,
     invalid,
+    new_instance,
     parse_uuid,
 )
 
@@ -69,7 +70,7 @@ class InternalErrorResponse:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.request_id = request_id
         if len(_d) == _n:
             _self.additional_properties = {}

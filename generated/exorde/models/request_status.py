@@ -16,6 +16,7 @@ from ..types import (
     as_integer,
     as_object,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -84,7 +85,7 @@ class RequestStatus:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.cost = cost
         _self.api_deprecation_notice = api_deprecation_notice
         if len(_d) == _n:

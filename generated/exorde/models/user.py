@@ -17,8 +17,10 @@ from ..types import (
     Unset,
     as_datetime,
     as_object,
+    fromisoformat,
     invalid,
     missing,
+    new_instance,
     parse_uuid,
 )
 
@@ -111,7 +113,7 @@ class User:
             if type(_v) is not str:
                 raise invalid(_v, "date-time", "createdAt")
             try:
-                created_at = datetime.datetime.fromisoformat(_v)
+                created_at = fromisoformat(_v)
             except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
                 created_at = as_datetime(_v, "createdAt")
             if created_at.tzinfo is None:  # the provider documents zone-less values as UTC
@@ -122,7 +124,7 @@ class User:
             if type(_v) is not str:
                 raise invalid(_v, "date-time", "updatedAt")
             try:
-                updated_at = datetime.datetime.fromisoformat(_v)
+                updated_at = fromisoformat(_v)
             except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
                 updated_at = as_datetime(_v, "updatedAt")
             if updated_at.tzinfo is None:  # the provider documents zone-less values as UTC
@@ -151,7 +153,7 @@ class User:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.id = id
         _self.created_at = created_at
         _self.updated_at = updated_at

@@ -13,6 +13,7 @@ from ..types import (
     FieldError,
     as_object,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -81,7 +82,7 @@ class UserInfoResponse:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.user = user
         _self.status = status
         if len(_d) == 2:

@@ -16,6 +16,7 @@ from ..types import (
     as_object,
     invalid,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -130,7 +131,7 @@ class UserPlan:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.name = name
         _self.total_monthly_credits = total_monthly_credits
         _self.remaining_monthly_credits = remaining_monthly_credits

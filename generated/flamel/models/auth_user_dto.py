@@ -18,8 +18,10 @@ from ..types import (
     as_integer,
     as_object,
     failed_index,
+    fromisoformat,
     invalid,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -345,7 +347,7 @@ class AuthUserDto:
                 if type(_v) is not str:
                     raise invalid(_v, "date-time", "billingRetryDate")
                 try:
-                    billing_retry_date = datetime.datetime.fromisoformat(_v)
+                    billing_retry_date = fromisoformat(_v)
                 except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
                     billing_retry_date = as_datetime(_v, "billingRetryDate")
 
@@ -354,7 +356,7 @@ class AuthUserDto:
             if type(_v) is not str:
                 raise invalid(_v, "date-time", "createdAt")
             try:
-                created_at = datetime.datetime.fromisoformat(_v)
+                created_at = fromisoformat(_v)
             except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
                 created_at = as_datetime(_v, "createdAt")
 
@@ -366,7 +368,7 @@ class AuthUserDto:
                 if type(_v) is not str:
                     raise invalid(_v, "date-time", "nextPlanAt")
                 try:
-                    next_plan_at = datetime.datetime.fromisoformat(_v)
+                    next_plan_at = fromisoformat(_v)
                 except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
                     next_plan_at = as_datetime(_v, "nextPlanAt")
 
@@ -375,7 +377,7 @@ class AuthUserDto:
             if type(_v) is not str:
                 raise invalid(_v, "date-time", "planStartedAt")
             try:
-                plan_started_at = datetime.datetime.fromisoformat(_v)
+                plan_started_at = fromisoformat(_v)
             except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
                 plan_started_at = as_datetime(_v, "planStartedAt")
 
@@ -435,7 +437,7 @@ class AuthUserDto:
                 if type(_v) is not list:
                     raise invalid(_v, "array", "EnterpriseDownload")
                 try:
-                    enterprise_download = [EnterpriseDownload.from_dict(_x0) for _x0 in _v]
+                    enterprise_download = list(map(EnterpriseDownload.from_dict, _v))
                 except FieldError as _e:
                     raise _e.at(failed_index(_v, EnterpriseDownload.from_dict)).at(
                         "EnterpriseDownload"
@@ -460,7 +462,7 @@ class AuthUserDto:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.user_id = user_id
         _self.email = email
         _self.name = name

@@ -15,8 +15,10 @@ from ..types import (
     as_datetime,
     as_integer,
     as_object,
+    fromisoformat,
     invalid,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -94,7 +96,7 @@ class AuthUserEnterpriseDto:
             if type(_v) is not str:
                 raise invalid(_v, "date-time", "expiresAt")
             try:
-                expires_at = datetime.datetime.fromisoformat(_v)
+                expires_at = fromisoformat(_v)
             except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
                 expires_at = as_datetime(_v, "expiresAt")
 
@@ -140,7 +142,7 @@ class AuthUserEnterpriseDto:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.expires_at = expires_at
         _self.monthly_credit = monthly_credit
         _self.yearly_credit = yearly_credit

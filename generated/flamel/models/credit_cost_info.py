@@ -15,6 +15,7 @@ from ..types import (
     as_object,
     invalid,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -145,7 +146,7 @@ class CreditCostInfo:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.credit_cost_info_id = credit_cost_info_id
         _self.plan_id = plan_id
         _self.upgrade_plan_id = upgrade_plan_id

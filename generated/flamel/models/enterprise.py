@@ -20,8 +20,10 @@ from ..types import (
     as_integer,
     as_object,
     failed_index,
+    fromisoformat,
     invalid,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -184,7 +186,7 @@ class Enterprise:
             if type(_v) is not str:
                 raise invalid(_v, "date-time", "expiresAt")
             try:
-                expires_at = datetime.datetime.fromisoformat(_v)
+                expires_at = fromisoformat(_v)
             except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
                 expires_at = as_datetime(_v, "expiresAt")
 
@@ -276,7 +278,7 @@ class Enterprise:
                 if type(_v) is not list:
                     raise invalid(_v, "array", "Models")
                 try:
-                    models = [Model.from_dict(_x0) for _x0 in _v]
+                    models = list(map(Model.from_dict, _v))
                 except FieldError as _e:
                     raise _e.at(failed_index(_v, Model.from_dict)).at("Models")
 
@@ -285,7 +287,7 @@ class Enterprise:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.name = name
         _self.categories = categories
         _self.expires_at = expires_at

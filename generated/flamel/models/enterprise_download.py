@@ -14,6 +14,7 @@ from ..types import (
     as_object,
     invalid,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -95,7 +96,7 @@ class EnterpriseDownload:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.enterprise_download_id = enterprise_download_id
         _self.scale_size = scale_size
         _self.credit = credit

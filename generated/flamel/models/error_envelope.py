@@ -15,6 +15,7 @@ from ..types import (
     as_object,
     invalid,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -85,7 +86,7 @@ class ErrorEnvelope:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.success = success
         _self.code = code
         _self.data = data

@@ -12,6 +12,7 @@ from attrs import field as _attrs_field
 from ..types import (
     FieldError,
     as_object,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset()
@@ -41,7 +42,7 @@ class LocalizedPrices:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         if len(_d) == 0:
             _self.additional_properties = {}
         else:

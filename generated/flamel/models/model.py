@@ -19,6 +19,7 @@ from ..types import (
     failed_index,
     invalid,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -373,7 +374,7 @@ class Model:
                 if type(_v) is not list:
                     raise invalid(_v, "array", "Plans")
                 try:
-                    plans = [Plan.from_dict(_x0) for _x0 in _v]
+                    plans = list(map(Plan.from_dict, _v))
                 except FieldError as _e:
                     raise _e.at(failed_index(_v, Plan.from_dict)).at("Plans")
 
@@ -386,7 +387,7 @@ class Model:
                 if type(_v) is not list:
                     raise invalid(_v, "array", "Enterprises")
                 try:
-                    enterprises = [Enterprise.from_dict(_x0) for _x0 in _v]
+                    enterprises = list(map(Enterprise.from_dict, _v))
                 except FieldError as _e:
                     raise _e.at(failed_index(_v, Enterprise.from_dict)).at("Enterprises")
 
@@ -395,7 +396,7 @@ class Model:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.model_id = model_id
         _self.name = name
         _self.version = version

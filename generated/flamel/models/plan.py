@@ -19,6 +19,7 @@ from ..types import (
     failed_index,
     invalid,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -306,7 +307,7 @@ class Plan:
             if type(_v) is not list:
                 raise invalid(_v, "array", "CreditCostInfo")
             try:
-                credit_cost_info = [CreditCostInfo.from_dict(_x0) for _x0 in _v]
+                credit_cost_info = list(map(CreditCostInfo.from_dict, _v))
             except FieldError as _e:
                 raise _e.at(failed_index(_v, CreditCostInfo.from_dict)).at("CreditCostInfo")
 
@@ -326,7 +327,7 @@ class Plan:
                 if type(_v) is not list:
                     raise invalid(_v, "array", "Models")
                 try:
-                    models = [Model.from_dict(_x0) for _x0 in _v]
+                    models = list(map(Model.from_dict, _v))
                 except FieldError as _e:
                     raise _e.at(failed_index(_v, Model.from_dict)).at("Models")
 
@@ -335,7 +336,7 @@ class Plan:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.plan_id = plan_id
         _self.grade = grade
         _self.history_period_month = history_period_month

@@ -15,6 +15,7 @@ from ..types import (
     as_object,
     invalid,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -154,7 +155,7 @@ class PricePropertyDto:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.price = price
         _self.price_dis = price_dis
         _self.currency = currency

@@ -13,6 +13,7 @@ from ..types import (
     as_object,
     invalid,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -61,7 +62,7 @@ class ErrorDetail:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.detail = detail
         if len(_d) == 1:
             _self.additional_properties = {}

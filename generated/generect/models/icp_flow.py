@@ -15,6 +15,7 @@ from ..types import (
     as_integer,
     as_object,
     invalid,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -116,7 +117,7 @@ class IcpFlow:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.a = a
         _self.active_compaign_count_lead = active_compaign_count_lead
         _self.active_compaign_first_icp = active_compaign_first_icp

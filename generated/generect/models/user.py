@@ -15,8 +15,10 @@ from ..types import (
     as_datetime,
     as_integer,
     as_object,
+    fromisoformat,
     invalid,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -321,7 +323,7 @@ class User:
             if type(_v) is not str:
                 raise invalid(_v, "date-time", "last_password_changed")
             try:
-                last_password_changed = datetime.datetime.fromisoformat(_v)
+                last_password_changed = fromisoformat(_v)
             except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
                 last_password_changed = as_datetime(_v, "last_password_changed")
 
@@ -397,7 +399,7 @@ class User:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.balance_companies_by_icp = balance_companies_by_icp
         _self.balance_company_by_link = balance_company_by_link
         _self.balance_email_finder = balance_email_finder

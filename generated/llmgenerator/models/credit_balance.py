@@ -15,6 +15,7 @@ from ..types import (
     failed_index,
     invalid,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -94,7 +95,7 @@ class CreditBalance:
             if type(_v) is not list:
                 raise invalid(_v, "array", "recentTransactions")
             try:
-                recent_transactions = [CreditTransaction.from_dict(_x0) for _x0 in _v]
+                recent_transactions = list(map(CreditTransaction.from_dict, _v))
             except FieldError as _e:
                 raise _e.at(failed_index(_v, CreditTransaction.from_dict)).at("recentTransactions")
 
@@ -103,7 +104,7 @@ class CreditBalance:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.balance = balance
         _self.total_purchased = total_purchased
         _self.total_used = total_used

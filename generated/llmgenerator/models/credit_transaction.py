@@ -15,8 +15,10 @@ from ..models.credit_transaction_type import CreditTransactionType
 from ..types import (
     as_datetime,
     as_object,
+    fromisoformat,
     invalid,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -105,7 +107,7 @@ class CreditTransaction:
             if type(_v) is not str:
                 raise invalid(_v, "date-time", "createdAt")
             try:
-                created_at = datetime.datetime.fromisoformat(_v)
+                created_at = fromisoformat(_v)
             except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
                 created_at = as_datetime(_v, "createdAt")
 
@@ -114,7 +116,7 @@ class CreditTransaction:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.id = id
         _self.type = type_
         _self.amount = amount

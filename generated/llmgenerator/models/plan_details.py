@@ -15,6 +15,7 @@ from ..types import (
     invalid,
     item_index,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -114,7 +115,7 @@ class PlanDetails:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.id = id
         _self.name = name
         _self.monthly_credits = monthly_credits

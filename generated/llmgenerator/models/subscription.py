@@ -14,8 +14,10 @@ from ..models.subscription_status import SubscriptionStatus
 from ..types import (
     as_datetime,
     as_object,
+    fromisoformat,
     invalid,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -110,7 +112,7 @@ class Subscription:
             if type(_v) is not str:
                 raise invalid(_v, "date-time", "currentPeriodStart")
             try:
-                current_period_start = datetime.datetime.fromisoformat(_v)
+                current_period_start = fromisoformat(_v)
             except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
                 current_period_start = as_datetime(_v, "currentPeriodStart")
 
@@ -119,7 +121,7 @@ class Subscription:
             if type(_v) is not str:
                 raise invalid(_v, "date-time", "currentPeriodEnd")
             try:
-                current_period_end = datetime.datetime.fromisoformat(_v)
+                current_period_end = fromisoformat(_v)
             except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
                 current_period_end = as_datetime(_v, "currentPeriodEnd")
 
@@ -133,7 +135,7 @@ class Subscription:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.plan = plan
         _self.status = status
         _self.billing_cycle = billing_cycle

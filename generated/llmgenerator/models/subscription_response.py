@@ -14,6 +14,7 @@ from ..types import (
     as_object,
     invalid,
     missing,
+    new_instance,
 )
 
 _KNOWN_KEYS: frozenset[str] = frozenset(
@@ -105,7 +106,7 @@ class SubscriptionResponse:
 
         # What attrs' __init__ does (these classes have no validator, converter or
         # __attrs_post_init__), without the call and its keyword matching.
-        _self = object.__new__(cls)
+        _self = new_instance(cls)
         _self.has_subscription = has_subscription
         _self.subscription = subscription
         _self.plan_details = plan_details
