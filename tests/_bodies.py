@@ -171,6 +171,16 @@ def call(op: Op, mode: str, routes: dict[str, tuple[int, bytes]], method: str | 
     return asyncio.run(run())
 
 
+def field_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The path of every field and array item inside a JSON value, outermost first."""
+    found: list[tuple[Any, ...]] = []
+    if isinstance(value, dict | list):
+        for key, child in value.items() if isinstance(value, dict) else enumerate(value):
+            found.append((*prefix, key))
+            found += field_paths(child, (*prefix, key))
+    return found
+
+
 # -- run-time type check of parsed models ---------------------------------------------------
 
 

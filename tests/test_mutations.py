@@ -20,7 +20,7 @@ from typing import Any
 import creditwatch
 import pytest
 
-from _bodies import Op, call, client_operations, type_problems
+from _bodies import Op, call, client_operations, field_paths, type_problems
 from _cases import EXAMPLES
 from conftest import FAKE_KEY, FAKE_TOKEN, PROVIDERS
 
@@ -51,17 +51,9 @@ def json_kind(value: Any) -> str:
     return "array" if isinstance(value, list) else "object"
 
 
-def paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    """The path of every field and array item inside `value`, outermost first."""
-    if isinstance(value, dict | list):
-        for key, child in value.items() if isinstance(value, dict) else enumerate(value):
-            yield (*prefix, key)
-            yield from paths(child, (*prefix, key))
-
-
 def mutations(body: Any) -> Iterator[tuple[str, Any]]:
     """(description, mutated body) for every path: each other JSON type, null, dropped."""
-    for path in paths(body):
+    for path in field_paths(body):
         parent = body
         for key in path[:-1]:
             parent = parent[key]

@@ -47,6 +47,7 @@ from _bodies import (
     call,
     client_operations,
     documented_statuses,
+    field_paths,
     spec_operations,
     type_problems,
 )
@@ -259,15 +260,6 @@ def test_valid_error_body_raises_its_status_error(
 # -- mutated bodies ----------------------------------------------------------------------
 
 _MISSING = object()
-
-
-def field_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found: list[tuple[Any, ...]] = []
-    if isinstance(value, dict | list):
-        for key, child in value.items() if isinstance(value, dict) else enumerate(value):
-            found.append((*prefix, key))
-            found += field_paths(child, (*prefix, key))
-    return found
 
 
 @st.composite

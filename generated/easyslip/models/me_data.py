@@ -126,7 +126,7 @@ class MeData:
 
             current_credit: float
             current_credit = _d["currentCredit"]
-            if type(current_credit) is not float and type(current_credit) is not int:
+            if type(current_credit) is not int and type(current_credit) is not float:
                 raise invalid(current_credit, "number", "currentCredit")
 
         except KeyError as _missing:

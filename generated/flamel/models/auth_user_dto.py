@@ -321,17 +321,17 @@ class AuthUserDto:
 
             default_credit: float
             default_credit = _d["defaultCredit"]
-            if type(default_credit) is not float and type(default_credit) is not int:
+            if type(default_credit) is not int and type(default_credit) is not float:
                 raise invalid(default_credit, "number", "defaultCredit")
 
             daily_credit: float
             daily_credit = _d["dailyCredit"]
-            if type(daily_credit) is not float and type(daily_credit) is not int:
+            if type(daily_credit) is not int and type(daily_credit) is not float:
                 raise invalid(daily_credit, "number", "dailyCredit")
 
             monthly_credit: float
             monthly_credit = _d["monthlyCredit"]
-            if type(monthly_credit) is not float and type(monthly_credit) is not int:
+            if type(monthly_credit) is not int and type(monthly_credit) is not float:
                 raise invalid(monthly_credit, "number", "monthlyCredit")
 
             customer_key: str
@@ -425,7 +425,7 @@ class AuthUserDto:
 
             max_credit: float
             max_credit = _d["maxCredit"]
-            if type(max_credit) is not float and type(max_credit) is not int:
+            if type(max_credit) is not int and type(max_credit) is not float:
                 raise invalid(max_credit, "number", "maxCredit")
 
             enterprise_download: list[EnterpriseDownload] | Unset

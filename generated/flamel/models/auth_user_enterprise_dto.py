@@ -102,17 +102,17 @@ class AuthUserEnterpriseDto:
 
             monthly_credit: float
             monthly_credit = _d["monthlyCredit"]
-            if type(monthly_credit) is not float and type(monthly_credit) is not int:
+            if type(monthly_credit) is not int and type(monthly_credit) is not float:
                 raise invalid(monthly_credit, "number", "monthlyCredit")
 
             yearly_credit: float
             yearly_credit = _d["yearlyCredit"]
-            if type(yearly_credit) is not float and type(yearly_credit) is not int:
+            if type(yearly_credit) is not int and type(yearly_credit) is not float:
                 raise invalid(yearly_credit, "number", "yearlyCredit")
 
             amount: float
             amount = _d["amount"]
-            if type(amount) is not float and type(amount) is not int:
+            if type(amount) is not int and type(amount) is not float:
                 raise invalid(amount, "number", "amount")
 
             simultaneous_limit: int

@@ -216,17 +216,17 @@ class AuthUserPlanDto:
 
             default_credit: float
             default_credit = _d["defaultCredit"]
-            if type(default_credit) is not float and type(default_credit) is not int:
+            if type(default_credit) is not int and type(default_credit) is not float:
                 raise invalid(default_credit, "number", "defaultCredit")
 
             daily_credit: float
             daily_credit = _d["dailyCredit"]
-            if type(daily_credit) is not float and type(daily_credit) is not int:
+            if type(daily_credit) is not int and type(daily_credit) is not float:
                 raise invalid(daily_credit, "number", "dailyCredit")
 
             monthly_credit: float
             monthly_credit = _d["monthlyCredit"]
-            if type(monthly_credit) is not float and type(monthly_credit) is not int:
+            if type(monthly_credit) is not int and type(monthly_credit) is not float:
                 raise invalid(monthly_credit, "number", "monthlyCredit")
 
             credit_cost_info: list[CreditCostInfo]

@@ -123,7 +123,7 @@ class CreditCostInfo:
 
             credit: float
             credit = _d["credit"]
-            if type(credit) is not float and type(credit) is not int:
+            if type(credit) is not int and type(credit) is not float:
                 raise invalid(credit, "number", "credit")
 
             watermarked: bool

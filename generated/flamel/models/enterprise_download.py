@@ -84,7 +84,7 @@ class EnterpriseDownload:
 
             credit: float
             credit = _d["credit"]
-            if type(credit) is not float and type(credit) is not int:
+            if type(credit) is not int and type(credit) is not float:
                 raise invalid(credit, "number", "credit")
 
             user_id: int

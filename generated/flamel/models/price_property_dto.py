@@ -102,7 +102,7 @@ class PricePropertyDto:
         try:
             price: float
             price = _d["price"]
-            if type(price) is not float and type(price) is not int:
+            if type(price) is not int and type(price) is not float:
                 raise invalid(price, "number", "price")
 
             price_dis: str
@@ -119,7 +119,7 @@ class PricePropertyDto:
             price_yearly = _d.get("price_yearly", UNSET)
             if price_yearly is not UNSET:
                 _n += 1
-                if type(price_yearly) is not float and type(price_yearly) is not int:
+                if type(price_yearly) is not int and type(price_yearly) is not float:
                     raise invalid(price_yearly, "number", "price_yearly")
 
             price_reg: str | Unset

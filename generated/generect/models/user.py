@@ -269,7 +269,7 @@ class User:
 
             consultancy_hours: float
             consultancy_hours = _d["consultancy_hours"]
-            if type(consultancy_hours) is not float and type(consultancy_hours) is not int:
+            if type(consultancy_hours) is not int and type(consultancy_hours) is not float:
                 raise invalid(consultancy_hours, "number", "consultancy_hours")
 
             count_parallel_searches: int

@@ -77,17 +77,17 @@ class CreditBalance:
         try:
             balance: float
             balance = _d["balance"]
-            if type(balance) is not float and type(balance) is not int:
+            if type(balance) is not int and type(balance) is not float:
                 raise invalid(balance, "number", "balance")
 
             total_purchased: float
             total_purchased = _d["totalPurchased"]
-            if type(total_purchased) is not float and type(total_purchased) is not int:
+            if type(total_purchased) is not int and type(total_purchased) is not float:
                 raise invalid(total_purchased, "number", "totalPurchased")
 
             total_used: float
             total_used = _d["totalUsed"]
-            if type(total_used) is not float and type(total_used) is not int:
+            if type(total_used) is not int and type(total_used) is not float:
                 raise invalid(total_used, "number", "totalUsed")
 
             recent_transactions: list[CreditTransaction]

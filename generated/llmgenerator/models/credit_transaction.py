@@ -94,7 +94,7 @@ class CreditTransaction:
 
             amount: float
             amount = _d["amount"]
-            if type(amount) is not float and type(amount) is not int:
+            if type(amount) is not int and type(amount) is not float:
                 raise invalid(amount, "number", "amount")
 
             description: str

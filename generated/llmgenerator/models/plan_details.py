@@ -98,7 +98,7 @@ class PlanDetails:
 
             price: float
             price = _d["price"]
-            if type(price) is not float and type(price) is not int:
+            if type(price) is not int and type(price) is not float:
                 raise invalid(price, "number", "price")
 
             features: list[str]
