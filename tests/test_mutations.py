@@ -24,6 +24,8 @@ from _bodies import Op, call, client_operations, field_paths, type_problems
 from _cases import EXAMPLES
 from conftest import FAKE_KEY, FAKE_TOKEN, PROVIDERS
 
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Exorde's notice
+
 _DROP = object()
 # One value of each JSON type (integer and fractional number told apart), and null.
 REPLACEMENTS: dict[str, Any] = {
