@@ -207,6 +207,25 @@ def test_type_field_is_named_type_and_type_underscore_is_deprecated(cls: type[An
         assert instance.type == "y"  # the new name does not warn
 
 
+def test_the_old_constructor_keyword_still_works_with_a_warning() -> None:
+    fields: dict[str, Any] = {
+        "credit_cost_info_id": 1,
+        "plan_id": 2,
+        "upgrade_plan_id": None,
+        "credit": 1.0,
+        "watermarked": False,
+        "need_upgrade": False,
+        "featured": True,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert CreditCostInfo(type="edit", **fields).type == "edit"
+    with pytest.warns(DeprecationWarning, match=r"CreditCostInfo\(type_=\.\.\.\) is deprecated"):
+        old = CreditCostInfo(type_="edit", **fields)  # type: ignore[call-arg]
+    assert old == CreditCostInfo(type="edit", **fields)
+    assert "type" in inspect.signature(CreditCostInfo).parameters  # what IDEs show
+
+
 def test_flamel_credit_cost_type_from_a_body() -> None:
     user = serve("flamel", flamel_body())
     entry = user.plan.credit_cost_info[0]

@@ -4,7 +4,9 @@
 """Contains some shared types for properties"""
 
 import datetime
+import functools
 import json
+import warnings
 from collections.abc import Callable, Mapping, MutableMapping
 from http import HTTPStatus
 from typing import IO, Any, BinaryIO, Generic, Literal, TypeVar
@@ -190,6 +192,27 @@ def item_index(items: list[Any], item: object) -> int:
         if candidate is item:
             return index
     return len(items)
+
+
+def accept_renamed(cls: type[Any], renamed: Mapping[str, str]) -> None:
+    """Let `cls(...)` still take a field's old keyword (`renamed`: old -> new name) for
+    one release, with a DeprecationWarning. Type checkers see the attrs __init__ with the
+    new names only; at run time the old keyword is passed on as the new one."""
+    init = cls.__init__
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        for old, new in renamed.items():
+            if old in kwargs:
+                warnings.warn(
+                    f"{cls.__name__}({old}=...) is deprecated: use {cls.__name__}({new}=...)",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+                kwargs[new] = kwargs.pop(old)
+        init(self, *args, **kwargs)
+
+    setattr(cls, "__init__", __init__)  # noqa: B010 - mypy: not an assignment to a method
 
 
 __all__ = ["UNSET", "File", "FieldError", "FileTypes", "RequestFiles", "Response", "Unset"]

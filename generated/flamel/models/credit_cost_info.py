@@ -11,6 +11,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import (
+    accept_renamed,
     as_integer,
     as_object,
     invalid,
@@ -195,3 +196,6 @@ class CreditCostInfo:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+accept_renamed(CreditCostInfo, {"type_": "type"})  # the old keywords, deprecated

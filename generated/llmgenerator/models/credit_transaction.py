@@ -13,6 +13,7 @@ from attrs import field as _attrs_field
 
 from ..models.credit_transaction_type import CreditTransactionType
 from ..types import (
+    accept_renamed,
     as_datetime,
     as_object,
     fromisoformat,
@@ -162,6 +163,9 @@ class CreditTransaction:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+accept_renamed(CreditTransaction, {"type_": "type"})  # the old keywords, deprecated
 
 
 from ..models.credit_transaction_type import _BY_VALUE as _CREDIT_TRANSACTION_TYPE_BY_VALUE  # noqa: E402
