@@ -41,10 +41,14 @@ class Balance(Generic[A_co]):
 
     @property
     def percent_left(self) -> float | None:
-        """remaining / limit as a percentage, or None without both numbers."""
+        """remaining / limit as a percentage, or None without both numbers (or when
+        they are too large for a float to divide)."""
         if self.remaining is None or not self.limit:
             return None
-        return 100.0 * self.remaining / self.limit
+        try:
+            return 100.0 * self.remaining / self.limit
+        except OverflowError:
+            return None
 
 
 def aware(value: datetime | None) -> datetime | None:

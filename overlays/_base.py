@@ -248,6 +248,8 @@ def _describe_body(body: str, response: httpx.Response) -> str:
 def _describe_parse_error(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"required field {exc.args[0]!r} is missing"
+    if hasattr(exc, "field_path"):  # the generated models' FieldError: its text names the path
+        return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -370,7 +372,7 @@ class Transport(Generic[H]):
         else:
             try:
                 data = json.loads(response.content)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 raise self._validation_error(
                     response, f"the body is not JSON ({_describe_body(response.text, response)})"
                 ) from None

@@ -61,6 +61,7 @@ import tempfile
 import time
 import timeit
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,11 @@ CALLS = {
     "easyslip": ("get_me", "getMe"),
     "llmgenerator": ("get_credit_balance", "getCreditBalanceWithApiKey"),
 }
+
+
+CALL_TARGET = 1.05  # issue #10: per call within 5 % of bare httpx + json.loads
+PARSE_VS_JSON = 1.5  # issue #10: json.loads + from_dict within 1.5x json.loads alone
+PARSE_VS_PYDANTIC = 1.0  # issue #10: from_dict no slower than pydantic v2's model_validate
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,8 @@ def ms(seconds: float) -> str:
 
 
 def us(seconds: float) -> str:
-    return f"{seconds * 1e6:.0f} us"
+    micros = seconds * 1e6
+    return f"{micros:.1f} us" if micros < 100 else f"{micros:.0f} us"
 
 
 def ratio_row(
@@ -168,29 +175,32 @@ def importtime(module: str, cwd: Path) -> tuple[float, list[str]]:
 
 
 def bench_import(mode: Mode) -> list[Row]:
+    """`import creditwatch` and `import creditwatch.<provider>` (the first use of a
+    provider: its client, generated endpoint and models) against `import httpx`, in
+    fresh interpreters, interleaved: each round imports httpx and then every module in
+    turn, so a busy neighbour slows both sides alike."""
+    modules = ["creditwatch", *(f"creditwatch.{p}" for p in CALLS)]
     with tempfile.TemporaryDirectory(prefix="creditwatch-bench-") as tmp:
         cwd = Path(tmp)  # not the repository: nothing there may shadow the installed package
-        for module in ("creditwatch", "httpx", "creditwatch.flamel"):
+        for module in ("httpx", *modules):
             importtime(module, cwd)  # warm: bytecode, OS caches
-        ours, theirs, flamel = [], [], []
-        loaded: list[str] = []
+        times: dict[str, list[float]] = {m: [] for m in ("httpx", *modules)}
+        loaded: dict[str, list[str]] = {}
         for i in range(mode.import_repeats):
-            order = ("creditwatch", "httpx") if i % 2 == 0 else ("httpx", "creditwatch")
+            order = ["httpx", *modules] if i % 2 == 0 else [*modules, "httpx"]
             for module in order:
                 seconds, names = importtime(module, cwd)
-                if module == "creditwatch":
-                    ours.append(seconds)
-                    loaded = names
-                else:
-                    theirs.append(seconds)
-            flamel.append(importtime("creditwatch.flamel", cwd)[0])
-    models = sorted(n for n in loaded if re.fullmatch(r"creditwatch\._generated\.\w+\.models", n))
-    providers = sorted(n for n in loaded if re.fullmatch(r"creditwatch\.(?!_)\w+", n))
+                times[module].append(seconds)
+                loaded[module] = names
+    httpx_s = statistics.median(times["httpx"])
+    base = loaded["creditwatch"]
+    models = sorted(n for n in base if re.fullmatch(r"creditwatch\._generated\.\w+\.models", n))
+    providers = [n for n in base if re.fullmatch(r"creditwatch\.(?!_)\w+", n)]
     rows = [
         ratio_row(
             f"import creditwatch (-X importtime, median of {mode.import_repeats})",
-            statistics.median(ours),
-            statistics.median(theirs),
+            statistics.median(times["creditwatch"]),
+            httpx_s,
             ms,
             1.3,
         ),
@@ -206,13 +216,18 @@ def bench_import(mode: Mode) -> list[Row]:
             target="0 (lazy)",
             ok=not [p for p in providers if p.split(".")[1] in CALLS],
         ),
-        Row(
-            "import creditwatch.flamel (first use of a provider)",
-            ms(statistics.median(flamel)),
-            ms(statistics.median(theirs)),
-            statistics.median(flamel) / statistics.median(theirs),
-        ),
     ]
+    for provider in CALLS:
+        module = f"creditwatch.{provider}"
+        rows.append(
+            ratio_row(
+                f"import {module} (the first use of a provider)",
+                statistics.median(times[module]),
+                httpx_s,
+                ms,
+                1.2,
+            )
+        )
     if models:
         print("models loaded by `import creditwatch`:", ", ".join(models))
     return rows
@@ -393,7 +408,7 @@ def bench_calls(mode: Mode) -> list[Row]:
 
                 mine, bare = interleaved(ours, theirs, mode.calls, mode.call_warmup)
             rows.append(
-                ratio_row(f"call {provider}.{method}() sync", mine, bare, us, 1.3),
+                ratio_row(f"call {provider}.{method}() sync", mine, bare, us, CALL_TARGET),
             )
 
             mine, bare = asyncio.run(
@@ -406,7 +421,7 @@ def bench_calls(mode: Mode) -> list[Row]:
                     mode=mode,
                 )
             )
-            rows.append(ratio_row(f"call {provider}.{method}() async", mine, bare, us, 1.3))
+            rows.append(ratio_row(f"call {provider}.{method}() async", mine, bare, us, CALL_TARGET))
     return rows
 
 
@@ -639,18 +654,18 @@ def count_objects(value: object) -> int:
     return 0
 
 
-def pydantic_models(workdir: Path) -> ModuleType:
-    """specs/flamel.yaml -> pydantic v2 models by datamodel-code-generator, imported.
+def pydantic_models(workdir: Path, provider: str = "flamel") -> ModuleType:
+    """specs/<provider>.yaml -> pydantic v2 models by datamodel-code-generator, imported.
 
     Options make the models do the work from_dict does: nullable fields are
     Optional (--strict-nullable), emails are plain strings (from_dict does not
     validate them; EmailStr would also need email-validator), date-times are
     ``datetime`` (from_dict accepts naive ones too), fields are snake_case with the
     JSON names as aliases (from_dict maps names too)."""
-    output = workdir / "flamel_pydantic.py"
+    output = workdir / f"{provider}_pydantic.py"
     command = [
         str(BIN / "datamodel-codegen"),
-        "--input", str(ROOT / "specs" / "flamel.yaml"),
+        "--input", str(ROOT / "specs" / f"{provider}.yaml"),
         "--input-file-type", "openapi",
         "--output-model-type", "pydantic_v2.BaseModel",
         "--output", str(output),
@@ -662,7 +677,7 @@ def pydantic_models(workdir: Path) -> ModuleType:
         "--formatters", "builtin",
     ]  # fmt: skip
     subprocess.run(command, check=True, capture_output=True, timeout=300)
-    spec = importlib.util.spec_from_file_location("flamel_pydantic", output)
+    spec = importlib.util.spec_from_file_location(f"{provider}_pydantic", output)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # pydantic resolves forward references through it
@@ -698,6 +713,17 @@ def assert_fully_parsed(value: object, where: str = "") -> None:
             assert_fully_parsed(element, f"{name}.{field.name} -> ")
 
 
+def batched(func: Callable[[], object], size: int) -> Callable[[], None]:
+    """`func` run `size` times per sample: a parse of a small body takes microseconds,
+    near the clock's own cost, so each timed sample is a batch."""
+
+    def run() -> None:
+        for _ in range(size):
+            func()
+
+    return run
+
+
 def parse_row(
     label: str, model: Any, theirs: Any, payload: dict[str, Any], mode: Mode
 ) -> tuple[Row, Callable[[], object]]:
@@ -720,13 +746,102 @@ def parse_row(
     return ratio_row(metric, ours_s, theirs_s, ms, 2.0), lambda: model.from_dict(payload)
 
 
+def largest_examples() -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """provider -> (example name, response schema name, body) of its largest documented
+    success example (Flamel's is the paid EnterpriseAccount)."""
+    import yaml  # noqa: PLC0415 - dev tool, only for this section
+
+    examples = documented_examples()
+    found: dict[str, tuple[str, str, dict[str, Any]]] = {}
+    for provider in CALLS:
+        spec = yaml.safe_load((ROOT / "specs" / f"{provider}.yaml").read_text(encoding="utf-8"))
+        best: tuple[int, str, str, dict[str, Any]] | None = None
+        for item in spec["paths"].values():
+            operation = item["get"]
+            response = operation["responses"]["200"]
+            while "$ref" in response:
+                response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+            schema = response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+            bodies = examples[provider][operation["operationId"]]["responses"]["200"]
+            for name, body in bodies.items():
+                size = len(json.dumps(body, ensure_ascii=False).encode())
+                if best is None or size > best[0]:
+                    best = (size, name, schema, body)
+        assert best is not None
+        found[provider] = best[1:]
+    return found
+
+
+def example_rows(mode: Mode, pydantic: dict[str, ModuleType]) -> list[Row]:
+    """Per provider, on its largest documented example: json.loads + from_dict against
+    json.loads alone (what the client does on every call against the floor), and
+    from_dict against pydantic v2's model_validate of the same dict. Interleaved,
+    batched samples, medians."""
+    rows: list[Row] = []
+    for provider, (name, schema, body) in largest_examples().items():
+        model = getattr(importlib.import_module(f"creditwatch.{provider}.models"), schema)
+        theirs = getattr(pydantic[provider], schema)
+        raw = json.dumps(body, ensure_ascii=False).encode()
+        assert_fully_parsed(model.from_dict(json.loads(raw)))
+        dumped = theirs.model_validate(json.loads(raw)).model_dump(
+            by_alias=True, exclude_unset=True
+        )
+        if count_keys(dumped) != count_keys(body):
+            raise AssertionError(f"pydantic's {provider} {schema} ignores keys of the example")
+        size = f"{len(raw) / 1024:.1f} KiB"
+        data = json.loads(raw)
+        batch, n, warmup = 20, mode.parses, max(5, mode.parses // 10)
+
+        def decode_and_parse(m: Any = model, r: bytes = raw) -> object:
+            return m.from_dict(json.loads(r))
+
+        def decode(r: bytes = raw) -> object:
+            return json.loads(r)
+
+        def parse(m: Any = model, d: Any = data) -> object:
+            return m.from_dict(d)
+
+        def validate(t: Any = theirs, d: Any = data) -> object:
+            return t.model_validate(d)
+
+        both, alone = interleaved(
+            batched(decode_and_parse, batch), batched(decode, batch), n, warmup
+        )
+        ours, pyd = interleaved(batched(parse, batch), batched(validate, batch), n, warmup)
+        rows += [
+            ratio_row(
+                f"parse {provider} {name} ({size}): json.loads + from_dict vs json.loads",
+                both / batch,
+                alone / batch,
+                us,
+                PARSE_VS_JSON,
+            ),
+            ratio_row(
+                f"parse {provider} {name} ({size}): from_dict vs pydantic",
+                ours / batch,
+                pyd / batch,
+                us,
+                PARSE_VS_PYDANTIC,
+            ),
+        ]
+    return rows
+
+
 def bench_parse(mode: Mode, profile: bool) -> list[Row]:
-    with tempfile.TemporaryDirectory(prefix="creditwatch-bench-") as tmp:
-        pd = pydantic_models(Path(tmp))
+    with (
+        tempfile.TemporaryDirectory(prefix="creditwatch-bench-") as tmp,
+        ThreadPoolExecutor(max_workers=len(CALLS)) as pool,
+    ):
+        # datamodel-codegen runs as a subprocess: the five run side by side.
+        futures = {p: pool.submit(pydantic_models, Path(tmp), p) for p in CALLS}
+        pd_all = {p: f.result() for p, f in futures.items()}
+    pd = pd_all["flamel"]
+    rows = example_rows(mode, pd_all)
     account, parse_account = parse_row(
         "a Flamel account", AuthUserDto, pd.AuthUserDto, flamel_account(), mode
     )
-    rows, deepest = [account], parse_account
+    rows.append(account)
+    deepest = parse_account
     if hasattr(flamel_models, "Plan") and hasattr(pd, "Plan"):
         plan, parse_plan = parse_row(
             "a Flamel Plan with 3 models", flamel_models.Plan, pd.Plan, plan_with_models(), mode

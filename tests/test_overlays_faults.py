@@ -491,9 +491,9 @@ def test_balances_reports_a_bad_base_url_as_that_providers_error(
 @pytest.mark.parametrize(
     ("field", "value", "words"),
     [
-        ("billingRetryDate", "yesterday", "Invalid isoformat"),
-        ("Enterprise", {"monthlyCredit": 1}, "'expiresAt' is missing"),
-        ("Enterprise", "not an object", "TypeError"),
+        ("billingRetryDate", "yesterday", 'billingRetryDate: expected date-time, got string "yes'),
+        ("Enterprise", {"monthlyCredit": 1}, "Enterprise: required field 'expiresAt' is missing"),
+        ("Enterprise", "not an object", 'Enterprise: expected object, got string "not an object"'),
     ],
 )
 def test_bad_nested_nullable_value_is_a_validation_error(

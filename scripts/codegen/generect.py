@@ -113,14 +113,37 @@ def untyped_nullables(spec: Spec) -> None:
     )
 
 
+# RFC 3339 `full-date "T" partial-time`, as a pattern that only real dates match (month
+# lengths, leap years), so that a mock generating values from it (Prism's dynamic mode)
+# makes ones a client can parse. [0-9], not \d: Python's \d also matches non-ASCII digits.
+_YEAR = "[1-9][0-9]{3}"
+_MONTH_DAY = (
+    "(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    "|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+    "|02-(?:0[1-9]|1[0-9]|2[0-8])"
+)
+_LEAP_YEAR = "[1-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[13579][26])00"
+_TIME = "(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]+)?"
+LOCAL_DATE_TIME = f"^(?:{_YEAR}-(?:{_MONTH_DAY})|(?:{_LEAP_YEAR})-02-29)T{_TIME}$"
+
+
 def naive_timestamp(spec: Spec) -> None:
-    """`last_password_changed` is a date-time without a zone ('2024-10-30T13:09:31').
-    `format: date-time` requires a zone (RFC 3339), so Prism would flag the provider's
-    own example. Keep it a string, constrained by a pattern, and say what it is."""
+    """`last_password_changed` is a date-time without a zone ('2024-10-30T13:09:31'), and
+    the docs do not say which zone it is in. `format: date-time` requires an offset
+    (RFC 3339), so Prism would flag the provider's own example; upstream leaves it a
+    plain string, so the client returned a `str` a user cannot compare with a datetime.
+    It gets `format: date-time-local` (the OpenAPI format registry's RFC 3339 date-time
+    without the offset), which the generator's templates parse into a naive `datetime`
+    (model.py.jinja), and a pattern so that validators that do not know the format still
+    check it."""
     body = prop(spec, "User", "last_password_changed")
-    body["pattern"] = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$"
+    if "format" in body:
+        raise SpecError(f"User.last_password_changed has a format now: {body}")
+    body["format"] = "date-time-local"
+    body["pattern"] = LOCAL_DATE_TIME
     body["description"] = (
-        "When the password was last changed: an ISO 8601 date-time without zone offset."
+        "When the password was last changed: an ISO 8601 date-time without zone offset. "
+        "A naive datetime: the provider does not document the zone."
     )
 
 

@@ -3,12 +3,38 @@
 # templates, then run `python scripts/generate.py`.
 """Contains all the data models used in inputs/outputs"""
 
-from .error_response import ErrorResponse
-from .me_data import MeData
-from .me_response import MeResponse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .error_response import ErrorResponse
+    from .me_data import MeData
+    from .me_response import MeResponse
 
 __all__ = (
     "ErrorResponse",
     "MeData",
     "MeResponse",
 )
+
+_MODULES = {
+    "ErrorResponse": ".error_response",
+    "MeData": ".me_data",
+    "MeResponse": ".me_response",
+}
+"""Model name -> the module that defines it."""
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        module = _MODULES.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(module, __name__), name)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -4,12 +4,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="ErrorResponse")
+from ..types import (
+    as_integer,
+    as_object,
+    invalid,
+    missing,
+    new_instance,
+)
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "status",
+        "message",
+    }
+)
+"""The JSON keys of ErrorResponse's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -43,19 +58,33 @@ class ErrorResponse:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        status = d.pop("status")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """ErrorResponse from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        try:
+            status: int
+            status = _d["status"]
+            status = status if type(status) is int else as_integer(status, "status")
 
-        message = d.pop("message")
+            message: str
+            message = _d["message"]
+            if type(message) is not str:
+                raise invalid(message, "string", "message")
 
-        error_response = cls(
-            status=status,
-            message=message,
-        )
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-        error_response.additional_properties = d
-        return error_response
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.status = status
+        _self.message = message
+        if len(_d) == 2:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

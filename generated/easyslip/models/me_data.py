@@ -5,12 +5,33 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="MeData")
+from ..types import (
+    as_datetime,
+    as_integer,
+    as_object,
+    fromisoformat,
+    invalid,
+    missing,
+    new_instance,
+)
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "application",
+        "usedQuota",
+        "maxQuota",
+        "remainingQuota",
+        "expiredAt",
+        "currentCredit",
+    }
+)
+"""The JSON keys of MeData's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -62,41 +83,69 @@ class MeData:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        application = d.pop("application")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """MeData from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        try:
+            application: str
+            application = _d["application"]
+            if type(application) is not str:
+                raise invalid(application, "string", "application")
 
-        used_quota = d.pop("usedQuota")
+            used_quota: int
+            used_quota = _d["usedQuota"]
+            used_quota = (
+                used_quota if type(used_quota) is int else as_integer(used_quota, "usedQuota")
+            )
 
-        def _parse_max_quota(data: object) -> int | None:
-            if data is None:
-                return data
-            return cast(int | None, data)
+            max_quota: int | None
+            max_quota = _d["maxQuota"]
+            if max_quota is not None:
+                max_quota = (
+                    max_quota if type(max_quota) is int else as_integer(max_quota, "maxQuota")
+                )
 
-        max_quota = _parse_max_quota(d.pop("maxQuota"))
+            remaining_quota: int | None
+            remaining_quota = _d["remainingQuota"]
+            if remaining_quota is not None:
+                remaining_quota = (
+                    remaining_quota
+                    if type(remaining_quota) is int
+                    else as_integer(remaining_quota, "remainingQuota")
+                )
 
-        def _parse_remaining_quota(data: object) -> int | None:
-            if data is None:
-                return data
-            return cast(int | None, data)
+            expired_at: datetime.datetime
+            _v = _d["expiredAt"]
+            if type(_v) is not str:
+                raise invalid(_v, "date-time", "expiredAt")
+            try:
+                expired_at = fromisoformat(_v)
+            except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
+                expired_at = as_datetime(_v, "expiredAt")
 
-        remaining_quota = _parse_remaining_quota(d.pop("remainingQuota"))
+            current_credit: float
+            current_credit = _d["currentCredit"]
+            if type(current_credit) is not int and type(current_credit) is not float:
+                raise invalid(current_credit, "number", "currentCredit")
 
-        expired_at = datetime.datetime.fromisoformat(d.pop("expiredAt"))
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-        current_credit = d.pop("currentCredit")
-
-        me_data = cls(
-            application=application,
-            used_quota=used_quota,
-            max_quota=max_quota,
-            remaining_quota=remaining_quota,
-            expired_at=expired_at,
-            current_credit=current_credit,
-        )
-
-        me_data.additional_properties = d
-        return me_data
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.application = application
+        _self.used_quota = used_quota
+        _self.max_quota = max_quota
+        _self.remaining_quota = remaining_quota
+        _self.expired_at = expired_at
+        _self.current_credit = current_credit
+        if len(_d) == 6:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -4,12 +4,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="MeResponse")
+from ..types import (
+    FieldError,
+    as_integer,
+    as_object,
+    missing,
+    new_instance,
+)
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "status",
+        "data",
+    }
+)
+"""The JSON keys of MeResponse's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -39,19 +54,35 @@ class MeResponse:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        status = d.pop("status")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """MeResponse from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        try:
+            status: int
+            status = _d["status"]
+            status = status if type(status) is int else as_integer(status, "status")
 
-        data = MeData.from_dict(d.pop("data"))
+            data: MeData
+            _v = _d["data"]
+            try:
+                data = MeData.from_dict(_v)
+            except FieldError as _e:
+                raise _e.at("data")
 
-        me_response = cls(
-            status=status,
-            data=data,
-        )
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-        me_response.additional_properties = d
-        return me_response
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.status = status
+        _self.data = data
+        if len(_d) == 2:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,15 +3,18 @@
 # templates, then run `python scripts/generate.py`.
 """Contains all the data models used in inputs/outputs"""
 
-from .api_deprecation_notice import ApiDeprecationNotice
-from .api_version import ApiVersion
-from .error_detail import ErrorDetail
-from .error_response import ErrorResponse
-from .internal_error_response import InternalErrorResponse
-from .request_status import RequestStatus
-from .user import User
-from .user_info_response import UserInfoResponse
-from .user_plan import UserPlan
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .api_deprecation_notice import ApiDeprecationNotice
+    from .api_version import ApiVersion
+    from .error_detail import ErrorDetail
+    from .error_response import ErrorResponse
+    from .internal_error_response import InternalErrorResponse
+    from .request_status import RequestStatus
+    from .user import User
+    from .user_info_response import UserInfoResponse
+    from .user_plan import UserPlan
 
 __all__ = (
     "ApiDeprecationNotice",
@@ -24,3 +27,32 @@ __all__ = (
     "UserInfoResponse",
     "UserPlan",
 )
+
+_MODULES = {
+    "ApiDeprecationNotice": ".api_deprecation_notice",
+    "ApiVersion": ".api_version",
+    "ErrorDetail": ".error_detail",
+    "ErrorResponse": ".error_response",
+    "InternalErrorResponse": ".internal_error_response",
+    "RequestStatus": ".request_status",
+    "User": ".user",
+    "UserInfoResponse": ".user_info_response",
+    "UserPlan": ".user_plan",
+}
+"""Model name -> the module that defines it."""
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        module = _MODULES.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(module, __name__), name)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -5,12 +5,28 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="ApiDeprecationNotice")
+from ..types import (
+    as_datetime,
+    as_object,
+    fromisoformat,
+    invalid,
+    missing,
+    new_instance,
+)
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "message",
+        "shutdownDate",
+    }
+)
+"""The JSON keys of ApiDeprecationNotice's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -21,7 +37,7 @@ class ApiDeprecationNotice:
     """ A message that tells when the API version will be shut down. """
     shutdown_date: datetime.datetime
     """ The date of removal of the API version. RFC 3339, UTC (the docs say "UTC date-time without timezone"; values
-    end in `Z`). """
+    end in `Z`, and one without an offset is read as UTC). """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -41,19 +57,40 @@ class ApiDeprecationNotice:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        message = d.pop("message")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """ApiDeprecationNotice from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        try:
+            message: str
+            message = _d["message"]
+            if type(message) is not str:
+                raise invalid(message, "string", "message")
 
-        shutdown_date = datetime.datetime.fromisoformat(d.pop("shutdownDate"))
+            shutdown_date: datetime.datetime
+            _v = _d["shutdownDate"]
+            if type(_v) is not str:
+                raise invalid(_v, "date-time", "shutdownDate")
+            try:
+                shutdown_date = fromisoformat(_v)
+            except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
+                shutdown_date = as_datetime(_v, "shutdownDate")
+            if shutdown_date.tzinfo is None:  # the provider documents zone-less values as UTC
+                shutdown_date = shutdown_date.replace(tzinfo=datetime.UTC)
 
-        api_deprecation_notice = cls(
-            message=message,
-            shutdown_date=shutdown_date,
-        )
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-        api_deprecation_notice.additional_properties = d
-        return api_deprecation_notice
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.message = message
+        _self.shutdown_date = shutdown_date
+        if len(_d) == 2:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

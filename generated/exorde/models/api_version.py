@@ -30,3 +30,7 @@ class ApiVersion(StrEnum):
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+_BY_VALUE: dict[str, ApiVersion] = {member.value: member for member in ApiVersion}
+"""Every listed member by its value (the generated from_dict's lookup)."""

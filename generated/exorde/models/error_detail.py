@@ -4,15 +4,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Unset,
+    as_integer,
+    as_object,
+    invalid,
+    new_instance,
+    parse_uuid,
+)
 
-T = TypeVar("T", bound="ErrorDetail")
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "message",
+        "code",
+        "userId",
+        "requestId",
+    }
+)
+"""The JSON keys of ErrorDetail's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -62,35 +79,62 @@ class ErrorDetail:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        message = d.pop("message", UNSET)
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """ErrorDetail from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        _n = 0
+        message: str | Unset
+        message = _d.get("message", UNSET)
+        if message is not UNSET:
+            _n += 1
+            if type(message) is not str:
+                raise invalid(message, "string", "message")
 
-        code = d.pop("code", UNSET)
+        code: int | Unset
+        code = _d.get("code", UNSET)
+        if code is not UNSET:
+            _n += 1
+            code = code if type(code) is int else as_integer(code, "code")
 
-        _user_id = d.pop("userId", UNSET)
         user_id: UUID | Unset
-        if isinstance(_user_id, Unset):
+        _v = _d.get("userId", UNSET)
+        if _v is UNSET:
             user_id = UNSET
         else:
-            user_id = UUID(_user_id)
+            _n += 1
+            if type(_v) is not str:
+                raise invalid(_v, "uuid", "userId")
+            try:
+                user_id = parse_uuid(_v)
+            except ValueError:
+                raise invalid(_v, "uuid", "userId") from None
 
-        _request_id = d.pop("requestId", UNSET)
         request_id: UUID | Unset
-        if isinstance(_request_id, Unset):
+        _v = _d.get("requestId", UNSET)
+        if _v is UNSET:
             request_id = UNSET
         else:
-            request_id = UUID(_request_id)
+            _n += 1
+            if type(_v) is not str:
+                raise invalid(_v, "uuid", "requestId")
+            try:
+                request_id = parse_uuid(_v)
+            except ValueError:
+                raise invalid(_v, "uuid", "requestId") from None
 
-        error_detail = cls(
-            message=message,
-            code=code,
-            user_id=user_id,
-            request_id=request_id,
-        )
-
-        error_detail.additional_properties = d
-        return error_detail
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.message = message
+        _self.code = code
+        _self.user_id = user_id
+        _self.request_id = request_id
+        if len(_d) == _n:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -4,12 +4,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="ErrorResponse")
+from ..types import (
+    FieldError,
+    as_object,
+    missing,
+    new_instance,
+)
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "error",
+        "status",
+    }
+)
+"""The JSON keys of ErrorResponse's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -43,19 +57,38 @@ class ErrorResponse:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        error = ErrorDetail.from_dict(d.pop("error"))
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """ErrorResponse from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        try:
+            error: ErrorDetail
+            _v = _d["error"]
+            try:
+                error = ErrorDetail.from_dict(_v)
+            except FieldError as _e:
+                raise _e.at("error")
 
-        status = RequestStatus.from_dict(d.pop("status"))
+            status: RequestStatus
+            _v = _d["status"]
+            try:
+                status = RequestStatus.from_dict(_v)
+            except FieldError as _e:
+                raise _e.at("status")
 
-        error_response = cls(
-            error=error,
-            status=status,
-        )
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-        error_response.additional_properties = d
-        return error_response
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.error = error
+        _self.status = status
+        if len(_d) == 2:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

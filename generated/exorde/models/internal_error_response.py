@@ -4,15 +4,28 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Unset,
+    as_object,
+    invalid,
+    new_instance,
+    parse_uuid,
+)
 
-T = TypeVar("T", bound="InternalErrorResponse")
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "requestId",
+    }
+)
+"""The JSON keys of InternalErrorResponse's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -37,21 +50,33 @@ class InternalErrorResponse:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _request_id = d.pop("requestId", UNSET)
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """InternalErrorResponse from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        _n = 0
         request_id: UUID | Unset
-        if isinstance(_request_id, Unset):
+        _v = _d.get("requestId", UNSET)
+        if _v is UNSET:
             request_id = UNSET
         else:
-            request_id = UUID(_request_id)
+            _n += 1
+            if type(_v) is not str:
+                raise invalid(_v, "uuid", "requestId")
+            try:
+                request_id = parse_uuid(_v)
+            except ValueError:
+                raise invalid(_v, "uuid", "requestId") from None
 
-        internal_error_response = cls(
-            request_id=request_id,
-        )
-
-        internal_error_response.additional_properties = d
-        return internal_error_response
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.request_id = request_id
+        if len(_d) == _n:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

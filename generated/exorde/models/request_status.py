@@ -4,14 +4,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    FieldError,
+    Unset,
+    as_integer,
+    as_object,
+    missing,
+    new_instance,
+)
 
-T = TypeVar("T", bound="RequestStatus")
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "cost",
+        "apiDeprecationNotice",
+    }
+)
+"""The JSON keys of RequestStatus's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -44,24 +59,40 @@ class RequestStatus:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        cost = d.pop("cost")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """RequestStatus from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        _n = 1
+        try:
+            cost: int
+            cost = _d["cost"]
+            cost = cost if type(cost) is int else as_integer(cost, "cost")
 
-        _api_deprecation_notice = d.pop("apiDeprecationNotice", UNSET)
-        api_deprecation_notice: ApiDeprecationNotice | Unset
-        if isinstance(_api_deprecation_notice, Unset):
-            api_deprecation_notice = UNSET
+            api_deprecation_notice: ApiDeprecationNotice | Unset
+            _v = _d.get("apiDeprecationNotice", UNSET)
+            if _v is UNSET:
+                api_deprecation_notice = UNSET
+            else:
+                _n += 1
+                try:
+                    api_deprecation_notice = ApiDeprecationNotice.from_dict(_v)
+                except FieldError as _e:
+                    raise _e.at("apiDeprecationNotice")
+
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
+
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.cost = cost
+        _self.api_deprecation_notice = api_deprecation_notice
+        if len(_d) == _n:
+            _self.additional_properties = {}
         else:
-            api_deprecation_notice = ApiDeprecationNotice.from_dict(_api_deprecation_notice)
-
-        request_status = cls(
-            cost=cost,
-            api_deprecation_notice=api_deprecation_notice,
-        )
-
-        request_status.additional_properties = d
-        return request_status
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

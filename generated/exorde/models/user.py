@@ -5,15 +5,36 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    FieldError,
+    Unset,
+    as_datetime,
+    as_object,
+    fromisoformat,
+    invalid,
+    missing,
+    new_instance,
+    parse_uuid,
+)
 
-T = TypeVar("T", bound="User")
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "id",
+        "createdAt",
+        "updatedAt",
+        "email",
+        "plan",
+    }
+)
+"""The JSON keys of User's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -30,10 +51,10 @@ class User:
     """ The user id. """
     created_at: datetime.datetime
     """ The creation date of the user. RFC 3339, UTC (the docs say "UTC date-time without timezone"; values end in
-    `Z`). """
+    `Z`, and one without an offset is read as UTC). """
     updated_at: datetime.datetime
     """ The last date when the user was updated. RFC 3339, UTC (the docs say "UTC date-time without timezone";
-    values end in `Z`). """
+    values end in `Z`, and one without an offset is read as UTC). """
     email: str | Unset = UNSET
     """ The user email. """
     plan: UserPlan | Unset = UNSET
@@ -72,33 +93,77 @@ class User:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """User from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        _n = 3
+        try:
+            id: UUID
+            _v = _d["id"]
+            if type(_v) is not str:
+                raise invalid(_v, "uuid", "id")
+            try:
+                id = parse_uuid(_v)
+            except ValueError:
+                raise invalid(_v, "uuid", "id") from None
 
-        created_at = datetime.datetime.fromisoformat(d.pop("createdAt"))
+            created_at: datetime.datetime
+            _v = _d["createdAt"]
+            if type(_v) is not str:
+                raise invalid(_v, "date-time", "createdAt")
+            try:
+                created_at = fromisoformat(_v)
+            except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
+                created_at = as_datetime(_v, "createdAt")
+            if created_at.tzinfo is None:  # the provider documents zone-less values as UTC
+                created_at = created_at.replace(tzinfo=datetime.UTC)
 
-        updated_at = datetime.datetime.fromisoformat(d.pop("updatedAt"))
+            updated_at: datetime.datetime
+            _v = _d["updatedAt"]
+            if type(_v) is not str:
+                raise invalid(_v, "date-time", "updatedAt")
+            try:
+                updated_at = fromisoformat(_v)
+            except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
+                updated_at = as_datetime(_v, "updatedAt")
+            if updated_at.tzinfo is None:  # the provider documents zone-less values as UTC
+                updated_at = updated_at.replace(tzinfo=datetime.UTC)
 
-        email = d.pop("email", UNSET)
+            email: str | Unset
+            email = _d.get("email", UNSET)
+            if email is not UNSET:
+                _n += 1
+                if type(email) is not str:
+                    raise invalid(email, "string", "email")
 
-        _plan = d.pop("plan", UNSET)
-        plan: UserPlan | Unset
-        if isinstance(_plan, Unset):
-            plan = UNSET
+            plan: UserPlan | Unset
+            _v = _d.get("plan", UNSET)
+            if _v is UNSET:
+                plan = UNSET
+            else:
+                _n += 1
+                try:
+                    plan = UserPlan.from_dict(_v)
+                except FieldError as _e:
+                    raise _e.at("plan")
+
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
+
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.id = id
+        _self.created_at = created_at
+        _self.updated_at = updated_at
+        _self.email = email
+        _self.plan = plan
+        if len(_d) == _n:
+            _self.additional_properties = {}
         else:
-            plan = UserPlan.from_dict(_plan)
-
-        user = cls(
-            id=id,
-            created_at=created_at,
-            updated_at=updated_at,
-            email=email,
-            plan=plan,
-        )
-
-        user.additional_properties = d
-        return user
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

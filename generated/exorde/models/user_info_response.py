@@ -4,12 +4,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="UserInfoResponse")
+from ..types import (
+    FieldError,
+    as_object,
+    missing,
+    new_instance,
+)
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "user",
+        "status",
+    }
+)
+"""The JSON keys of UserInfoResponse's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -44,19 +58,38 @@ class UserInfoResponse:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        user = User.from_dict(d.pop("user"))
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """UserInfoResponse from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        try:
+            user: User
+            _v = _d["user"]
+            try:
+                user = User.from_dict(_v)
+            except FieldError as _e:
+                raise _e.at("user")
 
-        status = RequestStatus.from_dict(d.pop("status"))
+            status: RequestStatus
+            _v = _d["status"]
+            try:
+                status = RequestStatus.from_dict(_v)
+            except FieldError as _e:
+                raise _e.at("status")
 
-        user_info_response = cls(
-            user=user,
-            status=status,
-        )
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-        user_info_response.additional_properties = d
-        return user_info_response
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.user = user
+        _self.status = status
+        if len(_d) == 2:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

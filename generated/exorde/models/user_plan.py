@@ -4,14 +4,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Unset,
+    as_integer,
+    as_object,
+    invalid,
+    missing,
+    new_instance,
+)
 
-T = TypeVar("T", bound="UserPlan")
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "name",
+        "totalMonthlyCredits",
+        "remainingMonthlyCredits",
+        "maxAdditionalCredits",
+        "remainingAdditionalCredits",
+    }
+)
+"""The JSON keys of UserPlan's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -61,28 +79,69 @@ class UserPlan:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """UserPlan from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        _n = 3
+        try:
+            name: str
+            name = _d["name"]
+            if type(name) is not str:
+                raise invalid(name, "string", "name")
 
-        total_monthly_credits = d.pop("totalMonthlyCredits")
+            total_monthly_credits: int
+            total_monthly_credits = _d["totalMonthlyCredits"]
+            total_monthly_credits = (
+                total_monthly_credits
+                if type(total_monthly_credits) is int
+                else as_integer(total_monthly_credits, "totalMonthlyCredits")
+            )
 
-        remaining_monthly_credits = d.pop("remainingMonthlyCredits")
+            remaining_monthly_credits: int
+            remaining_monthly_credits = _d["remainingMonthlyCredits"]
+            remaining_monthly_credits = (
+                remaining_monthly_credits
+                if type(remaining_monthly_credits) is int
+                else as_integer(remaining_monthly_credits, "remainingMonthlyCredits")
+            )
 
-        max_additional_credits = d.pop("maxAdditionalCredits", UNSET)
+            max_additional_credits: int | Unset
+            max_additional_credits = _d.get("maxAdditionalCredits", UNSET)
+            if max_additional_credits is not UNSET:
+                _n += 1
+                max_additional_credits = (
+                    max_additional_credits
+                    if type(max_additional_credits) is int
+                    else as_integer(max_additional_credits, "maxAdditionalCredits")
+                )
 
-        remaining_additional_credits = d.pop("remainingAdditionalCredits", UNSET)
+            remaining_additional_credits: int | Unset
+            remaining_additional_credits = _d.get("remainingAdditionalCredits", UNSET)
+            if remaining_additional_credits is not UNSET:
+                _n += 1
+                remaining_additional_credits = (
+                    remaining_additional_credits
+                    if type(remaining_additional_credits) is int
+                    else as_integer(remaining_additional_credits, "remainingAdditionalCredits")
+                )
 
-        user_plan = cls(
-            name=name,
-            total_monthly_credits=total_monthly_credits,
-            remaining_monthly_credits=remaining_monthly_credits,
-            max_additional_credits=max_additional_credits,
-            remaining_additional_credits=remaining_additional_credits,
-        )
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-        user_plan.additional_properties = d
-        return user_plan
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.name = name
+        _self.total_monthly_credits = total_monthly_credits
+        _self.remaining_monthly_credits = remaining_monthly_credits
+        _self.max_additional_credits = max_additional_credits
+        _self.remaining_additional_credits = remaining_additional_credits
+        if len(_d) == _n:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,24 +3,27 @@
 # templates, then run `python scripts/generate.py`.
 """Contains all the data models used in inputs/outputs"""
 
-from .auth_user_dto import AuthUserDto
-from .auth_user_enterprise_dto import AuthUserEnterpriseDto
-from .auth_user_plan_dto import AuthUserPlanDto
-from .base_model_kind import BaseModelKind
-from .billing_period import BillingPeriod
-from .credit_cost_info import CreditCostInfo
-from .edit_count_period import EditCountPeriod
-from .enterprise import Enterprise
-from .enterprise_download import EnterpriseDownload
-from .error_envelope import ErrorEnvelope
-from .error_reason import ErrorReason
-from .json_object import JsonObject
-from .localized_prices import LocalizedPrices
-from .localized_text import LocalizedText
-from .model import Model
-from .payment_period import PaymentPeriod
-from .plan import Plan
-from .price_property_dto import PricePropertyDto
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .auth_user_dto import AuthUserDto
+    from .auth_user_enterprise_dto import AuthUserEnterpriseDto
+    from .auth_user_plan_dto import AuthUserPlanDto
+    from .base_model_kind import BaseModelKind
+    from .billing_period import BillingPeriod
+    from .credit_cost_info import CreditCostInfo
+    from .edit_count_period import EditCountPeriod
+    from .enterprise import Enterprise
+    from .enterprise_download import EnterpriseDownload
+    from .error_envelope import ErrorEnvelope
+    from .error_reason import ErrorReason
+    from .json_object import JsonObject
+    from .localized_prices import LocalizedPrices
+    from .localized_text import LocalizedText
+    from .model import Model
+    from .payment_period import PaymentPeriod
+    from .plan import Plan
+    from .price_property_dto import PricePropertyDto
 
 __all__ = (
     "AuthUserDto",
@@ -42,3 +45,41 @@ __all__ = (
     "Plan",
     "PricePropertyDto",
 )
+
+_MODULES = {
+    "AuthUserDto": ".auth_user_dto",
+    "AuthUserEnterpriseDto": ".auth_user_enterprise_dto",
+    "AuthUserPlanDto": ".auth_user_plan_dto",
+    "BaseModelKind": ".base_model_kind",
+    "BillingPeriod": ".billing_period",
+    "CreditCostInfo": ".credit_cost_info",
+    "EditCountPeriod": ".edit_count_period",
+    "Enterprise": ".enterprise",
+    "EnterpriseDownload": ".enterprise_download",
+    "ErrorEnvelope": ".error_envelope",
+    "ErrorReason": ".error_reason",
+    "JsonObject": ".json_object",
+    "LocalizedPrices": ".localized_prices",
+    "LocalizedText": ".localized_text",
+    "Model": ".model",
+    "PaymentPeriod": ".payment_period",
+    "Plan": ".plan",
+    "PricePropertyDto": ".price_property_dto",
+}
+"""Model name -> the module that defines it."""
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        module = _MODULES.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(module, __name__), name)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

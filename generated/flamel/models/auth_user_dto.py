@@ -5,14 +5,61 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    FieldError,
+    Unset,
+    as_datetime,
+    as_integer,
+    as_object,
+    failed_index,
+    fromisoformat,
+    invalid,
+    missing,
+    new_instance,
+)
 
-T = TypeVar("T", bound="AuthUserDto")
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "userId",
+        "email",
+        "name",
+        "occupation",
+        "business",
+        "notifyAgree",
+        "creditNotifyAgree",
+        "tutorialFinished",
+        "profileImage",
+        "snsId",
+        "provider",
+        "role",
+        "defaultCredit",
+        "dailyCredit",
+        "monthlyCredit",
+        "customerKey",
+        "billingRetryDate",
+        "createdAt",
+        "nextPlanAt",
+        "planStartedAt",
+        "planId",
+        "nextPlanId",
+        "cardNumber",
+        "cardCompany",
+        "Plan",
+        "cardRegistered",
+        "useStripe",
+        "maxCredit",
+        "EnterpriseDownload",
+        "Enterprise",
+    }
+)
+"""The JSON keys of AuthUserDto's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -205,166 +252,252 @@ class AuthUserDto:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        user_id = d.pop("userId")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """AuthUserDto from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        _n = 28
+        try:
+            user_id: int
+            user_id = _d["userId"]
+            user_id = user_id if type(user_id) is int else as_integer(user_id, "userId")
 
-        email = d.pop("email")
+            email: str
+            email = _d["email"]
+            if type(email) is not str:
+                raise invalid(email, "string", "email")
 
-        name = d.pop("name")
+            name: str
+            name = _d["name"]
+            if type(name) is not str:
+                raise invalid(name, "string", "name")
 
-        occupation = d.pop("occupation")
+            occupation: str
+            occupation = _d["occupation"]
+            if type(occupation) is not str:
+                raise invalid(occupation, "string", "occupation")
 
-        business = d.pop("business")
+            business: str
+            business = _d["business"]
+            if type(business) is not str:
+                raise invalid(business, "string", "business")
 
-        notify_agree = d.pop("notifyAgree")
+            notify_agree: bool
+            notify_agree = _d["notifyAgree"]
+            if type(notify_agree) is not bool:
+                raise invalid(notify_agree, "boolean", "notifyAgree")
 
-        credit_notify_agree = d.pop("creditNotifyAgree")
+            credit_notify_agree: bool
+            credit_notify_agree = _d["creditNotifyAgree"]
+            if type(credit_notify_agree) is not bool:
+                raise invalid(credit_notify_agree, "boolean", "creditNotifyAgree")
 
-        tutorial_finished = d.pop("tutorialFinished")
+            tutorial_finished: bool
+            tutorial_finished = _d["tutorialFinished"]
+            if type(tutorial_finished) is not bool:
+                raise invalid(tutorial_finished, "boolean", "tutorialFinished")
 
-        def _parse_profile_image(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+            profile_image: None | str
+            profile_image = _d["profileImage"]
+            if profile_image is not None:
+                if type(profile_image) is not str:
+                    raise invalid(profile_image, "string", "profileImage")
 
-        profile_image = _parse_profile_image(d.pop("profileImage"))
+            sns_id: None | str
+            sns_id = _d["snsId"]
+            if sns_id is not None:
+                if type(sns_id) is not str:
+                    raise invalid(sns_id, "string", "snsId")
 
-        def _parse_sns_id(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+            provider: str
+            provider = _d["provider"]
+            if type(provider) is not str:
+                raise invalid(provider, "string", "provider")
 
-        sns_id = _parse_sns_id(d.pop("snsId"))
+            role: str
+            role = _d["role"]
+            if type(role) is not str:
+                raise invalid(role, "string", "role")
 
-        provider = d.pop("provider")
+            default_credit: float
+            default_credit = _d["defaultCredit"]
+            if type(default_credit) is not int and type(default_credit) is not float:
+                raise invalid(default_credit, "number", "defaultCredit")
 
-        role = d.pop("role")
+            daily_credit: float
+            daily_credit = _d["dailyCredit"]
+            if type(daily_credit) is not int and type(daily_credit) is not float:
+                raise invalid(daily_credit, "number", "dailyCredit")
 
-        default_credit = d.pop("defaultCredit")
+            monthly_credit: float
+            monthly_credit = _d["monthlyCredit"]
+            if type(monthly_credit) is not int and type(monthly_credit) is not float:
+                raise invalid(monthly_credit, "number", "monthlyCredit")
 
-        daily_credit = d.pop("dailyCredit")
+            customer_key: str
+            customer_key = _d["customerKey"]
+            if type(customer_key) is not str:
+                raise invalid(customer_key, "string", "customerKey")
 
-        monthly_credit = d.pop("monthlyCredit")
+            billing_retry_date: datetime.datetime | None
+            _v = _d["billingRetryDate"]
+            if _v is None:
+                billing_retry_date = None
+            else:
+                if type(_v) is not str:
+                    raise invalid(_v, "date-time", "billingRetryDate")
+                try:
+                    billing_retry_date = fromisoformat(_v)
+                except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
+                    billing_retry_date = as_datetime(_v, "billingRetryDate")
 
-        customer_key = d.pop("customerKey")
+            created_at: datetime.datetime
+            _v = _d["createdAt"]
+            if type(_v) is not str:
+                raise invalid(_v, "date-time", "createdAt")
+            try:
+                created_at = fromisoformat(_v)
+            except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
+                created_at = as_datetime(_v, "createdAt")
 
-        def _parse_billing_retry_date(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            if not isinstance(data, str):
-                raise TypeError()
-            billing_retry_date_type_0 = datetime.datetime.fromisoformat(data)
+            next_plan_at: datetime.datetime | None
+            _v = _d["nextPlanAt"]
+            if _v is None:
+                next_plan_at = None
+            else:
+                if type(_v) is not str:
+                    raise invalid(_v, "date-time", "nextPlanAt")
+                try:
+                    next_plan_at = fromisoformat(_v)
+                except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
+                    next_plan_at = as_datetime(_v, "nextPlanAt")
 
-            return billing_retry_date_type_0
+            plan_started_at: datetime.datetime
+            _v = _d["planStartedAt"]
+            if type(_v) is not str:
+                raise invalid(_v, "date-time", "planStartedAt")
+            try:
+                plan_started_at = fromisoformat(_v)
+            except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
+                plan_started_at = as_datetime(_v, "planStartedAt")
 
-        billing_retry_date = _parse_billing_retry_date(d.pop("billingRetryDate"))
+            plan_id: int
+            plan_id = _d["planId"]
+            plan_id = plan_id if type(plan_id) is int else as_integer(plan_id, "planId")
 
-        created_at = datetime.datetime.fromisoformat(d.pop("createdAt"))
-
-        def _parse_next_plan_at(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            if not isinstance(data, str):
-                raise TypeError()
-            next_plan_at_type_0 = datetime.datetime.fromisoformat(data)
-
-            return next_plan_at_type_0
-
-        next_plan_at = _parse_next_plan_at(d.pop("nextPlanAt"))
-
-        plan_started_at = datetime.datetime.fromisoformat(d.pop("planStartedAt"))
-
-        plan_id = d.pop("planId")
-
-        def _parse_next_plan_id(data: object) -> int | None:
-            if data is None:
-                return data
-            return cast(int | None, data)
-
-        next_plan_id = _parse_next_plan_id(d.pop("nextPlanId"))
-
-        def _parse_card_number(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        card_number = _parse_card_number(d.pop("cardNumber"))
-
-        def _parse_card_company(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        card_company = _parse_card_company(d.pop("cardCompany"))
-
-        plan = AuthUserPlanDto.from_dict(d.pop("Plan"))
-
-        card_registered = d.pop("cardRegistered")
-
-        use_stripe = d.pop("useStripe")
-
-        max_credit = d.pop("maxCredit")
-
-        _enterprise_download = d.pop("EnterpriseDownload", UNSET)
-        enterprise_download: list[EnterpriseDownload] | Unset = UNSET
-        if _enterprise_download is not UNSET:
-            enterprise_download = []
-            for enterprise_download_item_data in _enterprise_download:
-                enterprise_download_item = EnterpriseDownload.from_dict(
-                    enterprise_download_item_data
+            next_plan_id: int | None
+            next_plan_id = _d["nextPlanId"]
+            if next_plan_id is not None:
+                next_plan_id = (
+                    next_plan_id
+                    if type(next_plan_id) is int
+                    else as_integer(next_plan_id, "nextPlanId")
                 )
 
-                enterprise_download.append(enterprise_download_item)
+            card_number: None | str
+            card_number = _d["cardNumber"]
+            if card_number is not None:
+                if type(card_number) is not str:
+                    raise invalid(card_number, "string", "cardNumber")
 
-        def _parse_enterprise(data: object) -> AuthUserEnterpriseDto | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            if not isinstance(data, dict):
-                raise TypeError()
-            enterprise_type_1 = AuthUserEnterpriseDto.from_dict(data)
+            card_company: None | str
+            card_company = _d["cardCompany"]
+            if card_company is not None:
+                if type(card_company) is not str:
+                    raise invalid(card_company, "string", "cardCompany")
 
-            return enterprise_type_1
+            plan: AuthUserPlanDto
+            _v = _d["Plan"]
+            try:
+                plan = AuthUserPlanDto.from_dict(_v)
+            except FieldError as _e:
+                raise _e.at("Plan")
 
-        enterprise = _parse_enterprise(d.pop("Enterprise", UNSET))
+            card_registered: bool
+            card_registered = _d["cardRegistered"]
+            if type(card_registered) is not bool:
+                raise invalid(card_registered, "boolean", "cardRegistered")
 
-        auth_user_dto = cls(
-            user_id=user_id,
-            email=email,
-            name=name,
-            occupation=occupation,
-            business=business,
-            notify_agree=notify_agree,
-            credit_notify_agree=credit_notify_agree,
-            tutorial_finished=tutorial_finished,
-            profile_image=profile_image,
-            sns_id=sns_id,
-            provider=provider,
-            role=role,
-            default_credit=default_credit,
-            daily_credit=daily_credit,
-            monthly_credit=monthly_credit,
-            customer_key=customer_key,
-            billing_retry_date=billing_retry_date,
-            created_at=created_at,
-            next_plan_at=next_plan_at,
-            plan_started_at=plan_started_at,
-            plan_id=plan_id,
-            next_plan_id=next_plan_id,
-            card_number=card_number,
-            card_company=card_company,
-            plan=plan,
-            card_registered=card_registered,
-            use_stripe=use_stripe,
-            max_credit=max_credit,
-            enterprise_download=enterprise_download,
-            enterprise=enterprise,
-        )
+            use_stripe: bool
+            use_stripe = _d["useStripe"]
+            if type(use_stripe) is not bool:
+                raise invalid(use_stripe, "boolean", "useStripe")
 
-        auth_user_dto.additional_properties = d
-        return auth_user_dto
+            max_credit: float
+            max_credit = _d["maxCredit"]
+            if type(max_credit) is not int and type(max_credit) is not float:
+                raise invalid(max_credit, "number", "maxCredit")
+
+            enterprise_download: list[EnterpriseDownload] | Unset
+            _v = _d.get("EnterpriseDownload", UNSET)
+            if _v is UNSET:
+                enterprise_download = UNSET
+            else:
+                _n += 1
+                if type(_v) is not list:
+                    raise invalid(_v, "array", "EnterpriseDownload")
+                try:
+                    enterprise_download = list(map(EnterpriseDownload.from_dict, _v))
+                except FieldError as _e:
+                    raise _e.at(failed_index(_v, EnterpriseDownload.from_dict)).at(
+                        "EnterpriseDownload"
+                    )
+
+            enterprise: AuthUserEnterpriseDto | None | Unset
+            _v = _d.get("Enterprise", UNSET)
+            if _v is UNSET:
+                enterprise = UNSET
+            else:
+                _n += 1
+                if _v is None:
+                    enterprise = None
+                else:
+                    try:
+                        enterprise = AuthUserEnterpriseDto.from_dict(_v)
+                    except FieldError as _e:
+                        raise _e.at("Enterprise")
+
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
+
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.user_id = user_id
+        _self.email = email
+        _self.name = name
+        _self.occupation = occupation
+        _self.business = business
+        _self.notify_agree = notify_agree
+        _self.credit_notify_agree = credit_notify_agree
+        _self.tutorial_finished = tutorial_finished
+        _self.profile_image = profile_image
+        _self.sns_id = sns_id
+        _self.provider = provider
+        _self.role = role
+        _self.default_credit = default_credit
+        _self.daily_credit = daily_credit
+        _self.monthly_credit = monthly_credit
+        _self.customer_key = customer_key
+        _self.billing_retry_date = billing_retry_date
+        _self.created_at = created_at
+        _self.next_plan_at = next_plan_at
+        _self.plan_started_at = plan_started_at
+        _self.plan_id = plan_id
+        _self.next_plan_id = next_plan_id
+        _self.card_number = card_number
+        _self.card_company = card_company
+        _self.plan = plan
+        _self.card_registered = card_registered
+        _self.use_stripe = use_stripe
+        _self.max_credit = max_credit
+        _self.enterprise_download = enterprise_download
+        _self.enterprise = enterprise
+        if len(_d) == _n:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -5,14 +5,35 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.payment_period import PaymentPeriod
+from ..types import (
+    as_datetime,
+    as_integer,
+    as_object,
+    fromisoformat,
+    invalid,
+    missing,
+    new_instance,
+)
 
-T = TypeVar("T", bound="AuthUserEnterpriseDto")
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "expiresAt",
+        "monthlyCredit",
+        "yearlyCredit",
+        "amount",
+        "simultaneousLimit",
+        "maxEditNumber",
+        "paymentPeriod",
+    }
+)
+"""The JSON keys of AuthUserEnterpriseDto's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -65,34 +86,75 @@ class AuthUserEnterpriseDto:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        expires_at = datetime.datetime.fromisoformat(d.pop("expiresAt"))
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """AuthUserEnterpriseDto from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        try:
+            expires_at: datetime.datetime
+            _v = _d["expiresAt"]
+            if type(_v) is not str:
+                raise invalid(_v, "date-time", "expiresAt")
+            try:
+                expires_at = fromisoformat(_v)
+            except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
+                expires_at = as_datetime(_v, "expiresAt")
 
-        monthly_credit = d.pop("monthlyCredit")
+            monthly_credit: float
+            monthly_credit = _d["monthlyCredit"]
+            if type(monthly_credit) is not int and type(monthly_credit) is not float:
+                raise invalid(monthly_credit, "number", "monthlyCredit")
 
-        yearly_credit = d.pop("yearlyCredit")
+            yearly_credit: float
+            yearly_credit = _d["yearlyCredit"]
+            if type(yearly_credit) is not int and type(yearly_credit) is not float:
+                raise invalid(yearly_credit, "number", "yearlyCredit")
 
-        amount = d.pop("amount")
+            amount: float
+            amount = _d["amount"]
+            if type(amount) is not int and type(amount) is not float:
+                raise invalid(amount, "number", "amount")
 
-        simultaneous_limit = d.pop("simultaneousLimit")
+            simultaneous_limit: int
+            simultaneous_limit = _d["simultaneousLimit"]
+            simultaneous_limit = (
+                simultaneous_limit
+                if type(simultaneous_limit) is int
+                else as_integer(simultaneous_limit, "simultaneousLimit")
+            )
 
-        max_edit_number = d.pop("maxEditNumber")
+            max_edit_number: int
+            max_edit_number = _d["maxEditNumber"]
+            max_edit_number = (
+                max_edit_number
+                if type(max_edit_number) is int
+                else as_integer(max_edit_number, "maxEditNumber")
+            )
 
-        payment_period = PaymentPeriod(d.pop("paymentPeriod"))
+            payment_period: PaymentPeriod
+            _v = _d["paymentPeriod"]
+            if type(_v) is not str:
+                raise invalid(_v, "string", "paymentPeriod")
+            payment_period = _PAYMENT_PERIOD_BY_VALUE.get(_v) or PaymentPeriod(_v)
 
-        auth_user_enterprise_dto = cls(
-            expires_at=expires_at,
-            monthly_credit=monthly_credit,
-            yearly_credit=yearly_credit,
-            amount=amount,
-            simultaneous_limit=simultaneous_limit,
-            max_edit_number=max_edit_number,
-            payment_period=payment_period,
-        )
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-        auth_user_enterprise_dto.additional_properties = d
-        return auth_user_enterprise_dto
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.expires_at = expires_at
+        _self.monthly_credit = monthly_credit
+        _self.yearly_credit = yearly_credit
+        _self.amount = amount
+        _self.simultaneous_limit = simultaneous_limit
+        _self.max_edit_number = max_edit_number
+        _self.payment_period = payment_period
+        if len(_d) == 7:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:
@@ -109,3 +171,6 @@ class AuthUserEnterpriseDto:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.payment_period import _BY_VALUE as _PAYMENT_PERIOD_BY_VALUE  # noqa: E402

@@ -31,3 +31,7 @@ class BaseModelKind(StrEnum):
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+_BY_VALUE: dict[str, BaseModelKind] = {member.value: member for member in BaseModelKind}
+"""Every listed member by its value (the generated from_dict's lookup)."""

@@ -31,3 +31,7 @@ class BillingPeriod(StrEnum):
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+_BY_VALUE: dict[str, BillingPeriod] = {member.value: member for member in BillingPeriod}
+"""Every listed member by its value (the generated from_dict's lookup)."""

@@ -3,13 +3,36 @@
 # templates, then run `python scripts/generate.py`.
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="CreditCostInfo")
+from ..types import (
+    accept_renamed,
+    as_integer,
+    as_object,
+    invalid,
+    missing,
+    new_instance,
+)
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "creditCostInfoId",
+        "planId",
+        "upgradePlanId",
+        "type",
+        "credit",
+        "watermarked",
+        "needUpgrade",
+        "featured",
+    }
+)
+"""The JSON keys of CreditCostInfo's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -20,7 +43,7 @@ class CreditCostInfo:
     """ Plan id. """
     upgrade_plan_id: int | None
     """ Id of the plan recommended as an upgrade; null when there is none. """
-    type_: str
+    type: str
     """ Kind of action. """
     credit: float
     """ Credits consumed. """
@@ -40,7 +63,7 @@ class CreditCostInfo:
         upgrade_plan_id: int | None
         upgrade_plan_id = self.upgrade_plan_id
 
-        type_ = self.type_
+        type_ = self.type
 
         credit = self.credit
 
@@ -68,42 +91,95 @@ class CreditCostInfo:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        credit_cost_info_id = d.pop("creditCostInfoId")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """CreditCostInfo from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        try:
+            credit_cost_info_id: int
+            credit_cost_info_id = _d["creditCostInfoId"]
+            credit_cost_info_id = (
+                credit_cost_info_id
+                if type(credit_cost_info_id) is int
+                else as_integer(credit_cost_info_id, "creditCostInfoId")
+            )
 
-        plan_id = d.pop("planId")
+            plan_id: int
+            plan_id = _d["planId"]
+            plan_id = plan_id if type(plan_id) is int else as_integer(plan_id, "planId")
 
-        def _parse_upgrade_plan_id(data: object) -> int | None:
-            if data is None:
-                return data
-            return cast(int | None, data)
+            upgrade_plan_id: int | None
+            upgrade_plan_id = _d["upgradePlanId"]
+            if upgrade_plan_id is not None:
+                upgrade_plan_id = (
+                    upgrade_plan_id
+                    if type(upgrade_plan_id) is int
+                    else as_integer(upgrade_plan_id, "upgradePlanId")
+                )
 
-        upgrade_plan_id = _parse_upgrade_plan_id(d.pop("upgradePlanId"))
+            type_: str
+            type_ = _d["type"]
+            if type(type_) is not str:
+                raise invalid(type_, "string", "type")
 
-        type_ = d.pop("type")
+            credit: float
+            credit = _d["credit"]
+            if type(credit) is not int and type(credit) is not float:
+                raise invalid(credit, "number", "credit")
 
-        credit = d.pop("credit")
+            watermarked: bool
+            watermarked = _d["watermarked"]
+            if type(watermarked) is not bool:
+                raise invalid(watermarked, "boolean", "watermarked")
 
-        watermarked = d.pop("watermarked")
+            need_upgrade: bool
+            need_upgrade = _d["needUpgrade"]
+            if type(need_upgrade) is not bool:
+                raise invalid(need_upgrade, "boolean", "needUpgrade")
 
-        need_upgrade = d.pop("needUpgrade")
+            featured: bool
+            featured = _d["featured"]
+            if type(featured) is not bool:
+                raise invalid(featured, "boolean", "featured")
 
-        featured = d.pop("featured")
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-        credit_cost_info = cls(
-            credit_cost_info_id=credit_cost_info_id,
-            plan_id=plan_id,
-            upgrade_plan_id=upgrade_plan_id,
-            type_=type_,
-            credit=credit,
-            watermarked=watermarked,
-            need_upgrade=need_upgrade,
-            featured=featured,
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.credit_cost_info_id = credit_cost_info_id
+        _self.plan_id = plan_id
+        _self.upgrade_plan_id = upgrade_plan_id
+        _self.type = type_
+        _self.credit = credit
+        _self.watermarked = watermarked
+        _self.need_upgrade = need_upgrade
+        _self.featured = featured
+        if len(_d) == 8:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
+
+    @property
+    def type_(self) -> str:
+        """Deprecated alias of `type`, removed in the next release."""
+        warnings.warn(
+            "CreditCostInfo.type_ is deprecated: use CreditCostInfo.type",
+            DeprecationWarning,
+            stacklevel=2,
         )
+        return self.type
 
-        credit_cost_info.additional_properties = d
-        return credit_cost_info
+    @type_.setter
+    def type_(self, value: str) -> None:
+        warnings.warn(
+            "CreditCostInfo.type_ is deprecated: use CreditCostInfo.type",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        self.type = value
 
     @property
     def additional_keys(self) -> list[str]:
@@ -120,3 +196,6 @@ class CreditCostInfo:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+accept_renamed(CreditCostInfo, {"type_": "type"})  # the old keywords, deprecated

@@ -32,3 +32,7 @@ class EditCountPeriod(StrEnum):
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+_BY_VALUE: dict[str, EditCountPeriod] = {member.value: member for member in EditCountPeriod}
+"""Every listed member by its value (the generated from_dict's lookup)."""

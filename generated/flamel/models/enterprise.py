@@ -5,16 +5,51 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.edit_count_period import EditCountPeriod
 from ..models.payment_period import PaymentPeriod
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    FieldError,
+    Unset,
+    as_datetime,
+    as_integer,
+    as_object,
+    failed_index,
+    fromisoformat,
+    invalid,
+    missing,
+    new_instance,
+)
 
-T = TypeVar("T", bound="Enterprise")
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "name",
+        "categories",
+        "expiresAt",
+        "monthlyCredit",
+        "yearlyCredit",
+        "amount",
+        "currency",
+        "simultaneousLimit",
+        "maxEditNumber",
+        "editCountPeriod",
+        "paymentPeriod",
+        "postpaid",
+        "modelUrl",
+        "logo",
+        "userId",
+        "canUseOwnOnly",
+        "hasSpecialLimits",
+        "Models",
+    }
+)
+"""The JSON keys of Enterprise's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -130,84 +165,152 @@ class Enterprise:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """Enterprise from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        _n = 17
+        try:
+            name: str
+            name = _d["name"]
+            if type(name) is not str:
+                raise invalid(name, "string", "name")
 
-        categories = d.pop("categories")
+            categories: str
+            categories = _d["categories"]
+            if type(categories) is not str:
+                raise invalid(categories, "string", "categories")
 
-        expires_at = datetime.datetime.fromisoformat(d.pop("expiresAt"))
+            expires_at: datetime.datetime
+            _v = _d["expiresAt"]
+            if type(_v) is not str:
+                raise invalid(_v, "date-time", "expiresAt")
+            try:
+                expires_at = fromisoformat(_v)
+            except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
+                expires_at = as_datetime(_v, "expiresAt")
 
-        monthly_credit = d.pop("monthlyCredit")
+            monthly_credit: float
+            monthly_credit = _d["monthlyCredit"]
+            if type(monthly_credit) is not int and type(monthly_credit) is not float:
+                raise invalid(monthly_credit, "number", "monthlyCredit")
 
-        yearly_credit = d.pop("yearlyCredit")
+            yearly_credit: float
+            yearly_credit = _d["yearlyCredit"]
+            if type(yearly_credit) is not int and type(yearly_credit) is not float:
+                raise invalid(yearly_credit, "number", "yearlyCredit")
 
-        amount = d.pop("amount")
+            amount: float
+            amount = _d["amount"]
+            if type(amount) is not int and type(amount) is not float:
+                raise invalid(amount, "number", "amount")
 
-        currency = d.pop("currency")
+            currency: str
+            currency = _d["currency"]
+            if type(currency) is not str:
+                raise invalid(currency, "string", "currency")
 
-        simultaneous_limit = d.pop("simultaneousLimit")
+            simultaneous_limit: int
+            simultaneous_limit = _d["simultaneousLimit"]
+            simultaneous_limit = (
+                simultaneous_limit
+                if type(simultaneous_limit) is int
+                else as_integer(simultaneous_limit, "simultaneousLimit")
+            )
 
-        max_edit_number = d.pop("maxEditNumber")
+            max_edit_number: int
+            max_edit_number = _d["maxEditNumber"]
+            max_edit_number = (
+                max_edit_number
+                if type(max_edit_number) is int
+                else as_integer(max_edit_number, "maxEditNumber")
+            )
 
-        edit_count_period = EditCountPeriod(d.pop("editCountPeriod"))
+            edit_count_period: EditCountPeriod
+            _v = _d["editCountPeriod"]
+            if type(_v) is not str:
+                raise invalid(_v, "string", "editCountPeriod")
+            edit_count_period = _EDIT_COUNT_PERIOD_BY_VALUE.get(_v) or EditCountPeriod(_v)
 
-        payment_period = PaymentPeriod(d.pop("paymentPeriod"))
+            payment_period: PaymentPeriod
+            _v = _d["paymentPeriod"]
+            if type(_v) is not str:
+                raise invalid(_v, "string", "paymentPeriod")
+            payment_period = _PAYMENT_PERIOD_BY_VALUE.get(_v) or PaymentPeriod(_v)
 
-        postpaid = d.pop("postpaid")
+            postpaid: bool
+            postpaid = _d["postpaid"]
+            if type(postpaid) is not bool:
+                raise invalid(postpaid, "boolean", "postpaid")
 
-        def _parse_model_url(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+            model_url: None | str
+            model_url = _d["modelUrl"]
+            if model_url is not None:
+                if type(model_url) is not str:
+                    raise invalid(model_url, "string", "modelUrl")
 
-        model_url = _parse_model_url(d.pop("modelUrl"))
+            logo: None | str
+            logo = _d["logo"]
+            if logo is not None:
+                if type(logo) is not str:
+                    raise invalid(logo, "string", "logo")
 
-        def _parse_logo(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+            user_id: int
+            user_id = _d["userId"]
+            user_id = user_id if type(user_id) is int else as_integer(user_id, "userId")
 
-        logo = _parse_logo(d.pop("logo"))
+            can_use_own_only: bool
+            can_use_own_only = _d["canUseOwnOnly"]
+            if type(can_use_own_only) is not bool:
+                raise invalid(can_use_own_only, "boolean", "canUseOwnOnly")
 
-        user_id = d.pop("userId")
+            has_special_limits: bool
+            has_special_limits = _d["hasSpecialLimits"]
+            if type(has_special_limits) is not bool:
+                raise invalid(has_special_limits, "boolean", "hasSpecialLimits")
 
-        can_use_own_only = d.pop("canUseOwnOnly")
+            models: list[Model] | Unset
+            _v = _d.get("Models", UNSET)
+            if _v is UNSET:
+                models = UNSET
+            else:
+                _n += 1
+                if type(_v) is not list:
+                    raise invalid(_v, "array", "Models")
+                try:
+                    models = list(map(Model.from_dict, _v))
+                except FieldError as _e:
+                    raise _e.at(failed_index(_v, Model.from_dict)).at("Models")
 
-        has_special_limits = d.pop("hasSpecialLimits")
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-        _models = d.pop("Models", UNSET)
-        models: list[Model] | Unset = UNSET
-        if _models is not UNSET:
-            models = []
-            for models_item_data in _models:
-                models_item = Model.from_dict(models_item_data)
-
-                models.append(models_item)
-
-        enterprise = cls(
-            name=name,
-            categories=categories,
-            expires_at=expires_at,
-            monthly_credit=monthly_credit,
-            yearly_credit=yearly_credit,
-            amount=amount,
-            currency=currency,
-            simultaneous_limit=simultaneous_limit,
-            max_edit_number=max_edit_number,
-            edit_count_period=edit_count_period,
-            payment_period=payment_period,
-            postpaid=postpaid,
-            model_url=model_url,
-            logo=logo,
-            user_id=user_id,
-            can_use_own_only=can_use_own_only,
-            has_special_limits=has_special_limits,
-            models=models,
-        )
-
-        enterprise.additional_properties = d
-        return enterprise
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.name = name
+        _self.categories = categories
+        _self.expires_at = expires_at
+        _self.monthly_credit = monthly_credit
+        _self.yearly_credit = yearly_credit
+        _self.amount = amount
+        _self.currency = currency
+        _self.simultaneous_limit = simultaneous_limit
+        _self.max_edit_number = max_edit_number
+        _self.edit_count_period = edit_count_period
+        _self.payment_period = payment_period
+        _self.postpaid = postpaid
+        _self.model_url = model_url
+        _self.logo = logo
+        _self.user_id = user_id
+        _self.can_use_own_only = can_use_own_only
+        _self.has_special_limits = has_special_limits
+        _self.models = models
+        if len(_d) == _n:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:
@@ -226,4 +329,6 @@ class Enterprise:
         return key in self.additional_properties
 
 
+from ..models.edit_count_period import _BY_VALUE as _EDIT_COUNT_PERIOD_BY_VALUE  # noqa: E402
 from ..models.model import Model  # noqa: E402
+from ..models.payment_period import _BY_VALUE as _PAYMENT_PERIOD_BY_VALUE  # noqa: E402

@@ -4,12 +4,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="EnterpriseDownload")
+from ..types import (
+    as_integer,
+    as_object,
+    invalid,
+    missing,
+    new_instance,
+)
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "enterpriseDownloadId",
+        "scaleSize",
+        "credit",
+        "userId",
+    }
+)
+"""The JSON keys of EnterpriseDownload's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -47,25 +64,48 @@ class EnterpriseDownload:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        enterprise_download_id = d.pop("enterpriseDownloadId")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """EnterpriseDownload from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        try:
+            enterprise_download_id: int
+            enterprise_download_id = _d["enterpriseDownloadId"]
+            enterprise_download_id = (
+                enterprise_download_id
+                if type(enterprise_download_id) is int
+                else as_integer(enterprise_download_id, "enterpriseDownloadId")
+            )
 
-        scale_size = d.pop("scaleSize")
+            scale_size: str
+            scale_size = _d["scaleSize"]
+            if type(scale_size) is not str:
+                raise invalid(scale_size, "string", "scaleSize")
 
-        credit = d.pop("credit")
+            credit: float
+            credit = _d["credit"]
+            if type(credit) is not int and type(credit) is not float:
+                raise invalid(credit, "number", "credit")
 
-        user_id = d.pop("userId")
+            user_id: int
+            user_id = _d["userId"]
+            user_id = user_id if type(user_id) is int else as_integer(user_id, "userId")
 
-        enterprise_download = cls(
-            enterprise_download_id=enterprise_download_id,
-            scale_size=scale_size,
-            credit=credit,
-            user_id=user_id,
-        )
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-        enterprise_download.additional_properties = d
-        return enterprise_download
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.enterprise_download_id = enterprise_download_id
+        _self.scale_size = scale_size
+        _self.credit = credit
+        _self.user_id = user_id
+        if len(_d) == 4:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -4,14 +4,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.error_reason import ErrorReason
+from ..types import (
+    as_integer,
+    as_object,
+    invalid,
+    missing,
+    new_instance,
+)
 
-T = TypeVar("T", bound="ErrorEnvelope")
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "success",
+        "code",
+        "data",
+    }
+)
+"""The JSON keys of ErrorEnvelope's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -46,22 +61,40 @@ class ErrorEnvelope:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        success = d.pop("success")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """ErrorEnvelope from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        try:
+            success: bool
+            success = _d["success"]
+            if type(success) is not bool:
+                raise invalid(success, "boolean", "success")
 
-        code = d.pop("code")
+            code: int
+            code = _d["code"]
+            code = code if type(code) is int else as_integer(code, "code")
 
-        data = ErrorReason(d.pop("data"))
+            data: ErrorReason
+            _v = _d["data"]
+            if type(_v) is not str:
+                raise invalid(_v, "string", "data")
+            data = _ERROR_REASON_BY_VALUE.get(_v) or ErrorReason(_v)
 
-        error_envelope = cls(
-            success=success,
-            code=code,
-            data=data,
-        )
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-        error_envelope.additional_properties = d
-        return error_envelope
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.success = success
+        _self.code = code
+        _self.data = data
+        if len(_d) == 3:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:
@@ -78,3 +111,6 @@ class ErrorEnvelope:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.error_reason import _BY_VALUE as _ERROR_REASON_BY_VALUE  # noqa: E402

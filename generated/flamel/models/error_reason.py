@@ -32,3 +32,7 @@ class ErrorReason(StrEnum):
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+_BY_VALUE: dict[str, ErrorReason] = {member.value: member for member in ErrorReason}
+"""Every listed member by its value (the generated from_dict's lookup)."""

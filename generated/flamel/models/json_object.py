@@ -4,12 +4,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="JsonObject")
+from ..types import (
+    as_object,
+    new_instance,
+)
+
+_KNOWN_KEYS: frozenset[str] = frozenset()
+"""The JSON keys of JsonObject's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -26,12 +33,19 @@ class JsonObject:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        json_object = cls()
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """JsonObject from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
 
-        json_object.additional_properties = d
-        return json_object
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        if len(_d) == 0:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items()}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

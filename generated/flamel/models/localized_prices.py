@@ -4,12 +4,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="LocalizedPrices")
+from ..types import (
+    FieldError,
+    as_object,
+    new_instance,
+)
+
+_KNOWN_KEYS: frozenset[str] = frozenset()
+"""The JSON keys of LocalizedPrices's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -27,18 +35,27 @@ class LocalizedPrices:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        localized_prices = cls()
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """LocalizedPrices from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
 
-        additional_properties = {}
-        for prop_name, prop_dict in d.items():
-            additional_property = PricePropertyDto.from_dict(prop_dict)
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        if len(_d) == 0:
+            _self.additional_properties = {}
+        else:
+            _extras: dict[str, PricePropertyDto] = {}
+            for _k, _w in _d.items():
+                try:
+                    _x = PricePropertyDto.from_dict(_w)
+                except FieldError as _e:
+                    raise _e.at(_k)
 
-            additional_properties[prop_name] = additional_property
-
-        localized_prices.additional_properties = additional_properties
-        return localized_prices
+                _extras[_k] = _x
+            _self.additional_properties = _extras
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -4,12 +4,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="LocalizedText")
+from ..types import (
+    as_object,
+    invalid,
+    new_instance,
+)
+
+_KNOWN_KEYS: frozenset[str] = frozenset()
+"""The JSON keys of LocalizedText's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -26,12 +34,25 @@ class LocalizedText:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        localized_text = cls()
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """LocalizedText from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
 
-        localized_text.additional_properties = d
-        return localized_text
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        if len(_d) == 0:
+            _self.additional_properties = {}
+        else:
+            _extras: dict[str, str] = {}
+            for _k, _w in _d.items():
+                if type(_w) is not str:
+                    raise invalid(_w, "string", _k)
+
+                _extras[_k] = _w
+            _self.additional_properties = _extras
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

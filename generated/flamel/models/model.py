@@ -4,15 +4,54 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.base_model_kind import BaseModelKind
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    FieldError,
+    Unset,
+    as_integer,
+    as_object,
+    failed_index,
+    invalid,
+    missing,
+    new_instance,
+)
 
-T = TypeVar("T", bound="Model")
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "modelId",
+        "name",
+        "version",
+        "apiName",
+        "isMainGeneration",
+        "ping",
+        "params",
+        "example",
+        "backupModelId",
+        "errorCount",
+        "recoverCount",
+        "useBackup",
+        "prompt",
+        "needTranslate",
+        "nameGlobal",
+        "descriptionGlobal",
+        "logo",
+        "squareSize",
+        "horizontalSize",
+        "verticalSize",
+        "downsizing",
+        "BackupModel",
+        "Plans",
+        "Enterprises",
+    }
+)
+"""The JSON keys of Model's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -176,125 +215,217 @@ class Model:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        model_id = d.pop("modelId")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """Model from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        _n = 17
+        try:
+            model_id: int
+            model_id = _d["modelId"]
+            model_id = model_id if type(model_id) is int else as_integer(model_id, "modelId")
 
-        name = BaseModelKind(d.pop("name"))
+            name: BaseModelKind
+            _v = _d["name"]
+            if type(_v) is not str:
+                raise invalid(_v, "string", "name")
+            name = _BASE_MODEL_KIND_BY_VALUE.get(_v) or BaseModelKind(_v)
 
-        version = d.pop("version")
+            version: str
+            version = _d["version"]
+            if type(version) is not str:
+                raise invalid(version, "string", "version")
 
-        api_name = d.pop("apiName")
+            api_name: str
+            api_name = _d["apiName"]
+            if type(api_name) is not str:
+                raise invalid(api_name, "string", "apiName")
 
-        is_main_generation = d.pop("isMainGeneration")
+            is_main_generation: bool
+            is_main_generation = _d["isMainGeneration"]
+            if type(is_main_generation) is not bool:
+                raise invalid(is_main_generation, "boolean", "isMainGeneration")
 
-        ping = d.pop("ping")
+            ping: int
+            ping = _d["ping"]
+            ping = ping if type(ping) is int else as_integer(ping, "ping")
 
-        params = JsonObject.from_dict(d.pop("params"))
+            params: JsonObject
+            _v = _d["params"]
+            try:
+                params = JsonObject.from_dict(_v)
+            except FieldError as _e:
+                raise _e.at("params")
 
-        example = JsonObject.from_dict(d.pop("example"))
+            example: JsonObject
+            _v = _d["example"]
+            try:
+                example = JsonObject.from_dict(_v)
+            except FieldError as _e:
+                raise _e.at("example")
 
-        def _parse_backup_model_id(data: object) -> int | None:
-            if data is None:
-                return data
-            return cast(int | None, data)
+            backup_model_id: int | None
+            backup_model_id = _d["backupModelId"]
+            if backup_model_id is not None:
+                backup_model_id = (
+                    backup_model_id
+                    if type(backup_model_id) is int
+                    else as_integer(backup_model_id, "backupModelId")
+                )
 
-        backup_model_id = _parse_backup_model_id(d.pop("backupModelId"))
+            error_count: int
+            error_count = _d["errorCount"]
+            error_count = (
+                error_count if type(error_count) is int else as_integer(error_count, "errorCount")
+            )
 
-        error_count = d.pop("errorCount")
+            recover_count: int
+            recover_count = _d["recoverCount"]
+            recover_count = (
+                recover_count
+                if type(recover_count) is int
+                else as_integer(recover_count, "recoverCount")
+            )
 
-        recover_count = d.pop("recoverCount")
+            use_backup: bool
+            use_backup = _d["useBackup"]
+            if type(use_backup) is not bool:
+                raise invalid(use_backup, "boolean", "useBackup")
 
-        use_backup = d.pop("useBackup")
+            prompt: None | str
+            prompt = _d["prompt"]
+            if prompt is not None:
+                if type(prompt) is not str:
+                    raise invalid(prompt, "string", "prompt")
 
-        def _parse_prompt(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+            need_translate: bool
+            need_translate = _d["needTranslate"]
+            if type(need_translate) is not bool:
+                raise invalid(need_translate, "boolean", "needTranslate")
 
-        prompt = _parse_prompt(d.pop("prompt"))
+            name_global: LocalizedText
+            _v = _d["nameGlobal"]
+            try:
+                name_global = LocalizedText.from_dict(_v)
+            except FieldError as _e:
+                raise _e.at("nameGlobal")
 
-        need_translate = d.pop("needTranslate")
+            description_global: LocalizedText
+            _v = _d["descriptionGlobal"]
+            try:
+                description_global = LocalizedText.from_dict(_v)
+            except FieldError as _e:
+                raise _e.at("descriptionGlobal")
 
-        name_global = LocalizedText.from_dict(d.pop("nameGlobal"))
+            logo: None | str
+            logo = _d["logo"]
+            if logo is not None:
+                if type(logo) is not str:
+                    raise invalid(logo, "string", "logo")
 
-        description_global = LocalizedText.from_dict(d.pop("descriptionGlobal"))
+            square_size: str | Unset
+            square_size = _d.get("squareSize", UNSET)
+            if square_size is not UNSET:
+                _n += 1
+                if type(square_size) is not str:
+                    raise invalid(square_size, "string", "squareSize")
 
-        def _parse_logo(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+            horizontal_size: str | Unset
+            horizontal_size = _d.get("horizontalSize", UNSET)
+            if horizontal_size is not UNSET:
+                _n += 1
+                if type(horizontal_size) is not str:
+                    raise invalid(horizontal_size, "string", "horizontalSize")
 
-        logo = _parse_logo(d.pop("logo"))
+            vertical_size: str | Unset
+            vertical_size = _d.get("verticalSize", UNSET)
+            if vertical_size is not UNSET:
+                _n += 1
+                if type(vertical_size) is not str:
+                    raise invalid(vertical_size, "string", "verticalSize")
 
-        square_size = d.pop("squareSize", UNSET)
+            downsizing: bool | Unset
+            downsizing = _d.get("downsizing", UNSET)
+            if downsizing is not UNSET:
+                _n += 1
+                if type(downsizing) is not bool:
+                    raise invalid(downsizing, "boolean", "downsizing")
 
-        horizontal_size = d.pop("horizontalSize", UNSET)
+            backup_model: Model | None | Unset
+            _v = _d.get("BackupModel", UNSET)
+            if _v is UNSET:
+                backup_model = UNSET
+            else:
+                _n += 1
+                if _v is None:
+                    backup_model = None
+                else:
+                    try:
+                        backup_model = Model.from_dict(_v)
+                    except FieldError as _e:
+                        raise _e.at("BackupModel")
 
-        vertical_size = d.pop("verticalSize", UNSET)
+            plans: list[Plan] | Unset
+            _v = _d.get("Plans", UNSET)
+            if _v is UNSET:
+                plans = UNSET
+            else:
+                _n += 1
+                if type(_v) is not list:
+                    raise invalid(_v, "array", "Plans")
+                try:
+                    plans = list(map(Plan.from_dict, _v))
+                except FieldError as _e:
+                    raise _e.at(failed_index(_v, Plan.from_dict)).at("Plans")
 
-        downsizing = d.pop("downsizing", UNSET)
+            enterprises: list[Enterprise] | Unset
+            _v = _d.get("Enterprises", UNSET)
+            if _v is UNSET:
+                enterprises = UNSET
+            else:
+                _n += 1
+                if type(_v) is not list:
+                    raise invalid(_v, "array", "Enterprises")
+                try:
+                    enterprises = list(map(Enterprise.from_dict, _v))
+                except FieldError as _e:
+                    raise _e.at(failed_index(_v, Enterprise.from_dict)).at("Enterprises")
 
-        def _parse_backup_model(data: object) -> Model | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            if not isinstance(data, dict):
-                raise TypeError()
-            backup_model_type_1 = Model.from_dict(data)
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-            return backup_model_type_1
-
-        backup_model = _parse_backup_model(d.pop("BackupModel", UNSET))
-
-        _plans = d.pop("Plans", UNSET)
-        plans: list[Plan] | Unset = UNSET
-        if _plans is not UNSET:
-            plans = []
-            for plans_item_data in _plans:
-                plans_item = Plan.from_dict(plans_item_data)
-
-                plans.append(plans_item)
-
-        _enterprises = d.pop("Enterprises", UNSET)
-        enterprises: list[Enterprise] | Unset = UNSET
-        if _enterprises is not UNSET:
-            enterprises = []
-            for enterprises_item_data in _enterprises:
-                enterprises_item = Enterprise.from_dict(enterprises_item_data)
-
-                enterprises.append(enterprises_item)
-
-        model = cls(
-            model_id=model_id,
-            name=name,
-            version=version,
-            api_name=api_name,
-            is_main_generation=is_main_generation,
-            ping=ping,
-            params=params,
-            example=example,
-            backup_model_id=backup_model_id,
-            error_count=error_count,
-            recover_count=recover_count,
-            use_backup=use_backup,
-            prompt=prompt,
-            need_translate=need_translate,
-            name_global=name_global,
-            description_global=description_global,
-            logo=logo,
-            square_size=square_size,
-            horizontal_size=horizontal_size,
-            vertical_size=vertical_size,
-            downsizing=downsizing,
-            backup_model=backup_model,
-            plans=plans,
-            enterprises=enterprises,
-        )
-
-        model.additional_properties = d
-        return model
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.model_id = model_id
+        _self.name = name
+        _self.version = version
+        _self.api_name = api_name
+        _self.is_main_generation = is_main_generation
+        _self.ping = ping
+        _self.params = params
+        _self.example = example
+        _self.backup_model_id = backup_model_id
+        _self.error_count = error_count
+        _self.recover_count = recover_count
+        _self.use_backup = use_backup
+        _self.prompt = prompt
+        _self.need_translate = need_translate
+        _self.name_global = name_global
+        _self.description_global = description_global
+        _self.logo = logo
+        _self.square_size = square_size
+        _self.horizontal_size = horizontal_size
+        _self.vertical_size = vertical_size
+        _self.downsizing = downsizing
+        _self.backup_model = backup_model
+        _self.plans = plans
+        _self.enterprises = enterprises
+        if len(_d) == _n:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:
@@ -313,6 +444,7 @@ class Model:
         return key in self.additional_properties
 
 
+from ..models.base_model_kind import _BY_VALUE as _BASE_MODEL_KIND_BY_VALUE  # noqa: E402
 from ..models.enterprise import Enterprise  # noqa: E402
 from ..models.json_object import JsonObject  # noqa: E402
 from ..models.localized_text import LocalizedText  # noqa: E402

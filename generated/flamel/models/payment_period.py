@@ -32,3 +32,7 @@ class PaymentPeriod(StrEnum):
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+_BY_VALUE: dict[str, PaymentPeriod] = {member.value: member for member in PaymentPeriod}
+"""Every listed member by its value (the generated from_dict's lookup)."""

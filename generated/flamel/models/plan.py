@@ -4,15 +4,51 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.billing_period import BillingPeriod
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    FieldError,
+    Unset,
+    as_integer,
+    as_object,
+    failed_index,
+    invalid,
+    missing,
+    new_instance,
+)
 
-T = TypeVar("T", bound="Plan")
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "planId",
+        "grade",
+        "historyPeriodMonth",
+        "minusCreditAllowed",
+        "maxStyleNumber",
+        "simultaneousLimit",
+        "maxMultiSelect",
+        "maxEditNumber",
+        "maxPromptNumber",
+        "period",
+        "title",
+        "priceGlobal",
+        "premiumAvailable",
+        "oneTimePayment",
+        "enabled",
+        "defaultCredit",
+        "dailyCredit",
+        "monthlyCredit",
+        "CreditCostInfo",
+        "name",
+        "Models",
+    }
+)
+"""The JSON keys of Plan's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -145,88 +181,188 @@ class Plan:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        plan_id = d.pop("planId")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """Plan from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        _n = 19
+        try:
+            plan_id: int
+            plan_id = _d["planId"]
+            plan_id = plan_id if type(plan_id) is int else as_integer(plan_id, "planId")
 
-        grade = d.pop("grade")
+            grade: str
+            grade = _d["grade"]
+            if type(grade) is not str:
+                raise invalid(grade, "string", "grade")
 
-        history_period_month = d.pop("historyPeriodMonth")
+            history_period_month: int
+            history_period_month = _d["historyPeriodMonth"]
+            history_period_month = (
+                history_period_month
+                if type(history_period_month) is int
+                else as_integer(history_period_month, "historyPeriodMonth")
+            )
 
-        minus_credit_allowed = d.pop("minusCreditAllowed")
+            minus_credit_allowed: int
+            minus_credit_allowed = _d["minusCreditAllowed"]
+            minus_credit_allowed = (
+                minus_credit_allowed
+                if type(minus_credit_allowed) is int
+                else as_integer(minus_credit_allowed, "minusCreditAllowed")
+            )
 
-        max_style_number = d.pop("maxStyleNumber")
+            max_style_number: int
+            max_style_number = _d["maxStyleNumber"]
+            max_style_number = (
+                max_style_number
+                if type(max_style_number) is int
+                else as_integer(max_style_number, "maxStyleNumber")
+            )
 
-        simultaneous_limit = d.pop("simultaneousLimit")
+            simultaneous_limit: int
+            simultaneous_limit = _d["simultaneousLimit"]
+            simultaneous_limit = (
+                simultaneous_limit
+                if type(simultaneous_limit) is int
+                else as_integer(simultaneous_limit, "simultaneousLimit")
+            )
 
-        max_multi_select = d.pop("maxMultiSelect")
+            max_multi_select: int
+            max_multi_select = _d["maxMultiSelect"]
+            max_multi_select = (
+                max_multi_select
+                if type(max_multi_select) is int
+                else as_integer(max_multi_select, "maxMultiSelect")
+            )
 
-        max_edit_number = d.pop("maxEditNumber")
+            max_edit_number: int
+            max_edit_number = _d["maxEditNumber"]
+            max_edit_number = (
+                max_edit_number
+                if type(max_edit_number) is int
+                else as_integer(max_edit_number, "maxEditNumber")
+            )
 
-        max_prompt_number = d.pop("maxPromptNumber")
+            max_prompt_number: int
+            max_prompt_number = _d["maxPromptNumber"]
+            max_prompt_number = (
+                max_prompt_number
+                if type(max_prompt_number) is int
+                else as_integer(max_prompt_number, "maxPromptNumber")
+            )
 
-        period = BillingPeriod(d.pop("period"))
+            period: BillingPeriod
+            _v = _d["period"]
+            if type(_v) is not str:
+                raise invalid(_v, "string", "period")
+            period = _BILLING_PERIOD_BY_VALUE.get(_v) or BillingPeriod(_v)
 
-        title = LocalizedText.from_dict(d.pop("title"))
+            title: LocalizedText
+            _v = _d["title"]
+            try:
+                title = LocalizedText.from_dict(_v)
+            except FieldError as _e:
+                raise _e.at("title")
 
-        price_global = LocalizedPrices.from_dict(d.pop("priceGlobal"))
+            price_global: LocalizedPrices
+            _v = _d["priceGlobal"]
+            try:
+                price_global = LocalizedPrices.from_dict(_v)
+            except FieldError as _e:
+                raise _e.at("priceGlobal")
 
-        premium_available = d.pop("premiumAvailable")
+            premium_available: bool
+            premium_available = _d["premiumAvailable"]
+            if type(premium_available) is not bool:
+                raise invalid(premium_available, "boolean", "premiumAvailable")
 
-        one_time_payment = d.pop("oneTimePayment")
+            one_time_payment: bool
+            one_time_payment = _d["oneTimePayment"]
+            if type(one_time_payment) is not bool:
+                raise invalid(one_time_payment, "boolean", "oneTimePayment")
 
-        enabled = d.pop("enabled")
+            enabled: bool
+            enabled = _d["enabled"]
+            if type(enabled) is not bool:
+                raise invalid(enabled, "boolean", "enabled")
 
-        default_credit = d.pop("defaultCredit")
+            default_credit: float
+            default_credit = _d["defaultCredit"]
+            if type(default_credit) is not int and type(default_credit) is not float:
+                raise invalid(default_credit, "number", "defaultCredit")
 
-        daily_credit = d.pop("dailyCredit")
+            daily_credit: float
+            daily_credit = _d["dailyCredit"]
+            if type(daily_credit) is not int and type(daily_credit) is not float:
+                raise invalid(daily_credit, "number", "dailyCredit")
 
-        monthly_credit = d.pop("monthlyCredit")
+            monthly_credit: float
+            monthly_credit = _d["monthlyCredit"]
+            if type(monthly_credit) is not int and type(monthly_credit) is not float:
+                raise invalid(monthly_credit, "number", "monthlyCredit")
 
-        credit_cost_info = []
-        _credit_cost_info = d.pop("CreditCostInfo")
-        for credit_cost_info_item_data in _credit_cost_info:
-            credit_cost_info_item = CreditCostInfo.from_dict(credit_cost_info_item_data)
+            credit_cost_info: list[CreditCostInfo]
+            _v = _d["CreditCostInfo"]
+            if type(_v) is not list:
+                raise invalid(_v, "array", "CreditCostInfo")
+            try:
+                credit_cost_info = list(map(CreditCostInfo.from_dict, _v))
+            except FieldError as _e:
+                raise _e.at(failed_index(_v, CreditCostInfo.from_dict)).at("CreditCostInfo")
 
-            credit_cost_info.append(credit_cost_info_item)
+            name: str | Unset
+            name = _d.get("name", UNSET)
+            if name is not UNSET:
+                _n += 1
+                if type(name) is not str:
+                    raise invalid(name, "string", "name")
 
-        name = d.pop("name", UNSET)
+            models: list[Model] | Unset
+            _v = _d.get("Models", UNSET)
+            if _v is UNSET:
+                models = UNSET
+            else:
+                _n += 1
+                if type(_v) is not list:
+                    raise invalid(_v, "array", "Models")
+                try:
+                    models = list(map(Model.from_dict, _v))
+                except FieldError as _e:
+                    raise _e.at(failed_index(_v, Model.from_dict)).at("Models")
 
-        _models = d.pop("Models", UNSET)
-        models: list[Model] | Unset = UNSET
-        if _models is not UNSET:
-            models = []
-            for models_item_data in _models:
-                models_item = Model.from_dict(models_item_data)
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-                models.append(models_item)
-
-        plan = cls(
-            plan_id=plan_id,
-            grade=grade,
-            history_period_month=history_period_month,
-            minus_credit_allowed=minus_credit_allowed,
-            max_style_number=max_style_number,
-            simultaneous_limit=simultaneous_limit,
-            max_multi_select=max_multi_select,
-            max_edit_number=max_edit_number,
-            max_prompt_number=max_prompt_number,
-            period=period,
-            title=title,
-            price_global=price_global,
-            premium_available=premium_available,
-            one_time_payment=one_time_payment,
-            enabled=enabled,
-            default_credit=default_credit,
-            daily_credit=daily_credit,
-            monthly_credit=monthly_credit,
-            credit_cost_info=credit_cost_info,
-            name=name,
-            models=models,
-        )
-
-        plan.additional_properties = d
-        return plan
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.plan_id = plan_id
+        _self.grade = grade
+        _self.history_period_month = history_period_month
+        _self.minus_credit_allowed = minus_credit_allowed
+        _self.max_style_number = max_style_number
+        _self.simultaneous_limit = simultaneous_limit
+        _self.max_multi_select = max_multi_select
+        _self.max_edit_number = max_edit_number
+        _self.max_prompt_number = max_prompt_number
+        _self.period = period
+        _self.title = title
+        _self.price_global = price_global
+        _self.premium_available = premium_available
+        _self.one_time_payment = one_time_payment
+        _self.enabled = enabled
+        _self.default_credit = default_credit
+        _self.daily_credit = daily_credit
+        _self.monthly_credit = monthly_credit
+        _self.credit_cost_info = credit_cost_info
+        _self.name = name
+        _self.models = models
+        if len(_d) == _n:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:
@@ -245,6 +381,7 @@ class Plan:
         return key in self.additional_properties
 
 
+from ..models.billing_period import _BY_VALUE as _BILLING_PERIOD_BY_VALUE  # noqa: E402
 from ..models.credit_cost_info import CreditCostInfo  # noqa: E402
 from ..models.localized_prices import LocalizedPrices  # noqa: E402
 from ..models.localized_text import LocalizedText  # noqa: E402

@@ -4,14 +4,34 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Unset,
+    as_object,
+    invalid,
+    missing,
+    new_instance,
+)
 
-T = TypeVar("T", bound="PricePropertyDto")
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "price",
+        "price_dis",
+        "currency",
+        "price_yearly",
+        "price_reg",
+        "price_app",
+        "stripe_key",
+        "stripe_key_yearly",
+    }
+)
+"""The JSON keys of PricePropertyDto's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -74,37 +94,81 @@ class PricePropertyDto:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        price = d.pop("price")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """PricePropertyDto from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        _n = 3
+        try:
+            price: float
+            price = _d["price"]
+            if type(price) is not int and type(price) is not float:
+                raise invalid(price, "number", "price")
 
-        price_dis = d.pop("price_dis")
+            price_dis: str
+            price_dis = _d["price_dis"]
+            if type(price_dis) is not str:
+                raise invalid(price_dis, "string", "price_dis")
 
-        currency = d.pop("currency")
+            currency: str
+            currency = _d["currency"]
+            if type(currency) is not str:
+                raise invalid(currency, "string", "currency")
 
-        price_yearly = d.pop("price_yearly", UNSET)
+            price_yearly: float | Unset
+            price_yearly = _d.get("price_yearly", UNSET)
+            if price_yearly is not UNSET:
+                _n += 1
+                if type(price_yearly) is not int and type(price_yearly) is not float:
+                    raise invalid(price_yearly, "number", "price_yearly")
 
-        price_reg = d.pop("price_reg", UNSET)
+            price_reg: str | Unset
+            price_reg = _d.get("price_reg", UNSET)
+            if price_reg is not UNSET:
+                _n += 1
+                if type(price_reg) is not str:
+                    raise invalid(price_reg, "string", "price_reg")
 
-        price_app = d.pop("price_app", UNSET)
+            price_app: str | Unset
+            price_app = _d.get("price_app", UNSET)
+            if price_app is not UNSET:
+                _n += 1
+                if type(price_app) is not str:
+                    raise invalid(price_app, "string", "price_app")
 
-        stripe_key = d.pop("stripe_key", UNSET)
+            stripe_key: str | Unset
+            stripe_key = _d.get("stripe_key", UNSET)
+            if stripe_key is not UNSET:
+                _n += 1
+                if type(stripe_key) is not str:
+                    raise invalid(stripe_key, "string", "stripe_key")
 
-        stripe_key_yearly = d.pop("stripe_key_yearly", UNSET)
+            stripe_key_yearly: str | Unset
+            stripe_key_yearly = _d.get("stripe_key_yearly", UNSET)
+            if stripe_key_yearly is not UNSET:
+                _n += 1
+                if type(stripe_key_yearly) is not str:
+                    raise invalid(stripe_key_yearly, "string", "stripe_key_yearly")
 
-        price_property_dto = cls(
-            price=price,
-            price_dis=price_dis,
-            currency=currency,
-            price_yearly=price_yearly,
-            price_reg=price_reg,
-            price_app=price_app,
-            stripe_key=stripe_key,
-            stripe_key_yearly=stripe_key_yearly,
-        )
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-        price_property_dto.additional_properties = d
-        return price_property_dto
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.price = price
+        _self.price_dis = price_dis
+        _self.currency = currency
+        _self.price_yearly = price_yearly
+        _self.price_reg = price_reg
+        _self.price_app = price_app
+        _self.stripe_key = stripe_key
+        _self.stripe_key_yearly = stripe_key_yearly
+        if len(_d) == _n:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

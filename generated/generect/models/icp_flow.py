@@ -4,14 +4,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Unset,
+    as_integer,
+    as_object,
+    invalid,
+    new_instance,
+)
 
-T = TypeVar("T", bound="IcpFlow")
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "A",
+        "active_compaign_count_lead",
+        "active_compaign_first_icp",
+        "active_compaign_first_lead",
+        "active_compaign_first_search",
+    }
+)
+"""The JSON keys of IcpFlow's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -53,28 +70,64 @@ class IcpFlow:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        a = d.pop("A", UNSET)
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """IcpFlow from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        _n = 0
+        a: str | Unset
+        a = _d.get("A", UNSET)
+        if a is not UNSET:
+            _n += 1
+            if type(a) is not str:
+                raise invalid(a, "string", "A")
 
-        active_compaign_count_lead = d.pop("active_compaign_count_lead", UNSET)
+        active_compaign_count_lead: int | Unset
+        active_compaign_count_lead = _d.get("active_compaign_count_lead", UNSET)
+        if active_compaign_count_lead is not UNSET:
+            _n += 1
+            active_compaign_count_lead = (
+                active_compaign_count_lead
+                if type(active_compaign_count_lead) is int
+                else as_integer(active_compaign_count_lead, "active_compaign_count_lead")
+            )
 
-        active_compaign_first_icp = d.pop("active_compaign_first_icp", UNSET)
+        active_compaign_first_icp: str | Unset
+        active_compaign_first_icp = _d.get("active_compaign_first_icp", UNSET)
+        if active_compaign_first_icp is not UNSET:
+            _n += 1
+            if type(active_compaign_first_icp) is not str:
+                raise invalid(active_compaign_first_icp, "string", "active_compaign_first_icp")
 
-        active_compaign_first_lead = d.pop("active_compaign_first_lead", UNSET)
+        active_compaign_first_lead: str | Unset
+        active_compaign_first_lead = _d.get("active_compaign_first_lead", UNSET)
+        if active_compaign_first_lead is not UNSET:
+            _n += 1
+            if type(active_compaign_first_lead) is not str:
+                raise invalid(active_compaign_first_lead, "string", "active_compaign_first_lead")
 
-        active_compaign_first_search = d.pop("active_compaign_first_search", UNSET)
+        active_compaign_first_search: str | Unset
+        active_compaign_first_search = _d.get("active_compaign_first_search", UNSET)
+        if active_compaign_first_search is not UNSET:
+            _n += 1
+            if type(active_compaign_first_search) is not str:
+                raise invalid(
+                    active_compaign_first_search, "string", "active_compaign_first_search"
+                )
 
-        icp_flow = cls(
-            a=a,
-            active_compaign_count_lead=active_compaign_count_lead,
-            active_compaign_first_icp=active_compaign_first_icp,
-            active_compaign_first_lead=active_compaign_first_lead,
-            active_compaign_first_search=active_compaign_first_search,
-        )
-
-        icp_flow.additional_properties = d
-        return icp_flow
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.a = a
+        _self.active_compaign_count_lead = active_compaign_count_lead
+        _self.active_compaign_first_icp = active_compaign_first_icp
+        _self.active_compaign_first_lead = active_compaign_first_lead
+        _self.active_compaign_first_search = active_compaign_first_search
+        if len(_d) == _n:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,13 +3,58 @@
 # templates, then run `python scripts/generate.py`.
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="User")
+from ..types import (
+    FieldError,
+    as_datetime,
+    as_integer,
+    as_object,
+    fromisoformat,
+    invalid,
+    missing,
+    new_instance,
+)
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "balance_companies_by_icp",
+        "balance_company_by_link",
+        "balance_email_finder",
+        "balance_email_verifier",
+        "balance_lead_by_link",
+        "balance_leads_by_icp",
+        "balance_platform",
+        "beta_tester",
+        "blocked_balance_platform",
+        "consultancy_hours",
+        "count_parallel_searches",
+        "count_searches_completed_today",
+        "count_searches_in_progress_today",
+        "email",
+        "full_name",
+        "is_staff",
+        "last_invoice_status",
+        "last_password_changed",
+        "logo",
+        "max_credits",
+        "max_parallel_searches",
+        "max_searches_daily",
+        "prev_subscription_status",
+        "spent_for_emails",
+        "spent_for_export",
+        "subscription",
+        "trial_available",
+        "icp_flow",
+    }
+)
+"""The JSON keys of User's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -33,8 +78,9 @@ class User:
     full_name: str
     is_staff: bool
     last_invoice_status: bool
-    last_password_changed: str
-    """ When the password was last changed: an ISO 8601 date-time without zone offset. """
+    last_password_changed: datetime.datetime
+    """ When the password was last changed: an ISO 8601 date-time without zone offset. A naive datetime: the
+    provider does not document the zone. """
     logo: None | str
     """ URL of the account's logo; null when none. """
     max_credits: int
@@ -85,7 +131,7 @@ class User:
 
         last_invoice_status = self.last_invoice_status
 
-        last_password_changed = self.last_password_changed
+        last_password_changed = self.last_password_changed.isoformat()
 
         logo: None | str
         logo = self.logo
@@ -147,109 +193,246 @@ class User:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        balance_companies_by_icp = d.pop("balance_companies_by_icp")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """User from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        try:
+            balance_companies_by_icp: int
+            balance_companies_by_icp = _d["balance_companies_by_icp"]
+            balance_companies_by_icp = (
+                balance_companies_by_icp
+                if type(balance_companies_by_icp) is int
+                else as_integer(balance_companies_by_icp, "balance_companies_by_icp")
+            )
 
-        balance_company_by_link = d.pop("balance_company_by_link")
+            balance_company_by_link: int
+            balance_company_by_link = _d["balance_company_by_link"]
+            balance_company_by_link = (
+                balance_company_by_link
+                if type(balance_company_by_link) is int
+                else as_integer(balance_company_by_link, "balance_company_by_link")
+            )
 
-        balance_email_finder = d.pop("balance_email_finder")
+            balance_email_finder: int
+            balance_email_finder = _d["balance_email_finder"]
+            balance_email_finder = (
+                balance_email_finder
+                if type(balance_email_finder) is int
+                else as_integer(balance_email_finder, "balance_email_finder")
+            )
 
-        balance_email_verifier = d.pop("balance_email_verifier")
+            balance_email_verifier: int
+            balance_email_verifier = _d["balance_email_verifier"]
+            balance_email_verifier = (
+                balance_email_verifier
+                if type(balance_email_verifier) is int
+                else as_integer(balance_email_verifier, "balance_email_verifier")
+            )
 
-        balance_lead_by_link = d.pop("balance_lead_by_link")
+            balance_lead_by_link: int
+            balance_lead_by_link = _d["balance_lead_by_link"]
+            balance_lead_by_link = (
+                balance_lead_by_link
+                if type(balance_lead_by_link) is int
+                else as_integer(balance_lead_by_link, "balance_lead_by_link")
+            )
 
-        balance_leads_by_icp = d.pop("balance_leads_by_icp")
+            balance_leads_by_icp: int
+            balance_leads_by_icp = _d["balance_leads_by_icp"]
+            balance_leads_by_icp = (
+                balance_leads_by_icp
+                if type(balance_leads_by_icp) is int
+                else as_integer(balance_leads_by_icp, "balance_leads_by_icp")
+            )
 
-        balance_platform = d.pop("balance_platform")
+            balance_platform: int
+            balance_platform = _d["balance_platform"]
+            balance_platform = (
+                balance_platform
+                if type(balance_platform) is int
+                else as_integer(balance_platform, "balance_platform")
+            )
 
-        beta_tester = d.pop("beta_tester")
+            beta_tester: bool
+            beta_tester = _d["beta_tester"]
+            if type(beta_tester) is not bool:
+                raise invalid(beta_tester, "boolean", "beta_tester")
 
-        blocked_balance_platform = d.pop("blocked_balance_platform")
+            blocked_balance_platform: int
+            blocked_balance_platform = _d["blocked_balance_platform"]
+            blocked_balance_platform = (
+                blocked_balance_platform
+                if type(blocked_balance_platform) is int
+                else as_integer(blocked_balance_platform, "blocked_balance_platform")
+            )
 
-        consultancy_hours = d.pop("consultancy_hours")
+            consultancy_hours: float
+            consultancy_hours = _d["consultancy_hours"]
+            if type(consultancy_hours) is not int and type(consultancy_hours) is not float:
+                raise invalid(consultancy_hours, "number", "consultancy_hours")
 
-        count_parallel_searches = d.pop("count_parallel_searches")
+            count_parallel_searches: int
+            count_parallel_searches = _d["count_parallel_searches"]
+            count_parallel_searches = (
+                count_parallel_searches
+                if type(count_parallel_searches) is int
+                else as_integer(count_parallel_searches, "count_parallel_searches")
+            )
 
-        count_searches_completed_today = d.pop("count_searches_completed_today")
+            count_searches_completed_today: int
+            count_searches_completed_today = _d["count_searches_completed_today"]
+            count_searches_completed_today = (
+                count_searches_completed_today
+                if type(count_searches_completed_today) is int
+                else as_integer(count_searches_completed_today, "count_searches_completed_today")
+            )
 
-        count_searches_in_progress_today = d.pop("count_searches_in_progress_today")
+            count_searches_in_progress_today: int
+            count_searches_in_progress_today = _d["count_searches_in_progress_today"]
+            count_searches_in_progress_today = (
+                count_searches_in_progress_today
+                if type(count_searches_in_progress_today) is int
+                else as_integer(
+                    count_searches_in_progress_today, "count_searches_in_progress_today"
+                )
+            )
 
-        email = d.pop("email")
+            email: str
+            email = _d["email"]
+            if type(email) is not str:
+                raise invalid(email, "string", "email")
 
-        full_name = d.pop("full_name")
+            full_name: str
+            full_name = _d["full_name"]
+            if type(full_name) is not str:
+                raise invalid(full_name, "string", "full_name")
 
-        is_staff = d.pop("is_staff")
+            is_staff: bool
+            is_staff = _d["is_staff"]
+            if type(is_staff) is not bool:
+                raise invalid(is_staff, "boolean", "is_staff")
 
-        last_invoice_status = d.pop("last_invoice_status")
+            last_invoice_status: bool
+            last_invoice_status = _d["last_invoice_status"]
+            if type(last_invoice_status) is not bool:
+                raise invalid(last_invoice_status, "boolean", "last_invoice_status")
 
-        last_password_changed = d.pop("last_password_changed")
+            last_password_changed: datetime.datetime
+            _v = _d["last_password_changed"]
+            if type(_v) is not str:
+                raise invalid(_v, "date-time", "last_password_changed")
+            try:
+                last_password_changed = fromisoformat(_v)
+            except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
+                last_password_changed = as_datetime(_v, "last_password_changed")
 
-        def _parse_logo(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+            logo: None | str
+            logo = _d["logo"]
+            if logo is not None:
+                if type(logo) is not str:
+                    raise invalid(logo, "string", "logo")
 
-        logo = _parse_logo(d.pop("logo"))
+            max_credits: int
+            max_credits = _d["max_credits"]
+            max_credits = (
+                max_credits if type(max_credits) is int else as_integer(max_credits, "max_credits")
+            )
 
-        max_credits = d.pop("max_credits")
+            max_parallel_searches: int
+            max_parallel_searches = _d["max_parallel_searches"]
+            max_parallel_searches = (
+                max_parallel_searches
+                if type(max_parallel_searches) is int
+                else as_integer(max_parallel_searches, "max_parallel_searches")
+            )
 
-        max_parallel_searches = d.pop("max_parallel_searches")
+            max_searches_daily: int
+            max_searches_daily = _d["max_searches_daily"]
+            max_searches_daily = (
+                max_searches_daily
+                if type(max_searches_daily) is int
+                else as_integer(max_searches_daily, "max_searches_daily")
+            )
 
-        max_searches_daily = d.pop("max_searches_daily")
+            prev_subscription_status: None | str
+            prev_subscription_status = _d["prev_subscription_status"]
+            if prev_subscription_status is not None:
+                if type(prev_subscription_status) is not str:
+                    raise invalid(prev_subscription_status, "string", "prev_subscription_status")
 
-        def _parse_prev_subscription_status(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+            spent_for_emails: int
+            spent_for_emails = _d["spent_for_emails"]
+            spent_for_emails = (
+                spent_for_emails
+                if type(spent_for_emails) is int
+                else as_integer(spent_for_emails, "spent_for_emails")
+            )
 
-        prev_subscription_status = _parse_prev_subscription_status(
-            d.pop("prev_subscription_status")
-        )
+            spent_for_export: int
+            spent_for_export = _d["spent_for_export"]
+            spent_for_export = (
+                spent_for_export
+                if type(spent_for_export) is int
+                else as_integer(spent_for_export, "spent_for_export")
+            )
 
-        spent_for_emails = d.pop("spent_for_emails")
+            subscription: str
+            subscription = _d["subscription"]
+            if type(subscription) is not str:
+                raise invalid(subscription, "string", "subscription")
 
-        spent_for_export = d.pop("spent_for_export")
+            trial_available: bool
+            trial_available = _d["trial_available"]
+            if type(trial_available) is not bool:
+                raise invalid(trial_available, "boolean", "trial_available")
 
-        subscription = d.pop("subscription")
+            icp_flow: IcpFlow
+            _v = _d["icp_flow"]
+            try:
+                icp_flow = IcpFlow.from_dict(_v)
+            except FieldError as _e:
+                raise _e.at("icp_flow")
 
-        trial_available = d.pop("trial_available")
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-        icp_flow = IcpFlow.from_dict(d.pop("icp_flow"))
-
-        user = cls(
-            balance_companies_by_icp=balance_companies_by_icp,
-            balance_company_by_link=balance_company_by_link,
-            balance_email_finder=balance_email_finder,
-            balance_email_verifier=balance_email_verifier,
-            balance_lead_by_link=balance_lead_by_link,
-            balance_leads_by_icp=balance_leads_by_icp,
-            balance_platform=balance_platform,
-            beta_tester=beta_tester,
-            blocked_balance_platform=blocked_balance_platform,
-            consultancy_hours=consultancy_hours,
-            count_parallel_searches=count_parallel_searches,
-            count_searches_completed_today=count_searches_completed_today,
-            count_searches_in_progress_today=count_searches_in_progress_today,
-            email=email,
-            full_name=full_name,
-            is_staff=is_staff,
-            last_invoice_status=last_invoice_status,
-            last_password_changed=last_password_changed,
-            logo=logo,
-            max_credits=max_credits,
-            max_parallel_searches=max_parallel_searches,
-            max_searches_daily=max_searches_daily,
-            prev_subscription_status=prev_subscription_status,
-            spent_for_emails=spent_for_emails,
-            spent_for_export=spent_for_export,
-            subscription=subscription,
-            trial_available=trial_available,
-            icp_flow=icp_flow,
-        )
-
-        user.additional_properties = d
-        return user
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.balance_companies_by_icp = balance_companies_by_icp
+        _self.balance_company_by_link = balance_company_by_link
+        _self.balance_email_finder = balance_email_finder
+        _self.balance_email_verifier = balance_email_verifier
+        _self.balance_lead_by_link = balance_lead_by_link
+        _self.balance_leads_by_icp = balance_leads_by_icp
+        _self.balance_platform = balance_platform
+        _self.beta_tester = beta_tester
+        _self.blocked_balance_platform = blocked_balance_platform
+        _self.consultancy_hours = consultancy_hours
+        _self.count_parallel_searches = count_parallel_searches
+        _self.count_searches_completed_today = count_searches_completed_today
+        _self.count_searches_in_progress_today = count_searches_in_progress_today
+        _self.email = email
+        _self.full_name = full_name
+        _self.is_staff = is_staff
+        _self.last_invoice_status = last_invoice_status
+        _self.last_password_changed = last_password_changed
+        _self.logo = logo
+        _self.max_credits = max_credits
+        _self.max_parallel_searches = max_parallel_searches
+        _self.max_searches_daily = max_searches_daily
+        _self.prev_subscription_status = prev_subscription_status
+        _self.spent_for_emails = spent_for_emails
+        _self.spent_for_export = spent_for_export
+        _self.subscription = subscription
+        _self.trial_available = trial_available
+        _self.icp_flow = icp_flow
+        if len(_d) == 28:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,14 +3,17 @@
 # templates, then run `python scripts/generate.py`.
 """Contains all the data models used in inputs/outputs"""
 
-from .credit_balance import CreditBalance
-from .credit_transaction import CreditTransaction
-from .credit_transaction_type import CreditTransactionType
-from .error_response import ErrorResponse
-from .plan_details import PlanDetails
-from .subscription import Subscription
-from .subscription_response import SubscriptionResponse
-from .subscription_status import SubscriptionStatus
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .credit_balance import CreditBalance
+    from .credit_transaction import CreditTransaction
+    from .credit_transaction_type import CreditTransactionType
+    from .error_response import ErrorResponse
+    from .plan_details import PlanDetails
+    from .subscription import Subscription
+    from .subscription_response import SubscriptionResponse
+    from .subscription_status import SubscriptionStatus
 
 __all__ = (
     "CreditBalance",
@@ -22,3 +25,31 @@ __all__ = (
     "SubscriptionResponse",
     "SubscriptionStatus",
 )
+
+_MODULES = {
+    "CreditBalance": ".credit_balance",
+    "CreditTransaction": ".credit_transaction",
+    "CreditTransactionType": ".credit_transaction_type",
+    "ErrorResponse": ".error_response",
+    "PlanDetails": ".plan_details",
+    "Subscription": ".subscription",
+    "SubscriptionResponse": ".subscription_response",
+    "SubscriptionStatus": ".subscription_status",
+}
+"""Model name -> the module that defines it."""
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        module = _MODULES.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(module, __name__), name)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

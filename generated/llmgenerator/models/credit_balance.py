@@ -4,12 +4,30 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="CreditBalance")
+from ..types import (
+    FieldError,
+    as_object,
+    failed_index,
+    invalid,
+    missing,
+    new_instance,
+)
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "balance",
+        "totalPurchased",
+        "totalUsed",
+        "recentTransactions",
+    }
+)
+"""The JSON keys of CreditBalance's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -52,30 +70,50 @@ class CreditBalance:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        balance = d.pop("balance")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """CreditBalance from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        try:
+            balance: float
+            balance = _d["balance"]
+            if type(balance) is not int and type(balance) is not float:
+                raise invalid(balance, "number", "balance")
 
-        total_purchased = d.pop("totalPurchased")
+            total_purchased: float
+            total_purchased = _d["totalPurchased"]
+            if type(total_purchased) is not int and type(total_purchased) is not float:
+                raise invalid(total_purchased, "number", "totalPurchased")
 
-        total_used = d.pop("totalUsed")
+            total_used: float
+            total_used = _d["totalUsed"]
+            if type(total_used) is not int and type(total_used) is not float:
+                raise invalid(total_used, "number", "totalUsed")
 
-        recent_transactions = []
-        _recent_transactions = d.pop("recentTransactions")
-        for recent_transactions_item_data in _recent_transactions:
-            recent_transactions_item = CreditTransaction.from_dict(recent_transactions_item_data)
+            recent_transactions: list[CreditTransaction]
+            _v = _d["recentTransactions"]
+            if type(_v) is not list:
+                raise invalid(_v, "array", "recentTransactions")
+            try:
+                recent_transactions = list(map(CreditTransaction.from_dict, _v))
+            except FieldError as _e:
+                raise _e.at(failed_index(_v, CreditTransaction.from_dict)).at("recentTransactions")
 
-            recent_transactions.append(recent_transactions_item)
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-        credit_balance = cls(
-            balance=balance,
-            total_purchased=total_purchased,
-            total_used=total_used,
-            recent_transactions=recent_transactions,
-        )
-
-        credit_balance.additional_properties = d
-        return credit_balance
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.balance = balance
+        _self.total_purchased = total_purchased
+        _self.total_used = total_used
+        _self.recent_transactions = recent_transactions
+        if len(_d) == 4:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

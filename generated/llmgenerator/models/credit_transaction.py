@@ -4,15 +4,35 @@
 from __future__ import annotations
 
 import datetime
+import warnings
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.credit_transaction_type import CreditTransactionType
+from ..types import (
+    accept_renamed,
+    as_datetime,
+    as_object,
+    fromisoformat,
+    invalid,
+    missing,
+    new_instance,
+)
 
-T = TypeVar("T", bound="CreditTransaction")
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "id",
+        "type",
+        "amount",
+        "description",
+        "createdAt",
+    }
+)
+"""The JSON keys of CreditTransaction's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -21,7 +41,7 @@ class CreditTransaction:
 
     id: str
     """ Transaction id (type not documented; treated as an opaque string). """
-    type_: CreditTransactionType
+    type: CreditTransactionType
     """ Kind of credit transaction. """
     amount: float
     """ Number of credits in the transaction (the docs do not say whether usage is negative). """
@@ -34,7 +54,7 @@ class CreditTransaction:
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type.value
 
         amount = self.amount
 
@@ -57,28 +77,76 @@ class CreditTransaction:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """CreditTransaction from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        try:
+            id: str
+            id = _d["id"]
+            if type(id) is not str:
+                raise invalid(id, "string", "id")
 
-        type_ = CreditTransactionType(d.pop("type"))
+            type_: CreditTransactionType
+            _v = _d["type"]
+            if type(_v) is not str:
+                raise invalid(_v, "string", "type")
+            type_ = _CREDIT_TRANSACTION_TYPE_BY_VALUE.get(_v) or CreditTransactionType(_v)
 
-        amount = d.pop("amount")
+            amount: float
+            amount = _d["amount"]
+            if type(amount) is not int and type(amount) is not float:
+                raise invalid(amount, "number", "amount")
 
-        description = d.pop("description")
+            description: str
+            description = _d["description"]
+            if type(description) is not str:
+                raise invalid(description, "string", "description")
 
-        created_at = datetime.datetime.fromisoformat(d.pop("createdAt"))
+            created_at: datetime.datetime
+            _v = _d["createdAt"]
+            if type(_v) is not str:
+                raise invalid(_v, "date-time", "createdAt")
+            try:
+                created_at = fromisoformat(_v)
+            except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
+                created_at = as_datetime(_v, "createdAt")
 
-        credit_transaction = cls(
-            id=id,
-            type_=type_,
-            amount=amount,
-            description=description,
-            created_at=created_at,
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
+
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.id = id
+        _self.type = type_
+        _self.amount = amount
+        _self.description = description
+        _self.created_at = created_at
+        if len(_d) == 5:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
+
+    @property
+    def type_(self) -> CreditTransactionType:
+        """Deprecated alias of `type`, removed in the next release."""
+        warnings.warn(
+            "CreditTransaction.type_ is deprecated: use CreditTransaction.type",
+            DeprecationWarning,
+            stacklevel=2,
         )
+        return self.type
 
-        credit_transaction.additional_properties = d
-        return credit_transaction
+    @type_.setter
+    def type_(self, value: CreditTransactionType) -> None:
+        warnings.warn(
+            "CreditTransaction.type_ is deprecated: use CreditTransaction.type",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        self.type = value
 
     @property
     def additional_keys(self) -> list[str]:
@@ -95,3 +163,9 @@ class CreditTransaction:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+accept_renamed(CreditTransaction, {"type_": "type"})  # the old keywords, deprecated
+
+
+from ..models.credit_transaction_type import _BY_VALUE as _CREDIT_TRANSACTION_TYPE_BY_VALUE  # noqa: E402

@@ -32,3 +32,9 @@ class CreditTransactionType(StrEnum):
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+_BY_VALUE: dict[str, CreditTransactionType] = {
+    member.value: member for member in CreditTransactionType
+}
+"""Every listed member by its value (the generated from_dict's lookup)."""

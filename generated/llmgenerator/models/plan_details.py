@@ -4,12 +4,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="PlanDetails")
+from ..types import (
+    as_integer,
+    as_object,
+    invalid,
+    item_index,
+    missing,
+    new_instance,
+)
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "id",
+        "name",
+        "monthlyCredits",
+        "price",
+        "features",
+    }
+)
+"""The JSON keys of PlanDetails's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -54,28 +73,59 @@ class PlanDetails:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """PlanDetails from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        try:
+            id: str
+            id = _d["id"]
+            if type(id) is not str:
+                raise invalid(id, "string", "id")
 
-        name = d.pop("name")
+            name: str
+            name = _d["name"]
+            if type(name) is not str:
+                raise invalid(name, "string", "name")
 
-        monthly_credits = d.pop("monthlyCredits")
+            monthly_credits: int
+            monthly_credits = _d["monthlyCredits"]
+            monthly_credits = (
+                monthly_credits
+                if type(monthly_credits) is int
+                else as_integer(monthly_credits, "monthlyCredits")
+            )
 
-        price = d.pop("price")
+            price: float
+            price = _d["price"]
+            if type(price) is not int and type(price) is not float:
+                raise invalid(price, "number", "price")
 
-        features = cast(list[str], d.pop("features"))
+            features: list[str]
+            _v = _d["features"]
+            if type(_v) is not list:
+                raise invalid(_v, "array", "features")
+            for _x0 in _v:
+                if type(_x0) is not str:
+                    raise invalid(_x0, "string", item_index(_v, _x0)).at("features")
+            features = _v
 
-        plan_details = cls(
-            id=id,
-            name=name,
-            monthly_credits=monthly_credits,
-            price=price,
-            features=features,
-        )
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-        plan_details.additional_properties = d
-        return plan_details
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.id = id
+        _self.name = name
+        _self.monthly_credits = monthly_credits
+        _self.price = price
+        _self.features = features
+        if len(_d) == 5:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

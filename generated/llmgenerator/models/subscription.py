@@ -5,14 +5,33 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.subscription_status import SubscriptionStatus
+from ..types import (
+    as_datetime,
+    as_object,
+    fromisoformat,
+    invalid,
+    missing,
+    new_instance,
+)
 
-T = TypeVar("T", bound="Subscription")
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "plan",
+        "status",
+        "billingCycle",
+        "currentPeriodStart",
+        "currentPeriodEnd",
+        "cancelAtPeriodEnd",
+    }
+)
+"""The JSON keys of Subscription's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -67,31 +86,67 @@ class Subscription:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        plan = d.pop("plan")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """Subscription from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        try:
+            plan: str
+            plan = _d["plan"]
+            if type(plan) is not str:
+                raise invalid(plan, "string", "plan")
 
-        status = SubscriptionStatus(d.pop("status"))
+            status: SubscriptionStatus
+            _v = _d["status"]
+            if type(_v) is not str:
+                raise invalid(_v, "string", "status")
+            status = _SUBSCRIPTION_STATUS_BY_VALUE.get(_v) or SubscriptionStatus(_v)
 
-        billing_cycle = d.pop("billingCycle")
+            billing_cycle: str
+            billing_cycle = _d["billingCycle"]
+            if type(billing_cycle) is not str:
+                raise invalid(billing_cycle, "string", "billingCycle")
 
-        current_period_start = datetime.datetime.fromisoformat(d.pop("currentPeriodStart"))
+            current_period_start: datetime.datetime
+            _v = _d["currentPeriodStart"]
+            if type(_v) is not str:
+                raise invalid(_v, "date-time", "currentPeriodStart")
+            try:
+                current_period_start = fromisoformat(_v)
+            except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
+                current_period_start = as_datetime(_v, "currentPeriodStart")
 
-        current_period_end = datetime.datetime.fromisoformat(d.pop("currentPeriodEnd"))
+            current_period_end: datetime.datetime
+            _v = _d["currentPeriodEnd"]
+            if type(_v) is not str:
+                raise invalid(_v, "date-time", "currentPeriodEnd")
+            try:
+                current_period_end = fromisoformat(_v)
+            except ValueError:  # RFC 3339's lower-case "t"/"z", or not a date-time at all
+                current_period_end = as_datetime(_v, "currentPeriodEnd")
 
-        cancel_at_period_end = d.pop("cancelAtPeriodEnd")
+            cancel_at_period_end: bool
+            cancel_at_period_end = _d["cancelAtPeriodEnd"]
+            if type(cancel_at_period_end) is not bool:
+                raise invalid(cancel_at_period_end, "boolean", "cancelAtPeriodEnd")
 
-        subscription = cls(
-            plan=plan,
-            status=status,
-            billing_cycle=billing_cycle,
-            current_period_start=current_period_start,
-            current_period_end=current_period_end,
-            cancel_at_period_end=cancel_at_period_end,
-        )
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-        subscription.additional_properties = d
-        return subscription
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.plan = plan
+        _self.status = status
+        _self.billing_cycle = billing_cycle
+        _self.current_period_start = current_period_start
+        _self.current_period_end = current_period_end
+        _self.cancel_at_period_end = cancel_at_period_end
+        if len(_d) == 6:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:
@@ -108,3 +163,6 @@ class Subscription:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.subscription_status import _BY_VALUE as _SUBSCRIPTION_STATUS_BY_VALUE  # noqa: E402

@@ -4,12 +4,28 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="SubscriptionResponse")
+from ..types import (
+    FieldError,
+    as_object,
+    invalid,
+    missing,
+    new_instance,
+)
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "hasSubscription",
+        "subscription",
+        "planDetails",
+    }
+)
+"""The JSON keys of SubscriptionResponse's fields: any other key of a body is kept in
+`additional_properties`."""
 
 
 @_attrs_define
@@ -55,40 +71,50 @@ class SubscriptionResponse:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        has_subscription = d.pop("hasSubscription")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """SubscriptionResponse from a decoded JSON object. Raises `FieldError` (a ValueError)
+        naming the JSON path of a field that is missing or does not match the spec."""
+        _d = src_dict if type(src_dict) is dict else as_object(src_dict)
+        try:
+            has_subscription: bool
+            has_subscription = _d["hasSubscription"]
+            if type(has_subscription) is not bool:
+                raise invalid(has_subscription, "boolean", "hasSubscription")
 
-        def _parse_subscription(data: object) -> None | Subscription:
-            if data is None:
-                return data
-            if not isinstance(data, dict):
-                raise TypeError()
-            subscription_type_1 = Subscription.from_dict(data)
+            subscription: None | Subscription
+            _v = _d["subscription"]
+            if _v is None:
+                subscription = None
+            else:
+                try:
+                    subscription = Subscription.from_dict(_v)
+                except FieldError as _e:
+                    raise _e.at("subscription")
 
-            return subscription_type_1
+            plan_details: None | PlanDetails
+            _v = _d["planDetails"]
+            if _v is None:
+                plan_details = None
+            else:
+                try:
+                    plan_details = PlanDetails.from_dict(_v)
+                except FieldError as _e:
+                    raise _e.at("planDetails")
 
-        subscription = _parse_subscription(d.pop("subscription"))
+        except KeyError as _missing:
+            raise missing(_missing.args[0]) from None
 
-        def _parse_plan_details(data: object) -> None | PlanDetails:
-            if data is None:
-                return data
-            if not isinstance(data, dict):
-                raise TypeError()
-            plan_details_type_1 = PlanDetails.from_dict(data)
-
-            return plan_details_type_1
-
-        plan_details = _parse_plan_details(d.pop("planDetails"))
-
-        subscription_response = cls(
-            has_subscription=has_subscription,
-            subscription=subscription,
-            plan_details=plan_details,
-        )
-
-        subscription_response.additional_properties = d
-        return subscription_response
+        # What attrs' __init__ does (these classes have no validator, converter or
+        # __attrs_post_init__), without the call and its keyword matching.
+        _self = new_instance(cls)
+        _self.has_subscription = has_subscription
+        _self.subscription = subscription
+        _self.plan_details = plan_details
+        if len(_d) == 3:
+            _self.additional_properties = {}
+        else:
+            _self.additional_properties = {_k: _w for _k, _w in _d.items() if _k not in _KNOWN_KEYS}
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -38,3 +38,7 @@ class SubscriptionStatus(StrEnum):
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+_BY_VALUE: dict[str, SubscriptionStatus] = {member.value: member for member in SubscriptionStatus}
+"""Every listed member by its value (the generated from_dict's lookup)."""

@@ -1,0 +1,254 @@
+"""The generated models' behaviour that the generator's templates promise (issues #10
+and #12): checked field types with the field path in the error, exact field types,
+field names, unknown fields and open enums kept, models loaded on first use.
+
+Bodies are the documented examples (generated/examples.json, from specs/) with one
+change each; expectations come from the specs and the issues, not from the code.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import inspect
+import json
+import subprocess
+import sys
+import warnings
+from typing import Any
+
+import creditwatch
+import httpx
+import pytest
+from creditwatch.flamel.models import CreditCostInfo
+from creditwatch.generect.models import User as GenerectUser
+from creditwatch.llmgenerator.models import CreditTransaction, SubscriptionStatus
+
+from _bodies import BASE_URL, Served
+from _cases import CASES, EXAMPLES
+from conftest import FAKE_KEY
+
+
+def flamel_body() -> dict[str, Any]:
+    return copy.deepcopy(EXAMPLES["flamel"]["getMyInfo"]["responses"]["200"]["EnterpriseAccount"])
+
+
+def serve(provider: str, body: Any, method: str | None = None, path: str | None = None) -> Any:
+    """Call a provider's main method (or `method`) with `body` as the 200 answer."""
+    case = CASES[provider]
+    handler = Served({path or case.path: (200, _json(body))})
+    with (
+        httpx.Client(transport=httpx.MockTransport(handler)) as http,
+        case.module.Client(
+            api_key=FAKE_KEY, base_url=BASE_URL, max_retries=0, http_client=http
+        ) as client,
+    ):
+        return getattr(client, method or case.method)()
+
+
+def _json(body: Any) -> bytes:
+    return json.dumps(body).encode()
+
+
+# -- checked types: the error names the path ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("Plan", "defaultCredit", "400"), 'Plan.defaultCredit: expected number, got string "400"'),
+        (("Plan", "planId", True), "Plan.planId: expected integer, got boolean true"),
+        (("Plan", "planId", 4.5), "Plan.planId: expected integer, got number 4.5"),
+        (("userId", None, "x"), 'userId: expected integer, got string "x"'),
+        (("email", None, None), "email: expected string, got null"),
+        (("notifyAgree", None, 1), "notifyAgree: expected boolean, got integer 1"),
+        (("createdAt", None, "yesterday"), 'createdAt: expected date-time, got string "yesterday"'),
+        (("EnterpriseDownload", None, {}), "EnterpriseDownload: expected array, got object"),
+        (("Enterprise", "expiresAt", 5), "Enterprise.expiresAt: expected date-time, got integer 5"),
+        (("Plan", "period", 7), "Plan.period: expected string, got integer 7"),
+    ],
+)
+def test_a_wrong_type_names_the_field_path(change: tuple[str, Any, Any], message: str) -> None:
+    body = flamel_body()
+    key, inner, value = change
+    if inner is None:
+        body[key] = value
+    else:
+        body[key][inner] = value
+    with pytest.raises(creditwatch.APIResponseValidationError) as caught:
+        serve("flamel", body)
+    assert str(caught.value) == f"Flamel 200: the body does not match the spec: {message}"
+    assert caught.value.body == _json(body).decode()  # the raw body is kept
+
+
+def test_a_wrong_type_in_a_list_names_the_index() -> None:
+    body = flamel_body()
+    body["Plan"]["CreditCostInfo"].append(dict(body["Plan"]["CreditCostInfo"][0], credit="1"))
+    with pytest.raises(creditwatch.APIResponseValidationError) as caught:
+        serve("flamel", body)
+    assert 'Plan.CreditCostInfo[1].credit: expected number, got string "1"' in str(caught.value)
+
+
+def test_a_missing_nested_field_names_its_parent() -> None:
+    body = flamel_body()
+    del body["Plan"]["grade"]
+    with pytest.raises(creditwatch.APIResponseValidationError) as caught:
+        serve("flamel", body)
+    assert str(caught.value).endswith("Plan: required field 'grade' is missing")
+
+
+def test_balance_on_a_string_credit_is_a_validation_error() -> None:
+    """The issue's example: a TypeError from the balance arithmetic, before."""
+    body = flamel_body()
+    body["defaultCredit"] = "400"
+    with pytest.raises(creditwatch.APIResponseValidationError) as caught:
+        serve("flamel", body, "balance")
+    assert 'defaultCredit: expected number, got string "400"' in str(caught.value)
+
+
+def test_a_number_without_fraction_is_an_integer() -> None:
+    """JSON Schema counts 5.0 as an integer; the model holds the int."""
+    body = flamel_body()
+    body["userId"] = 2048.0
+    user = serve("flamel", body)
+    assert user.user_id == 2048
+    assert type(user.user_id) is int
+
+
+def test_an_integer_is_a_number() -> None:
+    examples = EXAMPLES["llmgenerator"]["getCreditBalanceWithApiKey"]
+    credits = copy.deepcopy(examples["responses"]["200"]["creditBalance"])
+    assert isinstance(credits["totalPurchased"], int)  # `number` in the spec
+    parsed = serve("llmgenerator", credits, "get_credit_balance", examples["path"])
+    assert parsed.total_purchased == credits["totalPurchased"]
+
+
+# -- unknown fields and open enums ----------------------------------------------------------
+
+
+def test_unknown_fields_are_kept_at_every_level_and_round_trip() -> None:
+    body = flamel_body()
+    body["brandNew"] = {"nested": [1, 2]}
+    body["Plan"]["CreditCostInfo"][0]["extra"] = "kept"
+    user = serve("flamel", body)
+    assert user.additional_properties == {"brandNew": {"nested": [1, 2]}}
+    assert user.plan.credit_cost_info[0]["extra"] == "kept"
+    assert user.to_dict()["brandNew"] == {"nested": [1, 2]}
+    assert user.to_dict()["Plan"]["CreditCostInfo"][0]["extra"] == "kept"
+    assert serve("flamel", flamel_body()).additional_properties == {}
+
+
+def test_open_enum_keeps_an_unknown_value() -> None:
+    body = copy.deepcopy(
+        EXAMPLES["llmgenerator"]["getCurrentSubscription"]["responses"]["200"]["activeSubscription"]
+    )
+    body["subscription"]["status"] = "paused"
+    result = serve("llmgenerator", body)
+    status = result.subscription.status
+    assert isinstance(status, SubscriptionStatus)
+    assert status.value == "paused"
+    assert not status.is_known
+    body["subscription"]["status"] = "active"
+    assert serve("llmgenerator", body).subscription.status is SubscriptionStatus.ACTIVE
+
+
+# -- exact field types ------------------------------------------------------------------------
+
+
+def test_generect_last_password_changed_is_a_naive_datetime() -> None:
+    user = serve("generect", CASES["generect"].example())
+    assert isinstance(user, GenerectUser)
+    example = CASES["generect"].example()["last_password_changed"]
+    assert user.last_password_changed == datetime.datetime.fromisoformat(example)
+    assert user.last_password_changed.tzinfo is None  # the provider does not say which zone
+    assert user.to_dict()["last_password_changed"] == example
+    source = inspect.getsource(GenerectUser)
+    declaration = source.split("    last_password_changed: datetime.datetime\n", 1)[1]
+    assert "A naive datetime" in declaration.split("\n", 1)[0]  # its docstring says so
+
+
+def test_exorde_zone_less_timestamps_are_utc() -> None:
+    """Exorde documents its timestamps as UTC "without timezone"."""
+    body = CASES["exorde"].example()
+    body["user"]["createdAt"] = "2023-09-14T08:21:37.000"
+    user = serve("exorde", body)
+    assert user.created_at == datetime.datetime(2023, 9, 14, 8, 21, 37, tzinfo=datetime.UTC)
+
+
+def test_every_timestamp_field_is_a_datetime() -> None:
+    """No field whose documented example is a date-time is typed `str`."""
+    for provider, model, field in [
+        ("flamel", "AuthUserDto", "created_at"),
+        ("exorde", "User", "updated_at"),
+        ("generect", "User", "last_password_changed"),
+        ("easyslip", "MeData", "expired_at"),
+        ("llmgenerator", "Subscription", "current_period_end"),
+        ("llmgenerator", "CreditTransaction", "created_at"),
+    ]:
+        cls = getattr(getattr(creditwatch, provider).models, model)
+        assert "datetime" in str(cls.__annotations__[field]), (provider, model, field)
+
+
+# -- field names --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", [CreditCostInfo, CreditTransaction])
+def test_type_field_is_named_type_and_type_underscore_is_deprecated(cls: type[Any]) -> None:
+    assert "type" in cls.__annotations__
+    instance: Any = object.__new__(cls)
+    instance.type = "x"
+    with pytest.warns(DeprecationWarning, match=rf"{cls.__name__}\.type_ is deprecated"):
+        assert instance.type_ == "x"
+    with pytest.warns(DeprecationWarning):
+        instance.type_ = "y"
+    assert instance.type == "y"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert instance.type == "y"  # the new name does not warn
+
+
+def test_the_old_constructor_keyword_still_works_with_a_warning() -> None:
+    fields: dict[str, Any] = {
+        "credit_cost_info_id": 1,
+        "plan_id": 2,
+        "upgrade_plan_id": None,
+        "credit": 1.0,
+        "watermarked": False,
+        "need_upgrade": False,
+        "featured": True,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert CreditCostInfo(type="edit", **fields).type == "edit"
+    with pytest.warns(DeprecationWarning, match=r"CreditCostInfo\(type_=\.\.\.\) is deprecated"):
+        old = CreditCostInfo(type_="edit", **fields)  # type: ignore[call-arg]
+    assert old == CreditCostInfo(type="edit", **fields)
+    assert "type" in inspect.signature(CreditCostInfo).parameters  # what IDEs show
+
+
+def test_flamel_credit_cost_type_from_a_body() -> None:
+    user = serve("flamel", flamel_body())
+    entry = user.plan.credit_cost_info[0]
+    assert entry.type == flamel_body()["Plan"]["CreditCostInfo"][0]["type"]
+
+
+# -- import cost ---------------------------------------------------------------------------------
+
+
+def test_models_load_on_first_use() -> None:
+    """Importing a provider's models package loads no model module; using a name loads
+    that model and what it refers to; `dir()` and `__all__` still list every model."""
+    code = (
+        "import sys\n"
+        "import creditwatch._generated.flamel.models as models\n"
+        "loaded = lambda: sorted(m for m in sys.modules if '.flamel.models.' in m)\n"
+        "assert loaded() == [], loaded()\n"
+        "from creditwatch._generated.flamel.models import AuthUserDto\n"
+        "assert 'creditwatch._generated.flamel.models.plan' not in loaded(), loaded()\n"
+        "assert 'creditwatch._generated.flamel.models.auth_user_plan_dto' in loaded()\n"
+        "assert {'Plan', 'AuthUserDto'} <= set(dir(models)) and 'Plan' in models.__all__\n"
+        "assert models.Plan.__name__ == 'Plan'\n"
+        "try:\n    models.NoSuchModel\nexcept AttributeError:\n    pass\n"
+        "else:\n    raise AssertionError('a missing name must raise AttributeError')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
