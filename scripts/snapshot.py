@@ -272,8 +272,8 @@ def take(provider: Provider, url: str | None = None, page: Path | None = None) -
     """Fetch (or read) and check a provider's document; nothing is written."""
     try:
         return _take(provider, url, page)
-    except SnapshotError as exc:
-        raise SnapshotError(f"{provider.name}: {exc}") from None
+    except SnapshotError as exc:  # one line, whatever the underlying error printed
+        raise SnapshotError(" ".join(f"{provider.name}: {exc}".split())) from None
 
 
 def _take(provider: Provider, url: str | None, page: Path | None) -> Snapshot:

@@ -14,7 +14,8 @@ Steps:
    nothing is written.
 2. Write the snapshots that changed. A docs-only provider's changed page is reported
    with its diff: its hand-written spec needs a review.
-3. Regenerate (scripts/generate.py); a failure is reported in the body.
+3. Regenerate (scripts/generate.py, when its --check finds something stale); a failure
+   is reported in the body.
 4. Classify the changes since the last release (scripts/codegen/release.py); with
    --release, bump the version and write the CHANGELOG.md entry.
 5. Run the test command, if given, and report its result.
@@ -188,7 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(snapshot.report().partition("\n")[0] or f"{snapshot.provider.name}: unchanged")
         snapshot.write()
 
-    code, tail, _ = _run([sys.executable, str(ROOT / "scripts" / "generate.py")], echo=False)
+    generate = [sys.executable, str(ROOT / "scripts" / "generate.py")]
+    code, tail, _ = _run([*generate, "--check"], echo=False)  # fast when nothing changed
+    if code != 0:
+        code, tail, _ = _run(generate, echo=False)
     print("\n".join(tail))
     state = release.pending()
     released = False

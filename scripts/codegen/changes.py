@@ -654,8 +654,8 @@ def _location(path: tuple[str, ...]) -> str:  # noqa: PLR0911 (one return per ki
 def _documentation(provider: str, old: Spec, new: Spec) -> Iterator[Change]:
     found: dict[str, set[str]] = {}
     for path, doc in _diff(old, new):
-        if doc:
-            found.setdefault(_location(path), set()).add(path[-1])
+        if doc:  # named by the place the documentation belongs to
+            found.setdefault(_location(path[:-1]), set()).add(path[-1])
     for location, keys in sorted(found.items()):
         yield Change(provider, location, "description-changed", ", ".join(sorted(keys)))
 
@@ -663,14 +663,19 @@ def _documentation(provider: str, old: Spec, new: Spec) -> Iterator[Change]:
 def _unexplained(provider: str, old: Spec, new: Spec, changes: list[Change]) -> Iterator[Change]:
     """Places that differ (beyond documentation) that no other rule named."""
     subjects = {c.subject for c in changes if c.rule != "description-changed"}
-    subjects |= {c.detail.split(" -> ")[-1] for c in changes if c.rule == "operation-path-changed"}
+    for change in changes:  # an operation that moved is explained at both paths
+        if change.rule == "operation-path-changed":
+            subjects |= set(change.detail.split(" -> "))
     seen: set[str] = set()
     for path, doc in _diff(old, new):
         if doc:
             continue
         location = _location(path)
         explained = any(
-            s == location or s.startswith((f"{location}.", f"{location} ")) for s in subjects
+            s == location
+            or s.startswith((f"{location}.", f"{location} "))
+            or s.split(" ")[1:2] == [location]  # a whole path item: "/me" in "GET /me"
+            for s in subjects
         )
         if not explained and location not in seen:
             seen.add(location)
