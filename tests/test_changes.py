@@ -147,16 +147,22 @@ class Case:
     backward: Found  # ... of edited -> BASE
 
 
+def _key(container: Any, key: str) -> Any:
+    return int(key) if isinstance(container, list) else key
+
+
 def _set(path: tuple[str, ...], value: Any) -> Edit:
     def edit(spec: Spec) -> None:
-        at(spec, *path[:-1])[path[-1]] = value
+        parent = at(spec, *path[:-1])
+        parent[_key(parent, path[-1])] = value
 
     return edit
 
 
 def _delete(path: tuple[str, ...]) -> Edit:
     def edit(spec: Spec) -> None:
-        del at(spec, *path[:-1])[path[-1]]
+        parent = at(spec, *path[:-1])
+        del parent[_key(parent, path[-1])]
 
     return edit
 
@@ -200,6 +206,11 @@ CASES: dict[str, Case] = {
         {("operation-removed", "POST /plans")},
         {("operation-added", "POST /plans")},
     ),
+    "operation added": Case(
+        _set(("paths", "/plans", "delete"), {"operationId": "deletePlans", "responses": {}}),
+        {("operation-added", "DELETE /plans")},
+        {("operation-removed", "DELETE /plans")},
+    ),
     "operation renamed": Case(
         _set(("paths", "/me", "get", "operationId"), "fetchMe"),
         {("operation-renamed", "GET /me")},
@@ -236,6 +247,11 @@ CASES: dict[str, Case] = {
         {("response-field-became-optional", "User.id")},
         {("response-field-became-required", "User.id")},
     ),
+    "optional response field became required": Case(
+        lambda spec: schema(spec, "User")["required"].append("email"),
+        {("response-field-became-required", "User.email")},
+        {("response-field-became-optional", "User.email")},
+    ),
     "response field became nullable": Case(
         _set((*USER, "properties", "email", "nullable"), True),
         {("response-field-became-nullable", "User.email")},
@@ -260,6 +276,11 @@ CASES: dict[str, Case] = {
         {("response-field-added", "Plan.credits")},
     ),
     # parameters and request bodies
+    "parameter removed": Case(
+        _delete((*PARAMS, "0")),
+        {("parameter-removed", "GET /me query limit")},
+        {("parameter-added-optional", "GET /me query limit")},
+    ),
     "required parameter added": Case(
         _add_param(required=True),
         {("parameter-added-required", "GET /me query q")},
@@ -305,6 +326,11 @@ CASES: dict[str, Case] = {
         _set(("components", "schemas", "Status", "enum"), ["active"]),
         {("enum-value-removed", "Status")},
         {("enum-value-added", "Status")},
+    ),
+    "enum value added": Case(
+        _set(("components", "schemas", "Status", "enum"), ["active", "canceled", "paused"]),
+        {("enum-value-added", "Status")},
+        {("enum-value-removed", "Status")},
     ),
     "inline enum value of a parameter removed": Case(
         _set((*PARAMS, "1", "schema", "enum"), ["asc"]),

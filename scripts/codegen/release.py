@@ -11,8 +11,9 @@ over several commits is released once, whole. It needs no git history (a tempora
 copy or an sdist works the same).
 
 A provider with no released spec, or with no released surface, is reported as such
-and contributes no changes until the next release records it (the generated client
-classes, for instance, count from the first release after they exist).
+and contributes no changes until a release records it (the generated client classes,
+for instance, count from the first release after they exist); `--release` with
+nothing to release records what is missing without changing the version.
 """
 
 from __future__ import annotations
@@ -175,6 +176,9 @@ def run(release: bool, date: datetime.date | None = None) -> None:
         lines += apply(state, date or datetime.datetime.now(datetime.UTC).date())
     elif release:
         lines.append("nothing to release")
+        if state.notes:  # a baseline that was missing starts here, with no version change
+            record_baseline()
+            lines.append("recorded specs/released/ (what was missing above); version unchanged")
     elif state.changes:
         lines.append("apply it with `python scripts/generate.py --release`")
     print("\n".join(lines))
