@@ -215,6 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         title = "Provider spec changes" + (f": version {bump.version}" if bump else "")
         if bump is not None and any(c.label == "BREAKING" for c in state.changes):
             title += " (breaking)"
+        if code != 0:
+            title += " (regeneration failed)"
         with open(output, "a", encoding="utf-8") as handle:
             handle.write(f"changed={'true' if changed else 'false'}\ntitle={title}\n")
     return 0

@@ -751,3 +751,21 @@ def test_readme_rules_table_matches_the_rules() -> None:
     assert {r: (c, s) for r, c, s in rows} == {
         rule.id: (words[rule.severity], rule.section) for rule in changes.RULES.values()
     }
+
+
+def test_report_lists_notes_changes_and_the_version() -> None:
+    state = _pending(
+        Change("flamel", "AuthUserDto.occupation", "response-field-removed", "was string"),
+        Change("flamel", "AuthUserDto.email", "description-changed", "description"),
+    )
+    state.notes.append("flamel: client methods not in specs/released/surface.json yet")
+    assert release.report(state) == [
+        "spec changes since the release of 0.1.0 (specs/released/):",
+        "  note: flamel: client methods not in specs/released/surface.json yet",
+        "  BREAKING  flamel: AuthUserDto.occupation: response field removed (was string)",
+        "  docs      flamel: AuthUserDto.email: documentation changed (description)",
+        "suggested version: 0.2.0 (minor: breaking changes while the version is 0.x: semver "
+        "(item 4) lets 0.y.z releases break, so the minor is bumped; from 1.0.0 on a breaking "
+        "change bumps the major)",
+    ]
+    assert release.report(_pending()) == ["no spec changes since the release of 0.1.0"]

@@ -7,8 +7,9 @@ suggests the version, and with --release writes CHANGELOG.md and the version, wh
 the wheel built from the copy then carries. A second run finds nothing. A fetch
 failure or a broken document leaves specs/ and generated/ byte-identical.
 
-The end-to-end test takes about 12-15 s on the 2-core reference machine (two
-regenerations of all five providers and a wheel built without isolation).
+The end-to-end test takes 13-20 s on the 2-core reference machine, depending on its
+load (a regeneration of all five providers, two `--check` runs, a wheel built without
+isolation); the whole file about 40 s.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import yaml
 
 from _faults import FaultServer, Reply
 from _release import (
+    UPSTREAM,
     copy_repo,
     flamel_with_a_field_swapped,
     openapi_page,
@@ -210,6 +212,41 @@ def test_a_failure_anywhere_writes_nothing(
     assert line.startswith(expected), line
     assert tree_hash(repo) == before  # specs/, generated/, pyproject.toml
     assert (repo / "CHANGELOG.md").read_bytes() == (ROOT / "CHANGELOG.md").read_bytes()
+
+
+def test_a_document_the_normalizer_cannot_fix_is_reported(
+    tmp_path: Path, server: FaultServer
+) -> None:
+    """Valid OpenAPI, but a field a normalizer step fixes is gone: the snapshot is
+    written (it is what Flamel publishes), generation fails loudly, nothing is
+    released, and the body says what failed so that a person updates the step."""
+    repo = copy_repo(tmp_path)
+    text = (UPSTREAM / "flamel.yaml").read_bytes().decode("utf-8")
+    gone = (
+        "        profileImage:\n          type: string\n          description: 프로필이미지 주소\n"
+    )
+    assert text.count(gone) == 1
+    document = text.replace(gone, "").replace("        - profileImage\n", "")
+    server.script_path("/flamel", Reply(200, openapi_page(document).encode()))
+    before = tree_hash(repo)
+
+    result = watch(repo, server, "--release", github_output=tmp_path / "out")
+
+    assert result.returncode == 0, result.stderr
+    assert outputs(tmp_path / "out") == {
+        "changed": "true",
+        "title": "Provider spec changes (regeneration failed)",
+    }
+    body = result.stdout.split("## Provider spec watch", 1)[1]
+    assert "### Regeneration failed (exit 1)" in body
+    assert "property AuthUserDto.profileImage not found" in body
+    assert "No spec changes since the release of 0.1.0." in body
+    snapshot = repo / "specs/upstream/flamel.yaml"
+    assert snapshot.read_bytes() == document.encode()
+    for name in ("flamel.yaml", "flamel.source.json"):  # put the old snapshot back:
+        (repo / "specs/upstream" / name).write_bytes((UPSTREAM / name).read_bytes())
+    assert tree_hash(repo) == before  # nothing else changed
+    assert '__version__ = "0.1.0"' in (repo / "overlays/_version.py").read_text()
 
 
 def test_generate_prints_the_classes_and_release_applies_them(tmp_path: Path) -> None:
