@@ -7,9 +7,9 @@ suggests the version, and with --release writes CHANGELOG.md and the version, wh
 the wheel built from the copy then carries. A second run finds nothing. A fetch
 failure or a broken document leaves specs/ and generated/ byte-identical.
 
-The end-to-end test takes 13-20 s on the 2-core reference machine, depending on its
+The end-to-end test takes 13-23 s on the 2-core reference machine, depending on its
 load (a regeneration of all five providers, two `--check` runs, a wheel built without
-isolation); the whole file about 40 s.
+isolation); the whole file 35-45 s.
 """
 
 from __future__ import annotations
