@@ -2,6 +2,7 @@
 
     python scripts/generate.py            # write specs/*.yaml and generated/
     python scripts/generate.py --check    # exit 1, naming the files, if anything is stale
+    python scripts/generate.py --release  # and release the spec changes (codegen/release.py)
 
 Pipeline (one provider at a time is shown; providers run in parallel):
 
@@ -42,8 +43,8 @@ from openapi_spec_validator import validate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from codegen import release, surface
 from codegen import spec as speclib
-from codegen import surface
 from codegen.providers import GENERATED, PROVIDERS, ROOT, Provider
 from codegen.summary import describe, read_models
 
@@ -228,7 +229,10 @@ def unchanged_since_last_run(spec_texts: dict[str, str]) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Regenerate specs/ and generated/.")
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if stale")
+    parser.add_argument("--release", action="store_true", help="bump version, write CHANGELOG.md")
     args = parser.parse_args(argv)
+    if args.check and args.release:
+        parser.error("--release regenerates: it cannot be combined with --check")
     os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
     started = time.perf_counter()
 
@@ -301,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(stale)} file(s) changed, {len(changes)} model change(s) "
         f"({time.perf_counter() - started:.1f} s)"
     )
+    release.run(args.release)  # spec changes since the last release, classified
     return 0
 
 

@@ -1,0 +1,771 @@
+"""The classification rules of scripts/codegen/changes.py (issue #9), table-driven.
+
+Each case is a small spec pair: BASE and BASE with one edit. It is classified both
+ways: old -> new must give exactly the expected (rule, subject) pairs, and
+new -> old exactly the expected reverse ones (a removal read backwards is an
+addition, a rename is a rename both ways...). The expected classes are the issue's,
+written here by hand, not read from the module. The client-surface rules get the same
+treatment with signature pairs; the version bump and the changelog text have their
+own tables.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from codegen import changes, release
+from codegen.changes import Change, Severity, classify_specs, classify_surface, read_surface
+from conftest import PROVIDERS, ROOT, SPECS
+
+Spec = dict[str, Any]
+BREAKING, COMPATIBLE, DOCS = Severity.BREAKING, Severity.COMPATIBLE, Severity.DOCS
+
+
+def _json(schema_ref: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}
+
+
+BASE: Spec = {
+    "openapi": "3.0.3",
+    "info": {"title": "Example", "version": "1", "description": "An example API."},
+    "servers": [{"url": "https://api.example.test/v1"}],
+    "security": [{"key": []}],
+    "paths": {
+        "/me": {
+            "get": {
+                "operationId": "getMe",
+                "summary": "The caller's account",
+                "parameters": [
+                    {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                    {
+                        "name": "sort",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["asc", "desc"]},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/User"},
+                                "example": {"id": 1, "plan": {"name": "pro"}},
+                            }
+                        },
+                    }
+                },
+            }
+        },
+        "/plans": {
+            "get": {
+                "operationId": "listPlans",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/Plan"},
+                                }
+                            }
+                        },
+                    }
+                },
+            },
+            "post": {
+                "operationId": "createPlan",
+                "requestBody": {"required": True, "content": _json("NewPlan")},
+                "responses": {"201": {"description": "Created", "content": _json("Plan")}},
+            },
+        },
+    },
+    "components": {
+        "securitySchemes": {"key": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
+        "schemas": {
+            "User": {
+                "type": "object",
+                "required": ["id", "plan"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "email": {"type": "string", "description": "The login email."},
+                    "createdAt": {"type": "string"},
+                    "plan": {"$ref": "#/components/schemas/Plan"},
+                    "status": {"$ref": "#/components/schemas/Status"},
+                },
+            },
+            "Plan": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {"name": {"type": "string"}, "credits": {"type": "number"}},
+            },
+            "NewPlan": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {"name": {"type": "string"}, "note": {"type": "string"}},
+            },
+            "Status": {"type": "string", "enum": ["active", "canceled"]},
+        },
+    },
+}
+
+
+def at(spec: Spec, *path: str) -> Any:
+    node: Any = spec
+    for key in path:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    return node
+
+
+def schema(spec: Spec, name: str) -> Spec:
+    result: Spec = spec["components"]["schemas"][name]
+    return result
+
+
+def me(spec: Spec) -> Spec:
+    result: Spec = spec["paths"]["/me"]["get"]
+    return result
+
+
+Edit = Callable[[Spec], None]
+Found = set[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Case:
+    edit: Edit
+    forward: Found  # {(rule, subject)} of BASE -> edited
+    backward: Found  # ... of edited -> BASE
+
+
+def _key(container: Any, key: str) -> Any:
+    return int(key) if isinstance(container, list) else key
+
+
+def _set(path: tuple[str, ...], value: Any) -> Edit:
+    def edit(spec: Spec) -> None:
+        parent = at(spec, *path[:-1])
+        parent[_key(parent, path[-1])] = value
+
+    return edit
+
+
+def _delete(path: tuple[str, ...]) -> Edit:
+    def edit(spec: Spec) -> None:
+        parent = at(spec, *path[:-1])
+        del parent[_key(parent, path[-1])]
+
+    return edit
+
+
+def _do(*edits: Edit) -> Edit:
+    def edit(spec: Spec) -> None:
+        for one in edits:
+            one(spec)
+
+    return edit
+
+
+USER = ("components", "schemas", "User")
+PARAMS = ("paths", "/me", "get", "parameters")
+
+
+def _move_plans(spec: Spec) -> None:
+    spec["paths"]["/plan-list"] = {"get": spec["paths"]["/plans"].pop("get")}
+
+
+def _add_param(required: bool) -> Edit:
+    def edit(spec: Spec) -> None:
+        me(spec)["parameters"].append(
+            {"name": "q", "in": "query", "required": required, "schema": {"type": "string"}}
+        )
+
+    return edit
+
+
+def _remove_from_required(name: str) -> Edit:
+    def edit(spec: Spec) -> None:
+        schema(spec, "User")["required"].remove(name)
+
+    return edit
+
+
+CASES: dict[str, Case] = {
+    # operations
+    "operation removed": Case(
+        _delete(("paths", "/plans", "post")),
+        {("operation-removed", "POST /plans")},
+        {("operation-added", "POST /plans")},
+    ),
+    "operation added": Case(
+        _set(("paths", "/plans", "delete"), {"operationId": "deletePlans", "responses": {}}),
+        {("operation-added", "DELETE /plans")},
+        {("operation-removed", "DELETE /plans")},
+    ),
+    "operation renamed": Case(
+        _set(("paths", "/me", "get", "operationId"), "fetchMe"),
+        {("operation-renamed", "GET /me")},
+        {("operation-renamed", "GET /me")},
+    ),
+    "operation moved to another path": Case(
+        _move_plans,
+        {("operation-path-changed", "listPlans")},
+        {("operation-path-changed", "listPlans")},
+    ),
+    # response fields
+    "response field removed": Case(
+        _delete((*USER, "properties", "createdAt")),
+        {("response-field-removed", "User.createdAt")},
+        {("response-field-added", "User.createdAt")},
+    ),
+    "response field retyped": Case(
+        _set((*USER, "properties", "id", "type"), "string"),
+        {("response-field-retyped", "User.id")},
+        {("response-field-retyped", "User.id")},
+    ),
+    "response field retyped by a format with its own Python type": Case(
+        _set((*USER, "properties", "createdAt", "format"), "date-time"),
+        {("response-field-retyped", "User.createdAt")},
+        {("response-field-retyped", "User.createdAt")},
+    ),
+    "response field pointing at another model": Case(
+        _set((*USER, "properties", "plan"), {"$ref": "#/components/schemas/NewPlan"}),
+        {("response-field-retyped", "User.plan")},
+        {("response-field-retyped", "User.plan")},
+    ),
+    "required response field became optional": Case(
+        _remove_from_required("id"),
+        {("response-field-became-optional", "User.id")},
+        {("response-field-became-required", "User.id")},
+    ),
+    "optional response field became required": Case(
+        lambda spec: schema(spec, "User")["required"].append("email"),
+        {("response-field-became-required", "User.email")},
+        {("response-field-became-optional", "User.email")},
+    ),
+    "response field became nullable": Case(
+        _set((*USER, "properties", "email", "nullable"), True),
+        {("response-field-became-nullable", "User.email")},
+        {("response-field-became-non-nullable", "User.email")},
+    ),
+    "$ref response field became nullable (allOf)": Case(
+        _set(
+            (*USER, "properties", "plan"),
+            {"allOf": [{"$ref": "#/components/schemas/Plan"}], "nullable": True},
+        ),
+        {("response-field-became-nullable", "User.plan")},
+        {("response-field-became-non-nullable", "User.plan")},
+    ),
+    "optional response field added": Case(
+        _set((*USER, "properties", "nickname"), {"type": "string"}),
+        {("response-field-added", "User.nickname")},
+        {("response-field-removed", "User.nickname")},
+    ),
+    "field of a nested model removed": Case(
+        _delete(("components", "schemas", "Plan", "properties", "credits")),
+        {("response-field-removed", "Plan.credits")},
+        {("response-field-added", "Plan.credits")},
+    ),
+    # parameters and request bodies
+    "parameter removed": Case(
+        _delete((*PARAMS, "0")),
+        {("parameter-removed", "GET /me query limit")},
+        {("parameter-added-optional", "GET /me query limit")},
+    ),
+    "required parameter added": Case(
+        _add_param(required=True),
+        {("parameter-added-required", "GET /me query q")},
+        {("parameter-removed", "GET /me query q")},
+    ),
+    "optional parameter added": Case(
+        _add_param(required=False),
+        {("parameter-added-optional", "GET /me query q")},
+        {("parameter-removed", "GET /me query q")},
+    ),
+    "parameter became required": Case(
+        _set((*PARAMS, "0", "required"), True),
+        {("parameter-became-required", "GET /me query limit")},
+        {("parameter-became-optional", "GET /me query limit")},
+    ),
+    "parameter retyped": Case(
+        _set((*PARAMS, "0", "schema"), {"type": "string"}),
+        {("parameter-retyped", "GET /me query limit")},
+        {("parameter-retyped", "GET /me query limit")},
+    ),
+    "required request body field added": Case(
+        _do(
+            _set(
+                ("components", "schemas", "NewPlan", "properties", "credits"), {"type": "integer"}
+            ),
+            lambda spec: schema(spec, "NewPlan")["required"].append("credits"),
+        ),
+        {("parameter-added-required", "NewPlan.credits")},
+        {("parameter-removed", "NewPlan.credits")},
+    ),
+    "request body field became required": Case(
+        lambda spec: schema(spec, "NewPlan")["required"].append("note"),
+        {("parameter-became-required", "NewPlan.note")},
+        {("parameter-became-optional", "NewPlan.note")},
+    ),
+    "request body became optional": Case(
+        _set(("paths", "/plans", "post", "requestBody", "required"), False),
+        {("parameter-became-optional", "POST /plans body")},
+        {("parameter-became-required", "POST /plans body")},
+    ),
+    # enums
+    "enum value removed": Case(
+        _set(("components", "schemas", "Status", "enum"), ["active"]),
+        {("enum-value-removed", "Status")},
+        {("enum-value-added", "Status")},
+    ),
+    "enum value added": Case(
+        _set(("components", "schemas", "Status", "enum"), ["active", "canceled", "paused"]),
+        {("enum-value-added", "Status")},
+        {("enum-value-removed", "Status")},
+    ),
+    "inline enum value of a parameter removed": Case(
+        _set((*PARAMS, "1", "schema", "enum"), ["asc"]),
+        {("enum-value-removed", "GET /me query sort")},
+        {("enum-value-added", "GET /me query sort")},
+    ),
+    # models
+    "model added": Case(
+        _set(("components", "schemas", "Extra"), {"type": "object", "properties": {}}),
+        {("model-added", "Extra")},
+        {("model-removed", "Extra")},
+    ),
+    # provider-wide
+    "auth scheme changed": Case(
+        _set(("components", "securitySchemes", "key"), {"type": "http", "scheme": "bearer"}),
+        {("auth-changed", "securitySchemes.key")},
+        {("auth-changed", "securitySchemes.key")},
+    ),
+    "operation security changed": Case(
+        _set(("paths", "/me", "get", "security"), []),
+        {("auth-changed", "GET /me")},
+        {("auth-changed", "GET /me")},
+    ),
+    "base URL changed": Case(
+        _set(("servers",), [{"url": "https://api.example.test/v2"}]),
+        {("base-url-changed", "servers")},
+        {("base-url-changed", "servers")},
+    ),
+    # documentation
+    "field description changed": Case(
+        _set((*USER, "properties", "email", "description"), "The email used to sign in."),
+        {("description-changed", "User.email")},
+        {("description-changed", "User.email")},
+    ),
+    "operation summary changed": Case(
+        _set(("paths", "/me", "get", "summary"), "Who am I"),
+        {("description-changed", "GET /me")},
+        {("description-changed", "GET /me")},
+    ),
+    "response example changed": Case(
+        _set(
+            ("paths", "/me", "get", "responses", "200", "content", "application/json", "example"),
+            {"id": 2, "plan": {"name": "free"}},
+        ),
+        {("description-changed", "GET /me 200 response")},
+        {("description-changed", "GET /me 200 response")},
+    ),
+    "API description changed": Case(
+        _set(("info", "description"), "The example API."),
+        {("description-changed", "info")},
+        {("description-changed", "info")},
+    ),
+    "a field named `description` is a field, not documentation": Case(
+        _set((*USER, "properties", "description"), {"type": "string"}),
+        {("response-field-added", "User.description")},
+        {("response-field-removed", "User.description")},
+    ),
+    # anything else
+    "a pattern added": Case(
+        _set((*USER, "properties", "email", "pattern"), "^.+@.+$"),
+        {("other-changed", "User.email")},
+        {("other-changed", "User.email")},
+    ),
+    "a format that keeps the Python type": Case(
+        _set((*USER, "properties", "email", "format"), "email"),
+        {("other-changed", "User.email")},
+        {("other-changed", "User.email")},
+    ),
+}
+
+# The class of every rule, as the issue defines it (not read from the module).
+EXPECTED_CLASS = {
+    "operation-removed": BREAKING,
+    "operation-renamed": BREAKING,
+    "operation-added": COMPATIBLE,
+    "operation-path-changed": COMPATIBLE,
+    "return-type-changed": BREAKING,
+    "response-field-removed": BREAKING,
+    "response-field-retyped": BREAKING,
+    "response-field-became-optional": BREAKING,
+    "response-field-became-nullable": BREAKING,
+    "response-field-added": COMPATIBLE,
+    "response-field-became-required": COMPATIBLE,
+    "response-field-became-non-nullable": COMPATIBLE,
+    "parameter-added-required": BREAKING,
+    "parameter-became-required": BREAKING,
+    "parameter-removed": BREAKING,
+    "parameter-retyped": BREAKING,
+    "parameter-added-optional": COMPATIBLE,
+    "parameter-became-optional": COMPATIBLE,
+    "enum-value-removed": BREAKING,
+    "enum-value-added": COMPATIBLE,
+    "model-removed": BREAKING,
+    "model-added": COMPATIBLE,
+    "auth-changed": BREAKING,
+    "base-url-changed": BREAKING,
+    "description-changed": DOCS,
+    "other-changed": DOCS,
+}
+
+
+def found(result: list[Change]) -> Found:
+    return {(c.rule, c.subject) for c in result}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_spec_rule_both_directions(name: str) -> None:
+    case = CASES[name]
+    base = copy.deepcopy(BASE)
+    edited = copy.deepcopy(BASE)
+    case.edit(edited)
+    assert edited != base, "the edit changed nothing"
+
+    forward = classify_specs("example", base, edited)
+    backward = classify_specs("example", edited, base)
+
+    assert found(forward) == case.forward
+    assert found(backward) == case.backward
+    for change in [*forward, *backward]:
+        assert change.severity is EXPECTED_CLASS[change.rule], change
+        assert change.provider == "example"
+
+
+def test_the_table_covers_every_rule() -> None:
+    assert set(EXPECTED_CLASS) == set(changes.RULES)
+    spec_rules = {rule for case in CASES.values() for rule, _ in case.forward | case.backward}
+    surface_rules = {rule for case in SURFACE_CASES.values() for rule, _ in case[2] | case[3]}
+    assert spec_rules | surface_rules == set(changes.RULES)
+
+
+def test_every_rule_explains_its_class() -> None:
+    for rule in changes.RULES.values():
+        assert rule.severity is EXPECTED_CLASS[rule.id]
+        assert len(rule.why) > 20 and rule.text
+
+
+def test_identical_specs_have_no_changes() -> None:
+    assert classify_specs("example", BASE, copy.deepcopy(BASE)) == []
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_real_specs_compared_with_themselves_have_no_changes(provider: str) -> None:
+    spec = yaml.safe_load((SPECS / f"{provider}.yaml").read_text(encoding="utf-8"))
+    assert classify_specs(provider, spec, copy.deepcopy(spec)) == []
+
+
+def test_several_changes_are_all_reported() -> None:
+    edited = copy.deepcopy(BASE)
+    CASES["response field removed"].edit(edited)
+    CASES["optional response field added"].edit(edited)
+    CASES["field description changed"].edit(edited)
+    result = classify_specs("example", BASE, edited)
+    assert [(c.label, c.subject) for c in result] == [
+        ("BREAKING", "User.createdAt"),
+        ("addition", "User.nickname"),
+        ("docs", "User.email"),
+    ]
+
+
+# -- the generated client surface --------------------------------------------------------
+
+SIG = "(*, limit: int | Unset = UNSET) -> User"
+SURFACE_CASES: dict[str, tuple[dict[str, str], dict[str, str], Found, Found]] = {
+    "method removed": (
+        {"Client.get_me": SIG, "Client.list_plans": "() -> list[Plan]"},
+        {"Client.get_me": SIG},
+        {("operation-removed", "Client.list_plans()")},
+        {("operation-added", "Client.list_plans()")},
+    ),
+    "method renamed": (
+        {"Client.get_me": SIG},
+        {"Client.fetch_me": SIG},
+        {("operation-removed", "Client.get_me()"), ("operation-added", "Client.fetch_me()")},
+        {("operation-removed", "Client.fetch_me()"), ("operation-added", "Client.get_me()")},
+    ),
+    "parameter became required": (
+        {"Client.get_me": SIG},
+        {"Client.get_me": "(*, limit: int | Unset) -> User"},
+        {("parameter-became-required", "Client.get_me(limit)")},
+        {("parameter-became-optional", "Client.get_me(limit)")},
+    ),
+    "required parameter added": (
+        {"Client.get_me": SIG},
+        {"Client.get_me": "(*, q: str, limit: int | Unset = UNSET) -> User"},
+        {("parameter-added-required", "Client.get_me(q)")},
+        {("parameter-removed", "Client.get_me(q)")},
+    ),
+    "optional parameter added": (
+        {"AsyncClient.get_me": "async " + SIG},
+        {"AsyncClient.get_me": "async (*, limit: int | Unset = UNSET, q: str = '') -> User"},
+        {("parameter-added-optional", "AsyncClient.get_me(q)")},
+        {("parameter-removed", "AsyncClient.get_me(q)")},
+    ),
+    "parameter retyped": (
+        {"RawClient.get_me": SIG},
+        {"RawClient.get_me": "(*, limit: str | Unset = UNSET) -> User"},
+        {("parameter-retyped", "RawClient.get_me(limit)")},
+        {("parameter-retyped", "RawClient.get_me(limit)")},
+    ),
+    "return type changed": (
+        {"Client.get_me": SIG},
+        {"Client.get_me": "(*, limit: int | Unset = UNSET) -> Account"},
+        {("return-type-changed", "Client.get_me()")},
+        {("return-type-changed", "Client.get_me()")},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", SURFACE_CASES)
+def test_surface_rule_both_directions(name: str) -> None:
+    old, new, forward, backward = SURFACE_CASES[name]
+    assert found(classify_surface("p", old, new)) == forward
+    assert found(classify_surface("p", new, old)) == backward
+    for change in classify_surface("p", old, new) + classify_surface("p", new, old):
+        assert change.severity is EXPECTED_CLASS[change.rule]
+
+
+CLIENT_MODULE = '''
+from .models import User
+from .types import UNSET, Unset
+
+
+class _Transport:
+    def send(self, request: object) -> object: ...
+
+
+class Client:
+    """The client."""
+
+    def __init__(self, api_key: str | None = None, *, timeout: float = 30.0) -> None: ...
+    def get_me(self, *, limit: int | Unset = UNSET) -> User: ...
+    def _private(self) -> None: ...
+
+    @property
+    def with_raw_response(self) -> RawClient: ...
+
+
+class AsyncClient:
+    async def get_me(self, *, limit: int | Unset = UNSET) -> User: ...
+
+
+class RawClient:
+    def get_me(self, *, limit: int | Unset = UNSET) -> APIResponse[User]: ...
+
+
+class Helper:
+    def get_me(self) -> None: ...
+'''
+
+
+def test_read_surface_reads_the_public_methods_of_the_client_classes(tmp_path: Path) -> None:
+    module = tmp_path / "client.py"
+    module.write_text(CLIENT_MODULE, encoding="utf-8")
+    assert read_surface(module) == {
+        "Client.__init__": "(api_key: str | None=None, *, timeout: float=30.0) -> None",
+        "Client.get_me": "(*, limit: int | Unset=UNSET) -> User",
+        "Client.with_raw_response": "@property () -> RawClient",
+        "AsyncClient.get_me": "async (*, limit: int | Unset=UNSET) -> User",
+        "RawClient.get_me": "(*, limit: int | Unset=UNSET) -> APIResponse[User]",
+    }
+
+
+def test_read_surface_of_a_module_without_the_client_classes_is_empty(tmp_path: Path) -> None:
+    assert read_surface(tmp_path / "missing.py") == {}
+    other = tmp_path / "other.py"
+    other.write_text("class Helper:\n    def get(self) -> None: ...\n", encoding="utf-8")
+    assert read_surface(other) == {}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_read_surface_of_the_generated_client_module(provider: str) -> None:
+    """Today's generated client.py is openapi-python-client's own helper (it defines
+    `AuthenticatedClient`): it is not the public surface and contributes nothing.
+    Once the client classes are generated there (issue #8), they are read."""
+    module = ROOT / "generated" / provider / "client.py"
+    text = module.read_text(encoding="utf-8")
+    surface = read_surface(module)
+    if "class AuthenticatedClient" in text:
+        assert surface == {}
+    else:
+        assert surface and all(key.split(".")[0] in changes.CLIENT_CLASSES for key in surface)
+
+
+def test_surface_of_a_module_compared_with_an_edited_copy(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.py", tmp_path / "new.py"
+    old.write_text(CLIENT_MODULE, encoding="utf-8")
+    new.write_text(
+        CLIENT_MODULE.replace(
+            "limit: int | Unset = UNSET) -> User: ...", "limit: int | Unset) -> User: ..."
+        )
+    )
+    result = classify_surface("p", read_surface(old), read_surface(new))
+    assert found(result) == {
+        ("parameter-became-required", "Client.get_me(limit)"),
+        ("parameter-became-required", "AsyncClient.get_me(limit)"),
+    }
+
+
+# -- version ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("current", "level", "expected", "part"),
+    [
+        ("0.1.0", BREAKING, "0.2.0", "minor"),
+        ("0.4.7", BREAKING, "0.5.0", "minor"),
+        ("1.4.2", BREAKING, "2.0.0", "major"),
+        ("0.1.0", COMPATIBLE, "0.2.0", "minor"),
+        ("1.4.2", COMPATIBLE, "1.5.0", "minor"),
+        ("0.1.0", DOCS, "0.1.1", "patch"),
+        ("1.4.2", DOCS, "1.4.3", "patch"),
+    ],
+)
+def test_suggested_version(current: str, level: Severity, expected: str, part: str) -> None:
+    rule = next(r for r in changes.RULES.values() if r.severity is level)
+    docs = Change("p", "info", "description-changed")
+    bump = changes.suggest(current, [docs, Change("p", "X", rule.id)])
+    assert bump is not None
+    assert (bump.current, bump.version, bump.part) == (current, expected, part)
+    if level is BREAKING and current.startswith("0."):
+        assert "0.x" in bump.reason and "major" in bump.reason  # says why it is the minor
+
+
+def test_no_changes_no_version() -> None:
+    assert changes.suggest("0.1.0", []) is None
+
+
+def test_version_must_be_major_minor_patch() -> None:
+    with pytest.raises(ValueError, match=r"MAJOR\.MINOR\.PATCH"):
+        changes.suggest("1.0", [Change("p", "info", "description-changed")])
+
+
+# -- changelog ----------------------------------------------------------------------------
+
+
+def _pending(*found_changes: Change) -> release.Pending:
+    return release.Pending(
+        "0.1.0", list(found_changes), changes.suggest("0.1.0", found_changes), []
+    )
+
+
+def test_changelog_entry_per_provider_with_sections_and_breaking_marked() -> None:
+    state = _pending(
+        Change("flamel", "AuthUserDto.nickname", "response-field-added", "string, optional"),
+        Change("flamel", "AuthUserDto.occupation", "response-field-removed", "was string"),
+        Change("easyslip", "MeData.usedQuota", "description-changed", "description"),
+        Change("flamel", "Plan.grade", "response-field-became-required"),
+    )
+    entry = release.changelog_entry(state, datetime.date(2026, 12, 1))
+    assert entry == (
+        "## [0.2.0] - 2026-12-01\n"
+        "\n"
+        "### Flamel\n"
+        "\n"
+        "#### Added\n"
+        "\n"
+        "- `AuthUserDto.nickname`: response field added (string, optional)\n"
+        "\n"
+        "#### Changed\n"
+        "\n"
+        "- `Plan.grade`: response field became required\n"
+        "\n"
+        "#### Removed\n"
+        "\n"
+        "- **Breaking:** `AuthUserDto.occupation`: response field removed (was string)\n"
+        "\n"
+        "### EasySlip\n"
+        "\n"
+        "#### Changed\n"
+        "\n"
+        "- `MeData.usedQuota`: documentation changed (description)\n"
+    )
+
+
+CHANGELOG_HEAD = "# Changelog\n\nIntro.\n\n"
+OLD_RELEASE = "## [0.1.0] - 2026-11-21\n\nThe first release.\n"
+ENTRY = "## [0.2.0] - 2026-12-01\n\n### Flamel\n\n#### Added\n\n- `X.y`: response field added\n"
+
+
+def test_add_entry_goes_above_the_previous_release() -> None:
+    text = release.add_entry(CHANGELOG_HEAD + OLD_RELEASE, ENTRY)
+    assert text == CHANGELOG_HEAD + ENTRY + "\n" + OLD_RELEASE
+
+
+def test_add_entry_takes_the_unreleased_notes_and_keeps_the_heading() -> None:
+    notes = "### Deprecated\n\n- `Client.old()`: use `Client.new()`.\n"
+    changelog = CHANGELOG_HEAD + "## [Unreleased]\n\n" + notes + "\n" + OLD_RELEASE
+    text = release.add_entry(changelog, ENTRY)
+    title, _, rest = ENTRY.partition("\n\n")
+    assert text == (
+        CHANGELOG_HEAD + "## [Unreleased]\n\n" + f"{title}\n\n{notes}\n{rest}\n" + OLD_RELEASE
+    )
+
+
+def test_add_entry_with_an_empty_unreleased_section() -> None:
+    changelog = CHANGELOG_HEAD + "## [Unreleased]\n\n" + OLD_RELEASE
+    assert release.add_entry(changelog, ENTRY) == (
+        CHANGELOG_HEAD + "## [Unreleased]\n\n" + ENTRY + "\n" + OLD_RELEASE
+    )
+
+
+def test_the_changelog_starts_with_the_current_release() -> None:
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    versions = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d{2}-\d{2}$", text, re.M)
+    assert versions and versions[0] == release.read_version()
+    assert "## [Unreleased]" in text
+
+
+# -- README ---------------------------------------------------------------------------------
+
+
+def test_readme_rules_table_matches_the_rules() -> None:
+    """The README's table lists every rule with its class and changelog section."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Releases and spec changes", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([a-z-]+)` \| (\w+) \| (\w+) \|", section, re.M)
+    words = {BREAKING: "breaking", COMPATIBLE: "compatible", DOCS: "docs"}
+    assert {r: (c, s) for r, c, s in rows} == {
+        rule.id: (words[rule.severity], rule.section) for rule in changes.RULES.values()
+    }
+
+
+def test_report_lists_notes_changes_and_the_version() -> None:
+    state = _pending(
+        Change("flamel", "AuthUserDto.occupation", "response-field-removed", "was string"),
+        Change("flamel", "AuthUserDto.email", "description-changed", "description"),
+    )
+    state.notes.append("flamel: client methods not in specs/released/surface.json yet")
+    assert release.report(state) == [
+        "spec changes since the release of 0.1.0 (specs/released/):",
+        "  note: flamel: client methods not in specs/released/surface.json yet",
+        "  BREAKING  flamel: AuthUserDto.occupation: response field removed (was string)",
+        "  docs      flamel: AuthUserDto.email: documentation changed (description)",
+        "suggested version: 0.2.0 (minor: breaking changes while the version is 0.x: semver "
+        "(item 4) lets 0.y.z releases break, so the minor is bumped; from 1.0.0 on a breaking "
+        "change bumps the major)",
+    ]
+    assert release.report(_pending()) == ["no spec changes since the release of 0.1.0"]
