@@ -127,6 +127,9 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     routes: Mapping[str, bytes]
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that hangs up (a stopped exporter) is not worth a traceback
+
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host name (socket.getfqdn), which can
         # hang without a network; the name is only used in logs.

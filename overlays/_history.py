@@ -32,7 +32,7 @@ from typing import Self
 import attrs
 
 from ._balance import Balance
-from ._forecast import Fit, Forecast, Segment, bucket_ends, forecast
+from ._forecast import DAY, Fit, Forecast, Segment, bucket_ends, forecast
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -78,16 +78,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-# Reading: per segment, the burn-rate sums of `_forecast.Segment` (relative to the
-# segment's first check), and per series the number of checks and of failures.
+# Reading: per segment, the burn-rate sums of `_forecast.Segment` in seconds and
+# credits relative to the segment's first check (converted to days in Python: no
+# arithmetic per row beyond the sums); per series the numbers of checks and failures.
+# One pass over the covering index checks_segments.
 _SEGMENTS = """
 SELECT provider, account, segment, count(*), sum(error IS NOT NULL),
        min(segment_start), min(segment_level),
-       sum(t), sum(r), sum(t * t), sum(t * r), min(t), max(t)
-FROM (SELECT provider, account, segment, error, segment_start, segment_level,
-             (checked_at - segment_start) / 86400.0 AS t, remaining - segment_level AS r
-      FROM checks WHERE checked_at >= :since AND checked_at <= :until)
-GROUP BY provider, account, segment ORDER BY provider, account, segment
+       sum(checked_at - segment_start), sum(remaining - segment_level),
+       sum((checked_at - segment_start) * (checked_at - segment_start)),
+       sum((checked_at - segment_start) * (remaining - segment_level)),
+       min(checked_at), max(checked_at)
+FROM checks WHERE checked_at >= :since AND checked_at <= :until
+GROUP BY provider, account, segment
 """
 # The latest check / successful check / burn-rate point of one series in a window.
 _LAST_CHECK = """
@@ -339,14 +342,15 @@ class History:
         window = (since, time.time() if until is None else until)
         groups = self._db.execute(_SEGMENTS, {"since": window[0], "until": window[1]})
         found: dict[tuple[str, str], tuple[list[Segment], list[int]]] = {}
-        for provider, account, segment, n, errors, t0, r0, *sums in groups:
+        rows = sorted(groups, key=lambda g: (g[0], g[1], -1 if g[2] is None else g[2]))
+        for provider, account, segment, n, errors, *sums in rows:
             if providers and provider not in providers:
                 continue
             segments, counts = found.setdefault((provider, account), ([], [0, 0]))
             counts[0] += n
             counts[1] += errors
             if segment is not None:
-                segments.append(Segment(t0, r0, n, *sums))
+                segments.append(_segment(n, sums))
         return [
             self._one(key, segments, counts, window, width)
             for key, (segments, counts) in found.items()
@@ -410,6 +414,22 @@ class History:
             row = self._db.execute(_LAST_POINT, window).fetchone()
             values.append(None if row is None else row[1])
         return values
+
+
+def _segment(n: int, sums: Sequence[float]) -> Segment:
+    """A `Segment` from a row of _SEGMENTS (seconds -> days)."""
+    t0, r0, st, sr, stt, str_, first, last = sums
+    return Segment(
+        t0=t0,
+        r0=r0,
+        n=n,
+        st=st / DAY,
+        sr=sr,
+        stt=stt / DAY**2,
+        str_=str_ / DAY,
+        first=(first - t0) / DAY,
+        last=(last - t0) / DAY,
+    )
 
 
 class _Transaction:

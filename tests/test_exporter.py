@@ -451,6 +451,12 @@ def test_scrape_config_is_valid_with_the_rules(tmp_path: Path) -> None:
     assert both == printed("--print-rules") + config
 
 
+def test_readme_shows_the_shipped_files() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for option in ("--print-rules", "--print-scrape-config"):
+        assert f"```yaml\n{printed(option)}```" in readme, f"README is out of date: {option}"
+
+
 # -- the scrape load (started by the `load` fixture) -------------------------------------
 
 
