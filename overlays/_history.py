@@ -20,10 +20,11 @@ milliseconds instead of being fetched row by row.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -267,8 +268,17 @@ class History:
                     self._db.execute(statement)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` (take the write lock now, waiting up to the busy
+        timeout) ... ``COMMIT``; ``ROLLBACK`` on any exception, Ctrl-C included."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     # -- writing ------------------------------------------------------------------------
 
@@ -430,25 +440,6 @@ def _segment(n: int, sums: Sequence[float]) -> Segment:
         first=(first - t0) / DAY,
         last=(last - t0) / DAY,
     )
-
-
-class _Transaction:
-    """``BEGIN IMMEDIATE`` (take the write lock now, waiting up to the busy timeout)
-    ... ``COMMIT``; ``ROLLBACK`` on any exception, Ctrl-C included."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._db.execute("COMMIT" if exc is None else "ROLLBACK")
 
 
 def record(

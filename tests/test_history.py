@@ -374,22 +374,21 @@ def _count(path: Path) -> int:
 # -- import cost --------------------------------------------------------------------------
 
 
-def test_import_creditwatch_loads_neither_sqlite3_nor_prometheus_client() -> None:
+def imported_by(code: str) -> set[str]:
+    """The modules ``python -X importtime -c CODE`` reports."""
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import creditwatch; creditwatch.record"],
+        [sys.executable, "-X", "importtime", "-c", code],
         capture_output=True,
         text=True,
         check=True,
     )
-    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
-    assert "sqlite3" in imported  # the control: record is there, and importtime sees it
-    lazy = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import creditwatch"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    imported = {line.split("|")[-1].strip() for line in lazy.stderr.splitlines()}
+    return {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+
+
+def test_import_creditwatch_loads_neither_sqlite3_nor_prometheus_client() -> None:
+    # the control: record is there, and -X importtime sees what it imports
+    assert "sqlite3" in imported_by("import creditwatch; creditwatch.record")
+    imported = imported_by("import creditwatch")
     assert "creditwatch" in imported
     assert not {m for m in imported if m.split(".")[0] in {"sqlite3", "_sqlite3"}}
     assert not {m for m in imported if m.startswith("prometheus_client")}
