@@ -196,6 +196,8 @@ class Load:
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     samples: Samples = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)
+    """Provider requests per path when the load ended (the exporter goes on checking)."""
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -226,6 +228,8 @@ def load(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Load]:
                         result.statuses.append(response.status_code)
                         result.samples = parse(response.text)
                 result.finished = time.monotonic()
+                for request in server.requests:
+                    result.requests[request.path] = result.requests.get(request.path, 0) + 1
 
             thread = threading.Thread(target=scrape, daemon=True)
             thread.start()
