@@ -647,6 +647,45 @@ def test_main_in_process(capsys: pytest.CaptureFixture[str]) -> None:
 # -- history: --record, the "runs out" column, --runs-out-within, `history` -------------
 
 
+def accounts_setup(
+    server: FaultServer, tmp_path: Path, names: Mapping[str, str]
+) -> tuple[Path, dict[str, str]]:
+    """An accounts file (name -> provider), each account served at its own path prefix
+    with its own fake key; returns the file and the environment."""
+    env = base_env()
+    tables = []
+    for name, provider in names.items():
+        variable = f"ACCT_{name.upper().replace('-', '_')}_KEY"
+        env[variable] = f"{fake_key(provider)}-{name}"
+        url = serve_examples(server, provider, prefix=f"/{name}")
+        tables.append(
+            f'[[account]]\nname = "{name}"\nprovider = "{provider}"\n'
+            f'key_env = "{variable}"\nbase_url = "{url}"\n'
+        )
+    path = tmp_path / "accounts.toml"
+    path.write_text("\n".join(tables), encoding="utf-8")
+    return path, env
+
+
+def test_record_accounts_by_name(server: FaultServer, tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite3"
+    accounts, env = accounts_setup(server, tmp_path, {"client-a": "flamel", "client-b": "flamel"})
+
+    run = run_cli("balances", "--accounts", str(accounts), "--record", "--db", str(db), env=env)
+    history = run_cli("history", "--db", str(db), "--json", env=env)
+    table = run_cli("history", "--db", str(db), env=env)
+
+    assert run.returncode == 0, run.stderr
+    assert parse_table(run.stdout)["client-a"]["runs out"] == "not enough data"
+    found = json.loads(history.stdout)
+    assert [(o["provider"], o["account"]) for o in found] == [
+        ("flamel", "client-a"),
+        ("flamel", "client-b"),
+    ]
+    assert all(o["remaining"] == expected("flamel").remaining for o in found)
+    assert list(parse_table(table.stdout)["flamel"])[:2] == ["provider", "account"]
+
+
 def seed_history(db: Path, provider: str, per_day: float, days: int = 2) -> float:
     """Checks of `provider` on each of the last `days` days, `per_day` credits a day
     above the documented example's (what the mock serves now); returns that value."""

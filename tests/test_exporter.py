@@ -34,13 +34,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from _faults import FaultServer, html_reply, slow_reply
 from test_cli import (
     PROVIDERS,
+    accounts_setup,
     base_env,
     configured_env,
     example,
     expected,
-    fake_key,
     operation_paths,
-    serve_examples,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,26 +151,6 @@ def serve(*args: str, env: Mapping[str, str]) -> Iterator[Serve]:
             took = running.stop()
             assert took < 2, f"SIGTERM took {took:.2f} s"
         process.kill()
-
-
-def accounts_setup(
-    server: FaultServer, tmp_path: Path, names: Mapping[str, str]
-) -> tuple[Path, dict[str, str]]:
-    """An accounts file (name -> provider), each account served at its own path prefix
-    with its own fake key; returns the file and the environment."""
-    env = base_env()
-    tables = []
-    for name, provider in names.items():
-        variable = f"ACCT_{name.upper().replace('-', '_')}_KEY"
-        env[variable] = f"{fake_key(provider)}-{name}"
-        url = serve_examples(server, provider, prefix=f"/{name}")
-        tables.append(
-            f'[[account]]\nname = "{name}"\nprovider = "{provider}"\n'
-            f'key_env = "{variable}"\nbase_url = "{url}"\n'
-        )
-    path = tmp_path / "accounts.toml"
-    path.write_text("\n".join(tables), encoding="utf-8")
-    return path, env
 
 
 def path_of(provider: str, prefix: str) -> str:
