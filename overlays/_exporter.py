@@ -8,9 +8,13 @@ fails sets ``creditwatch_check_success`` to 0 and keeps the last good values (an
 does not depend on any provider answering. ``/healthz`` answers ``ok`` while the
 process runs. SIGTERM and Ctrl-C stop it with exit status 0.
 
-The burn rate and forecast come from a history database: the ``--db`` file with
-``--record`` (every check is appended, and the exporter starts from what is there),
-else one in memory that keeps at most one check per series per hour, and the rises.
+The checks run in a child process (`Checker`), so that parsing 500 accounts' answers
+never holds up a scrape (one interpreter would share its lock between them); it sends
+each result, and the forecasts after each cycle, to this process (`Exporter`), which
+only keeps the latest values and serves them. The burn rate and forecast come from a
+history database in the child: the ``--db`` file with ``--record`` (every check is
+appended, and the exporter starts from what is there), else one in memory that keeps
+at most one check per series per hour, and the rises.
 """
 
 from __future__ import annotations
@@ -19,14 +23,19 @@ import argparse
 import asyncio
 import contextlib
 import gzip
+import multiprocessing
+import os
 import signal
 import socket
 import socketserver
+import sqlite3
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, TypeAlias
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 import attrs
@@ -40,7 +49,7 @@ from ._cli import DEFAULT_SINCE, EXIT_FAILED, EXIT_OK, parse_duration, redact
 from ._forecast import Forecast
 from ._history import Check, History, default_path
 
-__all__ = ["Exporter", "Target", "main"]
+__all__ = ["Checker", "Exporter", "Failure", "Target", "main"]
 
 WINDOW = parse_duration(DEFAULT_SINCE)
 """The burn rate's window, as `creditwatch history`'s default."""
@@ -48,6 +57,10 @@ MEMORY_SPACING = 3600.0
 """Without --record: at most one check per series per hour is kept (and every rise)."""
 
 SWITCH_INTERVAL = 0.0005
+"""Seconds between hand-overs of the interpreter lock among this process's threads
+(default 0.005): a scrape waits less behind a rendering."""
+STOP_GRACE = 1.0
+"""Seconds the checker gets to stop by itself before it is terminated."""
 CREDIT_LABELS = ("provider", "account", "unit")
 CHECK_LABELS = ("provider", "account")
 
@@ -62,9 +75,28 @@ class Target:
     entry: Account | None = attrs.field(default=None, eq=False)
 
 
+@attrs.frozen
+class Failure:
+    """A failed check as it crosses from the checker process: the error class and its
+    message on one line (exceptions do not always survive pickling)."""
+
+    error: str
+    message: str
+
+    @classmethod
+    def of(cls, exc: BaseException) -> Failure:
+        return cls(type(exc).__name__, " ".join(str(exc).split()) or "(no message)")
+
+
+Outcome: TypeAlias = Balance[object] | Failure
+Message: TypeAlias = tuple[str, Any]
+"""``("checked", (index, outcome, seconds))``, ``("forecasts", {index: Forecast})`` or
+``("log", text)``."""
+
+
 @attrs.define
 class State:
-    """What is known about a target; replaced (never mutated) after each check."""
+    """What is known about a target."""
 
     balance: Balance[object] | None = None
     """The last good balance."""
@@ -75,8 +107,10 @@ class State:
     forecast: Forecast | None = None
 
 
-class Exporter:
-    """The targets, their latest state, and the metric families built from it."""
+class Checker:
+    """The checking side, in its own process: checks every target once per cycle,
+    ``concurrency`` at a time, then records and forecasts; ``send`` reports each
+    result as it comes, and the forecasts after the cycle."""
 
     def __init__(
         self,
@@ -84,33 +118,26 @@ class Exporter:
         *,
         history: History,
         record: bool,
+        send: Callable[[Message], None],
         concurrency: int = 10,
         timeout: float | None = None,
-        log: Callable[[str], None] = lambda _: None,
     ) -> None:
         self.targets = targets
         self.history = history
         self.record = record
+        self.send = send
         self.concurrency = concurrency
         self.timeout = timeout
-        self.log = log
-        self.on_change: Callable[[], None] = lambda: None
-        self.states: dict[Target, State] = {}
-        self.cycles = 0
-        self._lock = threading.Lock()
-        self._version = 0
-        self._built: tuple[int, list[Metric]] = (-1, [])
-        self._kept: dict[Target, tuple[float, float]] = {}  # memory mode: (slot, value)
-
-    # -- checking -----------------------------------------------------------------------
+        self._last: dict[int, Balance[object]] = {}
+        self._kept: dict[int, tuple[float, float]] = {}  # memory mode: (slot, value)
 
     async def check_all(self) -> None:
-        """Check every target once, ``concurrency`` at a time; then record and forecast."""
         semaphore = asyncio.Semaphore(self.concurrency)
         async with account_pool(self.concurrency) as http:
 
-            async def one(target: Target) -> tuple[Target, Result]:
+            async def one(index: int, target: Target) -> tuple[int, Result]:
                 started = time.perf_counter()
+                result: Result
                 if target.entry is not None:
                     result = await check_account(
                         target.entry, http=http, semaphore=semaphore, timeout=self.timeout
@@ -118,81 +145,112 @@ class Exporter:
                 else:
                     async with semaphore:
                         try:
-                            result = (await abalances([target.provider], timeout=self.timeout))[
-                                target.provider
-                            ]
+                            found = await abalances([target.provider], timeout=self.timeout)
+                            result = found[target.provider]
                         except Exception as exc:
                             result = exc
-                self._update(target, result, time.perf_counter() - started)
-                return target, result
+                if isinstance(result, Balance):  # the provider's model stays here
+                    outcome: Outcome = attrs.evolve(result, account=None)
+                    self._last[index] = result
+                else:
+                    outcome = Failure.of(result)
+                self.send(("checked", (index, outcome, time.perf_counter() - started)))
+                return index, result
 
-            results = await asyncio.gather(*(one(t) for t in self.targets))
+            results = await asyncio.gather(*(one(i, t) for i, t in enumerate(self.targets)))
         await asyncio.to_thread(self._after_cycle, results)
-        self.cycles += 1
 
-    def _update(self, target: Target, result: Result, duration: float) -> None:
-        with self._lock:
-            first = target not in self.states
-            old = self.states.get(target, State())
-            if isinstance(result, Balance):
-                new = attrs.evolve(
-                    old,
-                    balance=result,
-                    success=True,
-                    duration=duration,
-                    last_success=result.checked_at.timestamp(),
-                    error=None,
-                )
-            else:
-                new = attrs.evolve(
-                    old, success=False, duration=duration, error=type(result).__name__
-                )
-            self.states[target] = new
-            self._version += 1
-        self.on_change()
-        if new.error != old.error or (first and new.error is not None):
-            who = target.provider + (f" ({target.account})" if target.account else "")
-            if new.error is None:
-                self.log(f"{who}: check succeeded")
-            else:
-                message = " ".join(str(result).split()) or "(no message)"
-                self.log(f"{who}: check failed: {new.error}: {message}")
-
-    def _after_cycle(self, results: list[tuple[Target, Result]]) -> None:
+    def _after_cycle(self, results: list[tuple[int, Result]]) -> None:
         """Record the cycle (``--record``: every check; in memory: thinned), then
-        recompute every forecast from the history. Runs in a worker thread."""
-        checks = [
-            Check(provider=target.provider, account=target.account, outcome=result)
-            for target, result in results
-            if self.record or self._keep(target, result)
-        ]
+        forecast every target from the history. Runs in a worker thread."""
+        checks = []
+        for index, result in results:
+            if self.record or self._keep(index, result):
+                target = self.targets[index]
+                checks.append(
+                    Check(provider=target.provider, account=target.account, outcome=result)
+                )
         if checks:
             self.history.add(checks)
         if not self.record:
-            with contextlib.suppress(Exception):
-                self.history.prune(time.time() - WINDOW - MEMORY_SPACING)
+            self.history.prune(time.time() - WINDOW - MEMORY_SPACING)
         found = {
             (s.provider, s.account): s
             for s in self.history.series(since=time.time() - WINDOW, width=0)
         }
-        with self._lock:
-            for target, state in self.states.items():
-                series = found.get((target.provider, target.account))
-                if state.balance is not None and series is not None:
-                    state.forecast = series.forecast(state.balance)
-            self._version += 1
-        self.on_change()
+        forecasts = {}
+        for index, balance in self._last.items():
+            target = self.targets[index]
+            series = found.get((target.provider, target.account))
+            if series is not None:
+                forecasts[index] = series.forecast(attrs.evolve(balance, account=None))
+        self.send(("forecasts", forecasts))
 
-    def _keep(self, target: Target, result: Result) -> bool:
+    def _keep(self, index: int, result: Result) -> bool:
         """In memory: the first good check of each hour, and every rise."""
         if not isinstance(result, Balance) or result.remaining is None:
             return False
         slot = result.checked_at.timestamp() // MEMORY_SPACING
-        kept = self._kept.get(target)
+        kept = self._kept.get(index)
         if kept is not None and kept[0] == slot and result.remaining <= kept[1]:
             return False
-        self._kept[target] = (slot, result.remaining)
+        self._kept[index] = (slot, result.remaining)
         return True
+
+
+class Exporter:
+    """The serving side: the latest state of each target, from the checker's
+    messages, and the metric families built from them (a prometheus-client
+    collector)."""
+
+    def __init__(self, targets: list[Target], *, log: Callable[[str], None]) -> None:
+        self.targets = targets
+        self.log = log
+        self.on_change: Callable[[], None] = lambda: None
+        self.states: dict[Target, State] = {}
+        self._lock = threading.Lock()
+        self._version = 0
+        self._built: tuple[int, list[Metric]] = (-1, [])
+
+    def apply(self, message: Message) -> None:
+        """A message from the checker."""
+        kind, body = message
+        if kind == "checked":
+            index, outcome, duration = body
+            self._checked(self.targets[index], outcome, duration)
+        elif kind == "log":
+            self.log(body)
+        elif kind == "forecasts":
+            with self._lock:
+                for index, forecast in body.items():
+                    state = self.states.get(self.targets[index])
+                    if state is not None:
+                        state.forecast = forecast
+                self._version += 1
+            self.on_change()
+
+    def _checked(self, target: Target, outcome: Outcome, duration: float) -> None:
+        with self._lock:
+            first = target not in self.states
+            state = self.states.setdefault(target, State())
+            before = state.error
+            state.duration = duration
+            if isinstance(outcome, Balance):
+                state.balance = outcome
+                state.success = True
+                state.last_success = outcome.checked_at.timestamp()
+                state.error = None
+            else:
+                state.success = False
+                state.error = outcome.error
+            self._version += 1
+        self.on_change()
+        if state.error != before or (first and state.error is not None):
+            who = target.provider + (f" ({target.account})" if target.account else "")
+            if isinstance(outcome, Failure):
+                self.log(f"{who}: check failed: {outcome.error}: {outcome.message}")
+            else:
+                self.log(f"{who}: check succeeded")
 
     # -- metrics ------------------------------------------------------------------------
 
@@ -301,12 +359,14 @@ class MetricsPage:
 
     A scrape is answered with bytes rendered after the last change, never by
     rendering 500 accounts' metrics while Prometheus waits: after a change a background
-    thread re-renders every format that has been asked for (within ``DELAY``), and
-    scrapes meanwhile get the previous rendering. prometheus-client chooses the format
-    (text or OpenMetrics, from ``Accept``) and the gzip encoding."""
+    thread re-renders every format that has been asked for, and scrapes meanwhile get
+    the previous rendering. Changes (a cycle is many) are gathered for ``PAUSE`` times
+    the last rendering's duration (at least ``MIN_DELAY``), so rendering takes at most
+    a sixth of the time however fast checks come in. prometheus-client chooses the
+    format (text or OpenMetrics, from ``Accept``) and the gzip encoding."""
 
-    DELAY = 0.2
-    """Seconds changes are gathered before one rendering (a cycle is many changes)."""
+    MIN_DELAY = 0.1
+    PAUSE = 5.0
 
     def __init__(self, registry: CollectorRegistry, exporter: Exporter) -> None:
         self._registry = registry
@@ -315,6 +375,7 @@ class MetricsPage:
         # (content type, gzip) -> (version, encoder, body)
         self._cache: dict[tuple[str, bool], tuple[int, Callable[..., bytes], bytes]] = {}
         self._changed = threading.Event()
+        self._took = 0.0  # the last rendering, seconds
         exporter.on_change = self._changed.set
         threading.Thread(target=self._refresh_forever, name="metrics", daemon=True).start()
 
@@ -334,17 +395,19 @@ class MetricsPage:
 
     def _render(self, key: tuple[str, bool], encoder: Callable[..., bytes]) -> bytes:
         with self._lock:
+            started = time.perf_counter()
             version = self._exporter.version
             body = encoder(self._registry)
             if key[1]:
                 body = gzip.compress(body, compresslevel=5)
             self._cache[key] = (version, encoder, body)
+            self._took = time.perf_counter() - started
             return body
 
     def _refresh_forever(self) -> None:
         while True:
             self._changed.wait()
-            time.sleep(self.DELAY)
+            time.sleep(max(self.MIN_DELAY, self.PAUSE * self._took))
             self._changed.clear()
             for key, (version, encoder, _) in list(self._cache.items()):
                 if version != self._exporter.version:
@@ -394,13 +457,10 @@ def targets_of(args: argparse.Namespace) -> list[Target]:
 
 def main(args: argparse.Namespace, secrets: set[str]) -> int:
     """Run until SIGTERM or Ctrl-C; exit status 0 then, 2 when it cannot start."""
-    import os  # noqa: PLC0415
 
     def log(text: str) -> None:
         print(redact(f"creditwatch serve: {text}", secrets), file=sys.stderr, flush=True)
 
-    # The checks and the scrapes share one interpreter: hand the GIL over every 0.5 ms
-    # instead of 5 ms, so a scrape waits less behind a check cycle's parsing.
     sys.setswitchinterval(SWITCH_INTERVAL)
     targets = targets_of(args)
     if args.accounts is not None:
@@ -411,25 +471,37 @@ def main(args: argparse.Namespace, secrets: set[str]) -> int:
         log("nothing to check: set a provider's key (FLAMEL_API_KEY ...) or pass --accounts")
         return EXIT_FAILED
     path = args.db if args.db is not None else default_path()
-    history = History(path if args.record else ":memory:")
-    exporter = Exporter(
-        targets,
-        history=history,
-        record=args.record,
-        concurrency=args.concurrency,
-        timeout=args.timeout,
-        log=log,
-    )
+    if args.record:  # a file that cannot be used: say so now, not in the child
+        try:
+            History(path).close()
+        except (sqlite3.Error, OSError) as exc:
+            log(f"history {path}: {exc}")
+            return EXIT_FAILED
+    exporter = Exporter(targets, log=log)
     try:
         server = make_server(args.host, args.port, exporter)
     except OSError as exc:
-        history.close()
         log(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
         return EXIT_FAILED
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    context = multiprocessing.get_context("spawn")  # no fork of a threaded process
+    ours, theirs = context.Pipe()
+    checker = context.Process(
+        target=run_checker,
+        args=(theirs, targets, path if args.record else None, args.interval),
+        kwargs={"concurrency": args.concurrency, "timeout": args.timeout},
+        name="creditwatch-checker",
+        daemon=True,
     )
-    thread.start()
+    checker.start()
+    theirs.close()
+    threading.Thread(target=_receive, args=(ours, exporter, stop), daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+    ).start()
     host = f"[{args.host}]" if ":" in args.host else args.host
     log(
         f"listening on http://{host}:{server.server_port}/metrics; checking "
@@ -437,33 +509,89 @@ def main(args: argparse.Namespace, secrets: set[str]) -> int:
         + (f", recording to {path}" if args.record else "")
     )
     try:
-        asyncio.run(_loop(exporter, args.interval))
+        while not stop.wait(0.5):
+            pass
     finally:
+        with contextlib.suppress(OSError):
+            ours.send(("stop", None))
+        checker.join(STOP_GRACE)
+        if checker.is_alive():
+            checker.terminate()
+            checker.join(STOP_GRACE)
         server.shutdown()
         server.server_close()
-        history.close()
+    if checker.exitcode not in (0, -signal.SIGTERM):
+        log(f"the checker process ended with status {checker.exitcode}")
+        return EXIT_FAILED
     log("stopped")
     return EXIT_OK
 
 
-async def _loop(exporter: Exporter, interval: float) -> None:
-    """Check every ``interval`` seconds until SIGTERM/SIGINT."""
+def _receive(connection: Connection, exporter: Exporter, stop: threading.Event) -> None:
+    """Apply the checker's messages; stop the server when the checker is gone."""
+    try:
+        while True:
+            exporter.apply(connection.recv())
+    except (EOFError, OSError):
+        stop.set()
+
+
+def run_checker(
+    connection: Connection,
+    targets: list[Target],
+    db: Path | None,
+    interval: float,
+    *,
+    concurrency: int,
+    timeout: float | None,
+) -> None:
+    """The checker process: check every ``interval`` seconds until told to stop (or
+    until the server process is gone)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server process
+    lock = threading.Lock()
+
+    def send(message: Message) -> None:
+        with lock:
+            connection.send(message)
+
+    with History(":memory:" if db is None else db) as history:
+        checker = Checker(
+            targets,
+            history=history,
+            record=db is not None,
+            send=send,
+            concurrency=concurrency,
+            timeout=timeout,
+        )
+        with contextlib.suppress(BrokenPipeError, EOFError, OSError):
+            asyncio.run(_loop(checker, connection, interval))
+
+
+async def _loop(checker: Checker, connection: Connection, interval: float) -> None:
+    """Check every ``interval`` seconds until the server process says stop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+
+    def listen() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            while connection.recv()[0] != "stop":
+                pass
+        loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=listen, daemon=True).start()
     waiting = asyncio.ensure_future(stop.wait())
     while not stop.is_set():
         started = time.monotonic()
-        cycle = asyncio.ensure_future(exporter.check_all())
+        cycle = asyncio.ensure_future(checker.check_all())
         await asyncio.wait({cycle, waiting}, return_when=asyncio.FIRST_COMPLETED)
         if stop.is_set():
             cycle.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await cycle
             break
-        if cycle.exception() is not None:  # a bug: say so, keep serving
-            exporter.log(f"checks failed: {cycle.exception()!r}")
+        error = cycle.exception()
+        if error is not None:  # a bug: say so, keep checking
+            checker.send(("log", f"checks failed: {error!r}"))
         delay = max(0.0, interval - (time.monotonic() - started))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(waiting), delay)
