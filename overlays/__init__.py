@@ -30,6 +30,7 @@ from .errors import (
 if TYPE_CHECKING:
     from . import easyslip, exorde, flamel, generect, llmgenerator
     from ._balance import Balance, abalances, balances
+    from ._history import record
     from ._response import APIResponse
 
 PROVIDERS = ("flamel", "exorde", "generect", "easyslip", "llmgenerator")
@@ -39,6 +40,7 @@ _LAZY = {
     "balances": "._balance",
     "abalances": "._balance",
     "APIResponse": "._response",
+    "record": "._history",
 }
 
 __all__ = [
@@ -65,6 +67,7 @@ __all__ = [
     "flamel",
     "generect",
     "llmgenerator",
+    "record",
 ]
 
 

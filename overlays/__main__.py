@@ -11,13 +11,21 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TextIO, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO, TypeVar
+
+import attrs
 
 from . import PROVIDERS, _cli, _demo
 from ._accounts import AccountsFileError, Result, check_accounts, load_accounts
-from ._balance import abalances, configured_providers, credential_variables
-from ._cli import EXIT_FAILED, EXIT_INTERRUPTED, Progress, Row
+from ._balance import Balance, abalances, configured_providers, credential_variables
+from ._cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Progress, Row
+from ._forecast import Fit, forecast
+
+if TYPE_CHECKING:  # sqlite3 is imported only by the commands that use the history
+    from ._history import History, Series
 
 T = TypeVar("T")
 Done = Callable[[], None]
@@ -43,15 +51,23 @@ def _run(args: argparse.Namespace) -> int:
     # The demo reads no key at all, not even to redact it.
     secrets = set() if args.command == "demo" else _environment_secrets()
     note = None
+    status = EXIT_OK
     try:
+        if args.command == "history":
+            return _history(args)
+        if args.command == "serve":
+            return _serve(args, secrets)
         if args.command == "demo":
-            rows = _demo_rows()
+            rows, history = _demo_rows()
             note = _demo.NOTE
-        elif args.accounts is not None:
-            rows = _account_rows(args, secrets)
+            args.runs_out_within = None
         else:
-            rows = _provider_rows(args.providers, args.timeout)
+            rows = _account_rows(args, secrets) if args.accounts else _provider_rows(args)
+            rows, status = _with_history(rows, args)
         _report(rows, args, secrets, note)
+        if args.command == "demo" and not args.json:
+            _print(sys.stdout, "\n" + _demo.HISTORY_NOTE + "\n", secrets)
+            _print(sys.stdout, _cli.render_history(history), secrets)
     except AccountsFileError as exc:
         _print(sys.stderr, f"creditwatch: {exc}", secrets)
         return EXIT_FAILED
@@ -60,16 +76,144 @@ def _run(args: argparse.Namespace) -> int:
     except Exception as exc:  # a bug: one line, never a traceback
         _print(sys.stderr, f"creditwatch: {type(exc).__name__}: {exc}", secrets)
         return EXIT_FAILED
-    return _cli.exit_status(rows, args.below)
+    return max(status, _cli.exit_status(rows, args.below, args.runs_out_within))
+
+
+# -- serve ----------------------------------------------------------------------------
+
+PROMETHEUS_FILES = {"rules": "creditwatch-rules.yml", "scrape_config": "scrape-config.yml"}
+
+
+def prometheus_file(name: str) -> str:
+    """A file shipped in ``creditwatch/prometheus/`` (package data)."""
+    import importlib.resources  # noqa: PLC0415
+
+    resource = importlib.resources.files("creditwatch") / "prometheus" / PROMETHEUS_FILES[name]
+    return resource.read_text(encoding="utf-8")
+
+
+def _serve(args: argparse.Namespace, secrets: set[str]) -> int:
+    if args.print_rules or args.print_scrape_config:
+        for name in ("rules", "scrape_config"):
+            if getattr(args, f"print_{name}"):
+                sys.stdout.write(prometheus_file(name))
+        sys.stdout.flush()
+        return EXIT_OK
+    try:
+        from . import _exporter  # noqa: PLC0415 - needs the exporter extra
+    except ModuleNotFoundError as exc:
+        if exc.name != "prometheus_client":
+            raise
+        print(
+            'creditwatch serve needs prometheus-client: pip install "creditwatch[exporter]"',
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    return _exporter.main(args, secrets)
+
+
+# -- history --------------------------------------------------------------------------
+
+
+def _db_path(args: argparse.Namespace) -> Path:
+    from ._history import default_path  # noqa: PLC0415 - sqlite3 only when needed
+
+    return args.db if args.db is not None else default_path()
+
+
+def _with_history(rows: list[Row], args: argparse.Namespace) -> tuple[list[Row], int]:
+    """Record the check (``--record``) and add the forecasts when there is a history
+    (or ``--runs-out-within`` asks for them). A history that cannot be written or read
+    is one error line and exit status 2; the table is still shown."""
+    import sqlite3  # noqa: PLC0415
+
+    from ._history import Check, History  # noqa: PLC0415
+
+    path = _db_path(args)
+    try:
+        if args.record:
+            checks = [
+                Check(provider=r.provider, outcome=r.outcome, account=r.name or "")
+                for r in rows
+                if r.outcome is not None
+            ]
+            with History(path) as history:
+                history.add(checks)
+        history_or_none = History.existing(path)
+    except (sqlite3.Error, OSError) as exc:
+        print(f"creditwatch: history {path}: {exc}", file=sys.stderr)
+        return rows, EXIT_FAILED
+    if history_or_none is None:
+        if args.runs_out_within is None:
+            return rows, EXIT_OK
+        print(
+            f"creditwatch: no history at {path} yet: --runs-out-within needs checks "
+            "recorded with --record",
+            file=sys.stderr,
+        )
+        return [_forecast_row(row, None) for row in rows], EXIT_OK
+    with history_or_none as history:
+        return forecast_rows(rows, history), EXIT_OK
+
+
+def forecast_rows(rows: list[Row], history: History) -> list[Row]:
+    """Each balance's forecast from the window of history, plus the balance itself."""
+    since = time.time() - _cli.parse_duration(_cli.DEFAULT_SINCE)
+    providers = sorted({row.provider for row in rows})
+    found = {(s.provider, s.account): s for s in history.series(since=since, providers=providers)}
+    return [_forecast_row(row, found.get((row.provider, row.name or ""))) for row in rows]
+
+
+def _forecast_row(row: Row, series: Series | None) -> Row:
+    outcome = row.outcome
+    if not isinstance(outcome, Balance):
+        return row
+    if series is None:  # no history for it: one point is not enough
+        return attrs.evolve(row, forecast=forecast(Fit.of([]), unlimited=outcome.unlimited))
+    return attrs.evolve(row, forecast=series.forecast(outcome))
+
+
+def _history(args: argparse.Namespace) -> int:
+    import sqlite3  # noqa: PLC0415
+
+    from ._history import History  # noqa: PLC0415
+
+    path = _db_path(args)
+    try:
+        found = History.existing(path)
+        if found is None:
+            print(
+                f"creditwatch: no history at {path} yet; record checks with "
+                "`creditwatch balances --record` (or pass --db)",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        with found as history:
+            series = history.series(
+                since=time.time() - args.since, providers=args.providers or None
+            )
+    except (sqlite3.Error, OSError) as exc:
+        print(f"creditwatch: history {path}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(_cli.render_history_json(series), flush=True)
+    elif series:
+        print(_cli.render_history(series), flush=True)
+    else:
+        print(f"creditwatch: no checks recorded in this window ({path})", file=sys.stderr)
+    return EXIT_OK
 
 
 # -- collecting rows ------------------------------------------------------------------
 
 
-def _provider_rows(named: list[str], timeout: float | None) -> list[Row]:
+def _provider_rows(args: argparse.Namespace) -> list[Row]:
     """The named providers, or every provider (those without a key as not configured)."""
+    named: list[str] = args.providers
     names = named or configured_providers()
-    results = _with_progress(len(names), "providers", lambda done: _check(names, timeout, done))
+    results = _with_progress(
+        len(names), "providers", lambda done: _check(names, args.timeout, done)
+    )
     if named:
         return [Row(name, results[name]) for name in named]
     return [Row(name, results.get(name)) for name in PROVIDERS]
@@ -108,12 +252,22 @@ def _account_rows(args: argparse.Namespace, secrets: set[str]) -> list[Row]:
     return [Row(a.provider, r, name=a.name) for a, r in zip(accounts, results, strict=True)]
 
 
-def _demo_rows() -> list[Row]:
+def _demo_rows() -> tuple[list[Row], list[Series]]:
+    """The demo's rows, with forecasts from synthetic history (in memory), and that
+    history's series."""
+    from ._history import History  # noqa: PLC0415
+
     with _demo.MockServer(_demo.routes(_demo.load_examples())) as server:
         results = _with_progress(
             len(PROVIDERS), "providers", lambda done: _demo.check(server, on_done=done)
         )
-    return [Row(name, results[name]) for name in PROVIDERS]
+    rows = [Row(name, results[name]) for name in PROVIDERS]
+    with History(":memory:") as history:
+        history.add(_demo.synthetic_history(results))
+        history.add(_demo.current_checks(results))
+        rows = forecast_rows(rows, history)
+        since = time.time() - _cli.parse_duration(_cli.DEFAULT_SINCE)
+        return rows, history.series(since=since)
 
 
 def _with_progress(total: int, noun: str, run: Callable[[Done], Awaitable[T]]) -> T:
@@ -130,14 +284,15 @@ def _with_progress(total: int, noun: str, run: Callable[[Done], Awaitable[T]]) -
 def _report(
     rows: list[Row], args: argparse.Namespace, secrets: Iterable[str], note: str | None
 ) -> None:
+    within = args.runs_out_within
     if args.json:
-        _print(sys.stdout, _cli.render_json(rows, args.below), secrets)
+        _print(sys.stdout, _cli.render_json(rows, args.below, within), secrets)
         if note:
             _print(sys.stderr, note, secrets)
     else:
         if note:
             _print(sys.stdout, note + "\n", secrets)
-        _print(sys.stdout, _cli.render_table(rows, args.below), secrets)
+        _print(sys.stdout, _cli.render_table(rows, args.below, within), secrets)
         for line in _cli.error_lines(rows):
             _print(sys.stderr, line, secrets)
     if all(row.outcome is None for row in rows):

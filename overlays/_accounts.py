@@ -30,7 +30,15 @@ from ._balance import Balance
 from ._base import load_profile, resolve_base_url
 from .errors import MissingCredentialsError
 
-__all__ = ["Account", "AccountsFileError", "check_accounts", "check_key", "load_accounts"]
+__all__ = [
+    "Account",
+    "AccountsFileError",
+    "account_pool",
+    "check_account",
+    "check_accounts",
+    "check_key",
+    "load_accounts",
+]
 
 Result: TypeAlias = Balance[object] | Exception
 """A balance, or the error that replaced it (returned, never raised)."""
@@ -177,6 +185,38 @@ async def check_key(
         await client.aclose()  # leaves the shared pool open
 
 
+async def check_account(
+    account: Account,
+    *,
+    http: httpx.AsyncClient,
+    semaphore: asyncio.Semaphore,
+    timeout: float | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Result:
+    """One account's balance, its request made while holding ``semaphore``. A key
+    variable that is unset or empty is that account's `MissingCredentialsError`;
+    there is no fallback to ``<PROVIDER>_API_KEY``."""
+    env = os.environ if environ is None else environ
+    key = env.get(account.key_env, "").strip()
+    if not key:
+        return MissingCredentialsError(
+            f"account {account.name!r}: the environment variable "
+            f"{account.key_env} (its key_env) is not set",
+            provider=account.provider,
+        )
+    async with semaphore:
+        return await check_key(
+            account.provider, key, http=http, base_url=account.base_url, timeout=timeout
+        )
+
+
+def account_pool(concurrency: int) -> httpx.AsyncClient:
+    """A shared client whose pool bounds requests too: an LLMGenerator balance is two
+    concurrent calls."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    return httpx.AsyncClient(limits=limits)
+
+
 async def check_accounts(
     accounts: Sequence[Account],
     *,
@@ -185,35 +225,19 @@ async def check_accounts(
     environ: Mapping[str, str] | None = None,
     on_done: Callable[[], None] | None = None,
 ) -> list[Result]:
-    """Every account's balance, in order, with at most ``concurrency`` requests in
-    flight. A key variable that is unset or empty is that account's
-    `MissingCredentialsError`; there is no fallback to ``<PROVIDER>_API_KEY``."""
+    """Every account's balance (`check_account`), in order, with at most
+    ``concurrency`` requests in flight."""
     if concurrency < 1:
         raise ValueError("concurrency must be >= 1")
-    env = os.environ if environ is None else environ
     semaphore = asyncio.Semaphore(concurrency)
-    # The pool bounds requests too: an LLMGenerator balance is two concurrent calls.
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
-    async with httpx.AsyncClient(limits=limits) as http:
+    async with account_pool(concurrency) as http:
 
         async def one(account: Account) -> Result:
             try:
-                key = env.get(account.key_env, "").strip()
-                if not key:
-                    return MissingCredentialsError(
-                        f"account {account.name!r}: the environment variable "
-                        f"{account.key_env} (its key_env) is not set",
-                        provider=account.provider,
-                    )
-                async with semaphore:
-                    return await check_key(
-                        account.provider,
-                        key,
-                        http=http,
-                        base_url=account.base_url,
-                        timeout=timeout,
-                    )
+                return await check_account(
+                    account, http=http, semaphore=semaphore, timeout=timeout, environ=environ
+                )
             finally:
                 if on_done is not None:
                     on_done()

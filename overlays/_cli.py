@@ -12,25 +12,32 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TextIO, TypeAlias
+from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
 
 import attrs
 
 from . import PROVIDERS
 from ._balance import Balance, credential_variables
 from ._base import DEFAULT_TIMEOUT
+from ._forecast import Forecast, sparkline
 from ._version import __version__
+
+if TYPE_CHECKING:  # sqlite3 is imported only by the commands that use the history
+    from ._history import Series
 
 EXIT_OK = 0
 EXIT_BELOW = 1
 EXIT_FAILED = 2
 EXIT_INTERRUPTED = 130
 DEFAULT_CONCURRENCY = 10
+DEFAULT_SINCE = "30d"
+DEFAULT_PORT = 9464
+DEFAULT_INTERVAL = 60.0
 
 Outcome: TypeAlias = Balance[object] | Exception | None
 """A balance, the error that replaced it, or None: the provider has no key configured."""
@@ -80,20 +87,46 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text!r}")
+def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high`` (inclusive)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bounds = f">= {low}" if high is None else f"from {low} to {high}"
+            raise argparse.ArgumentTypeError(f"expected a number {bounds}, got {text!r}")
+        return value
+
+    return parse
+
+
+_positive_int = _whole_number(1)
+_port = _whole_number(0, 65535)
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
+
+
+def parse_duration(text: str) -> float:
+    """``30d``, ``12h``, ``90m``, ``45s``, ``2w`` -> seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration such as 30d, 12h, 90m or 2w, got {text!r}"
+        )
+    value = float(match[1]) * _UNITS[match[2]]
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a duration > 0, got {text!r}")
     return value
 
 
 _EXIT_STATUS_HELP = """\
 exit status:
   0  every checked provider answered and none is below --below
-  1  at least one is below --below
+  1  at least one is below --below (or runs out within --runs-out-within)
   2  at least one failed (missing key, HTTP error, timeout...), nothing is
      configured, or the arguments or the accounts file are wrong
   130 interrupted (Ctrl-C)"""
@@ -118,7 +151,42 @@ accounts file (--accounts, TOML):
   base_url = "https://..."        # optional; else <P>_BASE_URL, else the provider's
 Keys never live in the file. A missing variable fails that account only.
 
+history (--record, --db): --record appends this check to the history database
+($CREDITWATCH_DB, else $XDG_DATA_HOME/creditwatch/history.sqlite3). When it exists,
+the table gains a "runs out" column: the date the credits run out at the rate used
+over the last {DEFAULT_SINCE} (see `creditwatch history`), and --runs-out-within 7d
+exits 1 when that date is within 7 days.
+
 {_EXIT_STATUS_HELP}"""
+
+_HISTORY_EPILOG = """\
+For each provider and account with checks in the window: the latest remaining
+credits, the trend (a sparkline from the lowest to the highest value), the credits
+used per day (a least-squares fit that ignores the jumps up at a reset or top-up:
+each rise starts a new segment) and the date they run out at that rate, or "after
+the next reset" when the provider's reset comes first, or "not enough data" with
+fewer than two checks. Record checks with `creditwatch balances --record` (cron) or
+`creditwatch serve --record`.
+
+exit status:
+  0  the history was shown
+  2  there is no history database, or it cannot be read"""
+
+_SERVE_EPILOG = f"""\
+Serves /metrics (Prometheus text format) and /healthz on --host:--port. Checks run
+in the background every --interval seconds with at most --concurrency requests in
+flight, whatever the scrape rate; a failing check sets creditwatch_check_success to 0
+and keeps the last good values. Needs the exporter extra:
+pip install "creditwatch[exporter]". SIGTERM or Ctrl-C stops it (exit status 0).
+
+metrics (labels provider, account; the credit metrics also unit):
+  creditwatch_credits_remaining, creditwatch_credits_limit,
+  creditwatch_credits_used_per_day, creditwatch_credits_runs_out_timestamp_seconds,
+  creditwatch_check_success, creditwatch_check_duration_seconds,
+  creditwatch_last_success_timestamp_seconds
+
+--print-rules and --print-scrape-config print the alert rules and the Prometheus
+scrape configuration shipped with creditwatch (default port {DEFAULT_PORT})."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,18 +231,117 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"with --accounts: at most N requests in flight (default {DEFAULT_CONCURRENCY})",
     )
+    balances.add_argument(
+        "--record", action="store_true", help="append this check to the history database"
+    )
+    balances.add_argument(
+        "--runs-out-within",
+        type=parse_duration,
+        metavar="DURATION",
+        help="exit 1 if the history forecasts a provider running out within DURATION (7d)",
+    )
+    _add_db_option(balances)
+
+    history = commands.add_parser(
+        "history",
+        help="burn rate and the date credits run out, from recorded checks",
+        description="Burn rate and forecast per provider and account, from the checks "
+        "recorded with `creditwatch balances --record`.",
+        epilog=_HISTORY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    history.add_argument(
+        "providers",
+        nargs="*",
+        metavar="PROVIDER",
+        help=f"show only these ({', '.join(PROVIDERS)}); default: all",
+    )
+    history.add_argument(
+        "--since",
+        type=parse_duration,
+        default=parse_duration(DEFAULT_SINCE),
+        metavar="DURATION",
+        help=f"the window: checks of the last DURATION (30d, 12h, 2w; default {DEFAULT_SINCE})",
+    )
+    history.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_db_option(history)
+
+    serve = commands.add_parser(
+        "serve",
+        help="Prometheus exporter: /metrics with the credits of every account",
+        description="A Prometheus exporter: checks every configured provider (or every "
+        "account of --accounts) in the background and serves the values at /metrics.",
+        epilog=_SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0: any free"
+    )
+    serve.add_argument(
+        "--host",
+        default="0.0.0.0",  # noqa: S104 - an exporter is scraped from another host
+        help="address to listen on (default 0.0.0.0: every interface)",
+    )
+    serve.add_argument(
+        "--accounts", type=Path, metavar="FILE", help="check the accounts of this TOML file"
+    )
+    serve.add_argument(
+        "--interval",
+        type=_positive_float,
+        default=DEFAULT_INTERVAL,
+        metavar="S",
+        help=f"seconds between checks of each account (default {DEFAULT_INTERVAL:g})",
+    )
+    serve.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"at most N checks in flight (default {DEFAULT_CONCURRENCY})",
+    )
+    serve.add_argument(
+        "--timeout",
+        type=_positive_float,
+        metavar="S",
+        help=f"seconds each HTTP request may take (default {DEFAULT_TIMEOUT:g})",
+    )
+    serve.add_argument(
+        "--record",
+        action="store_true",
+        help="also append every check to the history database (and start from it)",
+    )
+    _add_db_option(serve)
+    serve.add_argument(
+        "--print-rules", action="store_true", help="print the Prometheus alert rules and exit"
+    )
+    serve.add_argument(
+        "--print-scrape-config",
+        action="store_true",
+        help="print the Prometheus scrape configuration and exit",
+    )
 
     demo = commands.add_parser(
         "demo",
         help="show the table with example data: no keys, no network",
         description="The balances table for all five providers, from the examples in "
-        "their API documentation, served by a mock on 127.0.0.1. Reads no keys and "
-        "needs no network.",
+        "their API documentation, served by a mock on 127.0.0.1, then their history "
+        "and forecast from 30 days of synthetic checks (kept in memory). Reads no "
+        "keys, writes no file and needs no network.",
         epilog=_EXIT_STATUS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_output_options(demo)
     return parser
+
+
+def _add_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        help="the history database (default $CREDITWATCH_DB, else "
+        "$XDG_DATA_HOME/creditwatch/history.sqlite3)",
+    )
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -231,24 +398,33 @@ class Row:
     outcome: Outcome
     name: str | None = None
     """The account's name (``--accounts``); None for a provider's own key."""
+    forecast: Forecast | None = None
+    """From the history, when there is one."""
 
 
-def status(row: Row, below: Threshold | None) -> str:
-    """``ok``, ``below``, ``error`` or ``not configured``."""
+def status(row: Row, below: Threshold | None, within: float | None = None) -> str:
+    """``ok``, ``below``, ``runs out`` (within ``within`` seconds), ``error`` or
+    ``not configured``."""
     if row.outcome is None:
         return "not configured"
     if isinstance(row.outcome, Exception):
         return "error"
     if below is not None and below.is_below(row.outcome):
         return "below"
+    if (
+        within is not None
+        and row.forecast is not None
+        and row.forecast.runs_out_within(within, datetime.now(UTC))
+    ):
+        return "runs out"
     return "ok"
 
 
-def exit_status(rows: Sequence[Row], below: Threshold | None) -> int:
-    statuses = [status(row, below) for row in rows if row.outcome is not None]
+def exit_status(rows: Sequence[Row], below: Threshold | None, within: float | None = None) -> int:
+    statuses = [status(row, below, within) for row in rows if row.outcome is not None]
     if not statuses or "error" in statuses:
         return EXIT_FAILED
-    return EXIT_BELOW if "below" in statuses else EXIT_OK
+    return EXIT_BELOW if {"below", "runs out"} & set(statuses) else EXIT_OK
 
 
 def error_lines(rows: Iterable[Row]) -> list[str]:
@@ -281,29 +457,38 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 # -- table ----------------------------------------------------------------------------
 
 
-def render_table(rows: Sequence[Row], below: Threshold | None) -> str:
+def render_table(rows: Sequence[Row], below: Threshold | None, within: float | None = None) -> str:
     accounts = any(row.name is not None for row in rows)
+    forecasts = any(row.forecast is not None for row in rows)
     header = ["provider", "plan", "remaining", "limit", "% left", "resets/expires", "status"]
-    right = {2, 3, 4}  # numbers
+    if forecasts:
+        header.insert(6, "runs out")
+    lines = []
+    for row in rows:
+        cells = _cells(row, below, within)
+        if forecasts:
+            cells.insert(6, "-" if row.forecast is None else row.forecast.text)
+        lines.append([_clean(row.name or "-"), *cells] if accounts else cells)
     if accounts:
         header.insert(0, "account")
-        right = {i + 1 for i in right}
-    lines = [header]
-    for row in rows:
-        cells = _cells(row, below)
-        lines.append([_clean(row.name or "-"), *cells] if accounts else cells)
+    return _columns(header, lines, right={"remaining", "limit", "% left"})
+
+
+def _columns(header: list[str], lines: list[list[str]], right: set[str]) -> str:
+    """Aligned columns two spaces apart; the columns named in ``right`` flush right."""
+    lines = [header, *lines]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []
     for line in lines:
         padded = [
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            cell.rjust(widths[i]) if header[i] in right else cell.ljust(widths[i])
             for i, cell in enumerate(line)
         ]
         out.append("  ".join(padded).rstrip())
     return "\n".join(out)
 
 
-def _cells(row: Row, below: Threshold | None) -> list[str]:
+def _cells(row: Row, below: Threshold | None, within: float | None) -> list[str]:
     outcome = row.outcome
     if not isinstance(outcome, Balance):
         state = "not configured" if outcome is None else f"error: {type(outcome).__name__}"
@@ -317,7 +502,7 @@ def _cells(row: Row, below: Threshold | None) -> list[str]:
         limit,
         "-" if left is None else f"{left:.1f}%",
         _when(outcome),
-        status(row, below),
+        status(row, below, within),
     ]
 
 
@@ -354,16 +539,18 @@ def _datetime(value: datetime) -> str:
 # -- JSON -----------------------------------------------------------------------------
 
 
-def render_json(rows: Sequence[Row], below: Threshold | None) -> str:
-    return json.dumps([json_object(row, below) for row in rows], indent=2, default=_json_default)
+def render_json(rows: Sequence[Row], below: Threshold | None, within: float | None = None) -> str:
+    objects = [json_object(row, below, within) for row in rows]
+    return json.dumps(objects, indent=2, default=_json_default)
 
 
-def json_object(row: Row, below: Threshold | None) -> dict[str, Any]:
+def json_object(row: Row, below: Threshold | None, within: float | None = None) -> dict[str, Any]:
     """Balance's attribute names; errors as ``{"provider", "error": {type, message,
-    status_code, code}}``; ``status`` on every object; ``name`` with ``--accounts``."""
+    status_code, code}}``; ``status`` on every object; ``name`` with ``--accounts``;
+    ``forecast`` when there is a history."""
     head: dict[str, Any] = {} if row.name is None else {"name": row.name}
     head["provider"] = row.provider
-    head["status"] = status(row, below)
+    head["status"] = status(row, below, within)
     outcome = row.outcome
     if outcome is None:
         return head
@@ -377,18 +564,90 @@ def json_object(row: Row, below: Threshold | None) -> dict[str, Any]:
             "code": None if code is None else str(code),
         }
         return head
-    return head | {
-        "remaining": outcome.remaining,
-        "limit": outcome.limit,
-        "unlimited": outcome.unlimited,
-        "unit": outcome.unit,
-        "plan": outcome.plan,
-        "percent_left": outcome.percent_left,
-        "resets_at": _iso(outcome.resets_at),
-        "expires_at": _iso(outcome.expires_at),
-        "checked_at": _iso(outcome.checked_at),
-        "account": plain(outcome.account),
+    return (
+        head
+        | {
+            "remaining": outcome.remaining,
+            "limit": outcome.limit,
+            "unlimited": outcome.unlimited,
+            "unit": outcome.unit,
+            "plan": outcome.plan,
+            "percent_left": outcome.percent_left,
+            "resets_at": _iso(outcome.resets_at),
+            "expires_at": _iso(outcome.expires_at),
+            "checked_at": _iso(outcome.checked_at),
+            "account": plain(outcome.account),
+        }
+        | ({} if row.forecast is None else {"forecast": forecast_json(row.forecast)})
+    )
+
+
+def forecast_json(forecast: Forecast) -> dict[str, Any]:
+    """``kind`` (runs_out, after_reset, not_running_out, not_enough_data, unlimited),
+    ``used_per_day``, ``runs_out_at`` (the projection, also for after_reset),
+    ``resets_at``."""
+    return {
+        "kind": forecast.kind,
+        "used_per_day": forecast.used_per_day,
+        "runs_out_at": _iso(forecast.runs_out_at),
+        "resets_at": _iso(forecast.resets_at),
     }
+
+
+# -- history --------------------------------------------------------------------------
+
+
+def render_history(series: Sequence[Series]) -> str:
+    """One line per provider/account: latest remaining, trend, burn rate, forecast."""
+    accounts = any(s.account for s in series)
+    header = ["provider", "remaining", "trend", "used/day", "runs out", "checks", "last check"]
+    if accounts:
+        header.insert(1, "account")
+    lines = []
+    for one in series:
+        latest = one.latest
+        forecast = one.forecast()
+        last = _datetime(one.last_check_at)
+        if one.last_error:
+            last += f" ({one.last_error})"
+        cells = [
+            one.provider,
+            "-" if latest is None else _number(latest.remaining),
+            sparkline(one.trend) or "-",
+            "-" if forecast.used_per_day is None else _number(round(forecast.used_per_day, 2)),
+            forecast.text,
+            f"{one.checks}" + (f" ({one.failures} failed)" if one.failures else ""),
+            last,
+        ]
+        if accounts:
+            cells.insert(1, _clean(one.account or "-"))
+        lines.append(cells)
+    return _columns(header, lines, right={"remaining", "used/day", "checks"})
+
+
+def render_history_json(series: Sequence[Series]) -> str:
+    objects = []
+    for one in series:
+        latest = one.latest
+        objects.append(
+            {
+                "provider": one.provider,
+                "account": one.account or None,
+                "checks": one.checks,
+                "failures": one.failures,
+                "last_check_at": _iso(one.last_check_at),
+                "last_error": one.last_error,
+                "remaining": None if latest is None else latest.remaining,
+                "limit": None if latest is None else latest.limit,
+                "unlimited": latest is not None and latest.unlimited,
+                "unit": None if latest is None else latest.unit,
+                "plan": None if latest is None else latest.plan,
+                "trend": one.trend,
+                "sparkline": sparkline(one.trend),
+                "forecast": forecast_json(one.forecast()),
+            }
+        )
+    return json.dumps(objects, indent=2)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -13,23 +13,89 @@ import importlib.resources
 import json
 import socketserver
 import threading
+import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
+import attrs
 import httpx
 
 from . import PROVIDERS
 from ._accounts import Result, check_key
+from ._balance import Balance
+from ._forecast import DAY
 
-__all__ = ["DEMO_KEY", "MockServer", "check", "load_examples", "routes"]
+if TYPE_CHECKING:
+    from ._history import Check
+
+__all__ = [
+    "DEMO_KEY",
+    "MockServer",
+    "check",
+    "current_checks",
+    "load_examples",
+    "routes",
+    "synthetic_history",
+]
 
 DEMO_KEY = "demo-key-not-a-real-secret"
 NOTE = (
     "creditwatch demo: example data from the providers' API documentation, served by a "
     "local mock; no keys were read and nothing left this machine."
 )
+HISTORY_NOTE = (
+    "History and forecast from 30 days of synthetic checks (every 6 hours, kept in "
+    "memory), ending at the values above:"
+)
+
+# provider -> (share of the current credits used per day, days ago of a jump up, kind)
+_PROFILES: dict[str, tuple[float, float | None]] = {
+    "flamel": (0.03, None),  # steady use
+    "exorde": (0.02, 10.0),  # the monthly reset, 10 days ago
+    "generect": (0.015, 12.0),  # a top-up, 12 days ago
+    "easyslip": (0.0, None),  # unused: not running out
+    "llmgenerator": (0.04, None),  # heavy use
+}
+STEP = 6 * 3600.0
+DAYS = 30
+
+
+def synthetic_history(results: Mapping[str, Result], now: float | None = None) -> list[Check]:
+    """30 days of checks every 6 hours before ``now`` that end at each balance's
+    current credits: steady use, a reset, a top-up, no use (see `_PROFILES`)."""
+    from ._history import Check  # noqa: PLC0415 - sqlite3 only when needed
+
+    now = time.time() if now is None else now
+    checks = []
+    for provider, result in results.items():
+        if not isinstance(result, Balance) or result.remaining is None:
+            continue
+        share, jump_days = _PROFILES.get(provider, (0.02, None))
+        remaining = result.remaining
+        per_day = max(remaining, 1.0) * share
+        jump = None if jump_days is None else now - jump_days * DAY
+        low = 0.1 * remaining  # what was left just before the jump
+        for step in range(int(DAYS * DAY / STEP), 0, -1):
+            at = now - step * STEP
+            if jump is None or at >= jump:
+                value = remaining + per_day * (now - at) / DAY
+            else:
+                value = low + per_day * (jump - at) / DAY
+            balance = attrs.evolve(
+                result, remaining=round(value, 1), checked_at=datetime.fromtimestamp(at, UTC)
+            )
+            checks.append(Check(provider=provider, outcome=balance))
+    return checks
+
+
+def current_checks(results: Mapping[str, Result]) -> list[Check]:
+    """The demo's own check, as `creditwatch balances --record` would record it."""
+    from ._history import Check  # noqa: PLC0415
+
+    return [Check(provider=provider, outcome=result) for provider, result in results.items()]
 
 
 def load_examples() -> dict[str, Any]:
@@ -60,6 +126,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     routes: Mapping[str, bytes]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that hangs up (a stopped exporter) is not worth a traceback
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host name (socket.getfqdn), which can

@@ -5,9 +5,10 @@
 #   bash scripts/test.sh -k flamel    # extra arguments go to pytest
 #
 # Sets up what the tests need: a virtual environment (.venv), the package with its
-# dev extra (installed as a wheel, the way users get it), and Prism from the npm
-# registry (tests/prism). Then: the regenerate --check step, ruff, mypy --strict,
-# the benchmarks in smoke mode, and pytest (last, so its summary closes the output).
+# dev extra (installed as a wheel, the way users get it), Prism from the npm registry
+# (tests/prism) and promtool from Debian's `prometheus` package (when missing). Then:
+# the regenerate --check step, ruff, mypy --strict, the benchmarks in smoke mode, and
+# pytest (last, so its summary closes the output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,19 @@ if [ ! -x tests/prism/node_modules/.bin/prism ] || [ tests/prism/package-lock.js
   npm ci --prefix tests/prism --ignore-scripts --no-audit --no-fund --loglevel=error
 fi
 
+step "promtool (Debian's prometheus package) for the alert-rule tests"
+if command -v promtool >/dev/null; then
+  promtool --version 2>&1 | head -1
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  # Only the package itself (its recommends would pull in node-exporter & co.); the
+  # service is not started (no init system here, and policy-rc.d in containers).
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    --no-install-recommends prometheus >/dev/null) || echo "could not install prometheus"
+  command -v promtool >/dev/null && promtool --version 2>&1 | head -1
+else
+  echo "promtool missing and not root with apt-get: the promtool tests will be skipped (CI fails them)"
+fi
+
 step "generated code is up to date (scripts/generate.py --check)"
 .venv/bin/python scripts/generate.py --check
 
@@ -39,6 +53,7 @@ step "mypy --strict (the installed package, tests, scripts)"
 step "benchmarks (smoke mode: they keep working; figures in the README come from full mode)"
 .venv/bin/python scripts/bench.py --smoke
 .venv/bin/python scripts/bench_accounts.py --smoke
+.venv/bin/python scripts/bench_exporter.py --smoke
 
 step "pytest"
 .venv/bin/python -m pytest "$@"

@@ -13,15 +13,18 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import creditwatch
 import pytest
 
 from _faults import FaultServer, Reply, json_reply, slow_reply
@@ -117,9 +120,14 @@ def serve_examples(server: FaultServer, provider: str, prefix: str | None = None
 # -- running the command line ---------------------------------------------------------
 
 
+# No history database unless a test makes one: the default one is in here (empty).
+NO_HISTORY = tempfile.mkdtemp(prefix="creditwatch-test-xdg-")
+
+
 def base_env() -> dict[str, str]:
-    """The test process's environment without credentials, base URLs or proxies."""
-    return {
+    """The test process's environment without credentials, base URLs or proxies, and
+    with an empty XDG_DATA_HOME (so no history database of the user's shows up)."""
+    env = {
         name: value
         for name, value in os.environ.items()
         if name not in KEY_VARIABLES
@@ -127,6 +135,8 @@ def base_env() -> dict[str, str]:
         and not name.lower().endswith("_proxy")
         and not name.startswith("CREDITWATCH")
     }
+    env["XDG_DATA_HOME"] = NO_HISTORY
+    return env
 
 
 def configured_env(server: FaultServer, providers: tuple[str, ...] = PROVIDERS) -> dict[str, str]:
@@ -632,3 +642,251 @@ def test_main_in_process(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert main(["demo", "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == len(PROVIDERS)
+
+
+# -- history: --record, the "runs out" column, --runs-out-within, `history` -------------
+
+
+def accounts_setup(
+    server: FaultServer, tmp_path: Path, names: Mapping[str, str]
+) -> tuple[Path, dict[str, str]]:
+    """An accounts file (name -> provider), each account served at its own path prefix
+    with its own fake key; returns the file and the environment."""
+    env = base_env()
+    tables = []
+    for name, provider in names.items():
+        variable = f"ACCT_{name.upper().replace('-', '_')}_KEY"
+        env[variable] = f"{fake_key(provider)}-{name}"
+        url = serve_examples(server, provider, prefix=f"/{name}")
+        tables.append(
+            f'[[account]]\nname = "{name}"\nprovider = "{provider}"\n'
+            f'key_env = "{variable}"\nbase_url = "{url}"\n'
+        )
+    path = tmp_path / "accounts.toml"
+    path.write_text("\n".join(tables), encoding="utf-8")
+    return path, env
+
+
+def test_record_accounts_by_name(server: FaultServer, tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite3"
+    accounts, env = accounts_setup(server, tmp_path, {"client-a": "flamel", "client-b": "flamel"})
+
+    run = run_cli("balances", "--accounts", str(accounts), "--record", "--db", str(db), env=env)
+    history = run_cli("history", "--db", str(db), "--json", env=env)
+    table = run_cli("history", "--db", str(db), env=env)
+
+    assert run.returncode == 0, run.stderr
+    assert parse_table(run.stdout)["client-a"]["runs out"] == "not enough data"
+    found = json.loads(history.stdout)
+    assert [(o["provider"], o["account"]) for o in found] == [
+        ("flamel", "client-a"),
+        ("flamel", "client-b"),
+    ]
+    assert all(o["remaining"] == expected("flamel").remaining for o in found)
+    assert list(parse_table(table.stdout)["flamel"])[:2] == ["provider", "account"]
+
+
+def seed_history(db: Path, provider: str, per_day: float, days: int = 2) -> float:
+    """Checks of `provider` on each of the last `days` days, `per_day` credits a day
+    above the documented example's (what the mock serves now); returns that value."""
+    remaining = expected(provider).remaining
+    assert remaining is not None
+    now = datetime.now(UTC)
+    creditwatch.record(
+        [
+            creditwatch.Balance(
+                provider=provider,
+                remaining=remaining + per_day * d,
+                limit=None,
+                account=None,
+                checked_at=now - timedelta(days=d),
+            )
+            for d in range(days, 0, -1)
+        ],
+        db=db,
+    )
+    return remaining
+
+
+def test_record_then_history_table_and_json(server: FaultServer, tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite3"
+    remaining = seed_history(db, "flamel", per_day=10)  # runs out in remaining / 10 days
+    env = configured_env(server, ("flamel", "exorde", "generect"))
+    env["EXORDE_API_KEY"] = ""  # exorde: not configured, not recorded
+    rejected = example("generect", "getUserMe", "401")
+    server.script_path(
+        "/generect" + operation_paths("generect")["getUserMe"], json_reply(rejected, 401)
+    )
+
+    first = run_cli("balances", "--record", "--db", str(db), env=env)
+    table = run_cli("history", "--db", str(db), env=env)
+    as_json = run_cli("history", "--db", str(db), "--json", env=env)
+    only = run_cli("history", "generect", "--db", str(db), "--json", env=env)
+
+    assert first.returncode == 2  # generect failed
+    runs_out = datetime.now(UTC) + timedelta(days=remaining / 10)
+    rows = parse_table(first.stdout)
+    assert rows["flamel"]["runs out"] in {
+        f"{runs_out:%Y-%m-%d}",
+        f"{runs_out - timedelta(hours=1):%Y-%m-%d}",
+    }
+    assert rows["generect"]["runs out"] == "-"
+    assert table.returncode == 0, table.stderr
+    history = parse_table(table.stdout)
+    assert list(history) == ["flamel", "generect"]
+    assert list(history["flamel"]) == [
+        "provider", "remaining", "trend", "used/day", "runs out", "checks", "last check"
+    ]  # fmt: skip
+    assert number(history["flamel"]["remaining"]) == remaining
+    assert number(history["flamel"]["used/day"]) == pytest.approx(10, rel=0.01)
+    assert history["flamel"]["runs out"] == rows["flamel"]["runs out"]
+    assert history["flamel"]["checks"] == "3"
+    # 24 buckets over the two days: 11 end before yesterday's check (20 above today:
+    # highest), 12 more before today's (10 above: (10 / 20) * 7 = 3.5 -> bar 4), today
+    assert history["flamel"]["trend"] == "█" * 11 + "▅" * 12 + "▁"
+    assert history["generect"]["checks"] == "1 (1 failed)"
+    assert history["generect"]["last check"].endswith("(AuthenticationError)")
+    flamel, generect = json.loads(as_json.stdout)
+    assert flamel["provider"] == "flamel"
+    assert flamel["account"] is None
+    assert (flamel["checks"], flamel["failures"], flamel["last_error"]) == (3, 0, None)
+    assert flamel["remaining"] == remaining
+    assert flamel["forecast"]["kind"] == "runs_out"
+    assert flamel["forecast"]["used_per_day"] == pytest.approx(10, rel=0.01)
+    out_at = datetime.fromisoformat(flamel["forecast"]["runs_out_at"])
+    assert abs(out_at - runs_out) < timedelta(minutes=10)
+    assert flamel["trend"][0] == remaining + 20
+    assert generect["forecast"]["kind"] == "not_enough_data"
+    assert (generect["checks"], generect["failures"]) == (1, 1)
+    assert [o["provider"] for o in json.loads(only.stdout)] == ["generect"]
+    # the database holds no key and no error message
+    data = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("history"))
+    for provider in ("flamel", "generect"):
+        assert fake_key(provider).encode() not in data
+    assert rejected["detail"].encode() not in data
+    stored = sqlite3.connect(db).execute("SELECT provider, error FROM checks").fetchall()
+    assert sorted(stored) == [("flamel", None)] * 3 + [("generect", "AuthenticationError")]
+
+
+def test_record_uses_creditwatch_db(server: FaultServer, tmp_path: Path) -> None:
+    env = configured_env(server, ("easyslip",))
+    env["CREDITWATCH_DB"] = str(tmp_path / "sub" / "h.sqlite3")
+
+    run = run_cli("balances", "--record", env=env)
+
+    assert run.returncode == 0, run.stderr
+    assert "runs out" in run.stdout.splitlines()[0]  # a history now exists
+    assert parse_table(run.stdout)["easyslip"]["runs out"] == "not enough data"
+    assert sqlite3.connect(tmp_path / "sub" / "h.sqlite3").execute(
+        "SELECT count(*) FROM checks"
+    ).fetchone() == (1,)
+
+
+@pytest.mark.parametrize(
+    ("within", "status", "code"), [("7d", "ok", 0), ("90d", "runs out", 1), ("1w", "ok", 0)]
+)
+def test_runs_out_within_exit_status(
+    server: FaultServer, tmp_path: Path, within: str, status: str, code: int
+) -> None:
+    db = tmp_path / "history.sqlite3"
+    remaining = seed_history(db, "flamel", per_day=10)
+    assert 7 < remaining / 10 < 90  # the example's credits last between the two
+
+    run = run_cli(
+        "balances", "--runs-out-within", within, "--db", str(db), env=configured_env(server)
+    )
+    as_json = run_cli(
+        "balances", "flamel", "--runs-out-within", within, "--db", str(db), "--json",
+        env=configured_env(server),
+    )  # fmt: skip
+
+    assert run.returncode == code, run.stderr
+    rows = parse_table(run.stdout)
+    assert rows["flamel"]["status"] == status
+    for provider in PROVIDERS[1:]:  # no history for them: one point is not enough
+        assert rows[provider]["runs out"] == "not enough data"
+        assert rows[provider]["status"] == "ok"
+    assert as_json.returncode == code
+    [flamel] = json.loads(as_json.stdout)
+    assert flamel["status"] == status
+    assert flamel["forecast"]["kind"] == "runs_out"
+
+
+def test_runs_out_within_without_history_says_so(server: FaultServer, tmp_path: Path) -> None:
+    db = tmp_path / "none.sqlite3"
+
+    run = run_cli(
+        "balances", "--runs-out-within", "7d", "--db", str(db), env=configured_env(server)
+    )
+
+    assert run.returncode == 0
+    assert "no history at" in run.stderr
+    assert "--record" in run.stderr
+    assert {r["runs out"] for r in parse_table(run.stdout).values()} == {"not enough data"}
+    assert not db.exists()  # reading never creates it
+
+
+def test_below_and_runs_out_within_together(server: FaultServer, tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite3"
+    seed_history(db, "flamel", per_day=10)
+    env = configured_env(server, ("flamel",))
+
+    run = run_cli("balances", "--below", "1000000", "--runs-out-within", "1d", "--db", str(db),
+                  env=env)  # fmt: skip
+
+    assert run.returncode == 1
+    assert parse_table(run.stdout)["flamel"]["status"] == "below"
+
+
+@pytest.mark.parametrize("value", ["7", "7x", "-1d", "0d"])
+def test_durations_are_checked(value: str) -> None:
+    for command in (f"balances --runs-out-within={value}", f"history --since={value}"):
+        run = run_cli(*command.split(), env=base_env())
+        assert run.returncode == 2
+        assert "expected a duration" in run.stderr
+
+
+def test_history_without_a_database_exits_2(tmp_path: Path) -> None:
+    run = run_cli("history", "--db", str(tmp_path / "none.sqlite3"), env=base_env())
+
+    assert run.returncode == 2
+    assert "no history at" in run.stderr
+    assert "balances --record" in run.stderr
+    assert not (tmp_path / "none.sqlite3").exists()
+
+
+def test_history_window(tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite3"
+    seed_history(db, "flamel", per_day=10, days=5)  # 5, 4, 3, 2 and 1 days ago
+
+    short = run_cli("history", "--since", "36h", "--db", str(db), "--json", env=base_env())
+    empty = run_cli("history", "--since", "1h", "--db", str(db), env=base_env())
+
+    [flamel] = json.loads(short.stdout)
+    assert flamel["checks"] == 1
+    assert flamel["forecast"]["kind"] == "not_enough_data"
+    assert empty.returncode == 0
+    assert empty.stdout == ""
+    assert "no checks recorded in this window" in empty.stderr
+
+
+def test_demo_shows_history_and_forecast() -> None:
+    run = run_cli("demo", env=base_env())
+
+    assert run.returncode == 0, run.stderr
+    balances = parse_table(run.stdout)
+    history_part = run.stdout.split("History and forecast", 1)[1]
+    history = parse_table(history_part)
+    assert set(history) == set(PROVIDERS)
+    for provider in PROVIDERS:
+        assert history[provider]["checks"] == "120"  # 30 days, every 6 hours
+        assert balances[provider]["runs out"] == history[provider]["runs out"]
+    # the synthetic profiles (overlays/_demo.py): flamel uses 3 % of its credits a day
+    flamel = expected("flamel").remaining
+    assert flamel is not None
+    assert number(history["flamel"]["used/day"]) == pytest.approx(0.03 * flamel, abs=0.01)
+    runs_out = datetime.now(UTC) + timedelta(days=1 / 0.03)
+    assert history["flamel"]["runs out"] == f"{runs_out:%Y-%m-%d}"
+    assert history["easyslip"]["runs out"] == "not at this rate"  # unused
+    assert history["exorde"]["runs out"] == "after the next reset"  # 50 days vs the 1st
+    assert history["generect"]["trend"][0] != "█"  # topped up 12 days ago: highest later

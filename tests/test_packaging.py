@@ -70,6 +70,8 @@ DEV_TOOLS = {
 }
 # Top-level import name -> distribution name, for the runtime dependencies.
 IMPORT_TO_DIST = {"httpx": "httpx", "attrs": "attrs", "attr": "attrs"}
+# Optional: import name -> (distribution, extra); imported only by the modules that need it.
+OPTIONAL_IMPORTS = {"prometheus_client": ("prometheus-client", "exporter")}
 # Path parts that must never be shipped in the wheel.
 NOT_IN_WHEEL = {
     "tests",
@@ -357,7 +359,7 @@ def test_wheel_contents(dists: Dists) -> None:
         name
         for source in dists.sources
         # generated/.digest.json is the generator's bookkeeping, not needed at run time
-        if source.suffix in {".py", ".json", ".typed"}
+        if source.suffix in {".py", ".json", ".typed", ".yml"}
         and not source.name.startswith(".")
         and (name := _wheel_name(source))
     }
@@ -445,19 +447,27 @@ def test_metadata_requirements(dists: Dists) -> None:
         f"runtime requirements must be exactly {sorted(RUNTIME_DEPS)}, got {sorted(runtime)}"
     )
     extras = {_canonical(x) for x in metadata.get_all("Provides-Extra") or []}
-    assert extras == {"dev"}, extras
+    assert extras == {"dev", "exporter"}, extras
     dev = {
         _canonical(r.name)
         for r in requirements
         if r.marker is not None and r.marker.evaluate({"extra": "dev"})
     }
     assert dev >= DEV_TOOLS, f"dev tools missing from the dev extra: {DEV_TOOLS - dev}"
-    for r in requirements:  # every requirement with a marker is a dev one, nothing else
+    for r in requirements:  # every requirement with a marker belongs to an extra
         if r.marker is not None:
-            assert not r.marker.evaluate({"extra": ""}), f"{r} applies outside the dev extra"
+            assert not r.marker.evaluate({"extra": ""}), f"{r} applies outside the extras"
     assert metadata["Requires-Python"] == ">=3.11"
     # The runtime requirements are what the installed code imports: none unused, none missing.
     imported = _imported_third_party(dists)
+    for module, (dist, extra) in OPTIONAL_IMPORTS.items():
+        in_extra = {
+            _canonical(r.name)
+            for r in requirements
+            if r.marker is not None and r.marker.evaluate({"extra": extra})
+        }
+        assert dist in in_extra, f"{dist} ({module}) is not in the {extra} extra"
+        imported.pop(module, None)
     unknown = {m: sorted(f) for m, f in imported.items() if m not in IMPORT_TO_DIST}
     assert not unknown, f"imports of modules that are not runtime requirements: {unknown}"
     used = {IMPORT_TO_DIST[m] for m in imported}

@@ -277,3 +277,9 @@ def providers_as_attributes() -> None:
     # ``creditwatch.flamel`` without importing the subpackage (lazy at run time).
     assert_type(creditwatch.flamel.Client("k").get_my_info(), AuthUserDto)
     assert_type(creditwatch.llmgenerator.Client("k").balance(), Balance[Account])
+
+
+def history_record(b: Balance[AuthUserDto]) -> None:
+    # creditwatch.record: what balances() returns, or balances; the count recorded.
+    assert_type(creditwatch.record(balances()), int)
+    assert_type(creditwatch.record([b], db="history.sqlite3", account="client-a"), int)

@@ -1,0 +1,394 @@
+"""The history database: schema and migrations, what a check records (and never),
+the burn rate read back in SQL against the same hand-computed series as
+test_forecast.py, two processes recording at once, and a writer killed mid-write.
+
+The command line's ``--record`` / ``history`` against the mock server are in
+test_cli.py.
+"""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import creditwatch
+import httpx
+import pytest
+from creditwatch import Balance
+from creditwatch._forecast import trend
+from creditwatch._history import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Check,
+    History,
+    HistoryError,
+    default_path,
+)
+
+from conftest import FAKE_KEY
+from test_forecast import CASES, T0, Case
+
+NOW = T0 + 10 * 86400  # "now" for the window of the hand-computed series
+
+
+def balance(remaining: float | None, at: float, **fields: object) -> Balance[object]:
+    return Balance(
+        provider=str(fields.pop("provider", "flamel")),
+        remaining=remaining,
+        limit=fields.pop("limit", 1000.0),  # type: ignore[arg-type]
+        checked_at=datetime.fromtimestamp(at, UTC),
+        account=None,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def rows(path: Path, sql: str = "SELECT * FROM checks ORDER BY id") -> list[sqlite3.Row]:
+    db = sqlite3.connect(path)
+    db.row_factory = sqlite3.Row
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+# -- schema -----------------------------------------------------------------------------
+
+
+def test_new_database_is_versioned_and_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "history.sqlite3"
+
+    with History(path):
+        pass
+
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == len(MIGRATIONS)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")} == {
+        "checks"
+    }
+    db.close()
+
+
+def test_an_older_schema_is_migrated_step_by_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "h.sqlite3"
+    with History(path) as history:  # version 1
+        history.add([Check(provider="flamel", outcome=balance(5, T0))])
+    step_2 = ("ALTER TABLE checks ADD COLUMN note TEXT", "UPDATE checks SET note = 'migrated'")
+    monkeypatch.setattr("creditwatch._history.MIGRATIONS", (*MIGRATIONS, step_2))
+    monkeypatch.setattr("creditwatch._history.SCHEMA_VERSION", len(MIGRATIONS) + 1)
+
+    with History(path):
+        pass
+
+    assert rows(path, "PRAGMA user_version")[0][0] == len(MIGRATIONS) + 1
+    assert [r["note"] for r in rows(path)] == ["migrated"]  # the old row was kept
+
+
+def test_a_failing_migration_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "h.sqlite3"
+    with History(path) as history:
+        history.add([Check(provider="flamel", outcome=balance(5, T0))])
+    broken = ("ALTER TABLE checks ADD COLUMN note TEXT", "SELECT * FROM no_such_table")
+    monkeypatch.setattr("creditwatch._history.MIGRATIONS", (*MIGRATIONS, broken))
+    monkeypatch.setattr("creditwatch._history.SCHEMA_VERSION", len(MIGRATIONS) + 1)
+
+    with pytest.raises(HistoryError, match="no_such_table"):
+        History(path)
+
+    assert rows(path, "PRAGMA user_version")[0][0] == len(MIGRATIONS)
+    # the first step was rolled back too (`in` on a Row looks at values, not names)
+    assert "note" not in rows(path)[0].keys()  # noqa: SIM118
+
+
+def test_a_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+
+    with pytest.raises(HistoryError, match=r"newer creditwatch \(schema version 99"):
+        History(path)
+
+    assert rows(path, "PRAGMA user_version")[0][0] == 99
+
+
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    path.write_bytes(b"this is not SQLite " * 100)
+
+    with pytest.raises(HistoryError, match=str(path)):
+        History(path)
+    assert isinstance(HistoryError("x"), sqlite3.Error)
+
+
+def test_default_path(tmp_path: Path) -> None:
+    home = Path.home()
+    assert default_path({}) == home / ".local/share/creditwatch/history.sqlite3"
+    assert default_path({"XDG_DATA_HOME": str(tmp_path)}) == (
+        tmp_path / "creditwatch/history.sqlite3"
+    )
+    # relative XDG_DATA_HOME is invalid per the spec: ignored
+    assert default_path({"XDG_DATA_HOME": "rel"}) == default_path({})
+    assert default_path({"CREDITWATCH_DB": str(tmp_path / "x.db"), "XDG_DATA_HOME": "/y"}) == (
+        tmp_path / "x.db"
+    )
+
+
+# -- recording --------------------------------------------------------------------------
+
+
+def test_record_stores_balances_and_error_classes_never_messages(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    resets = datetime(2026, 12, 1, tzinfo=UTC)
+    response = httpx.Response(401, text=f"wrong_api_key {FAKE_KEY}")
+    error = creditwatch.AuthenticationError(
+        f"wrong_api_key {FAKE_KEY}", provider="exorde", response=response, body=response.text
+    )
+
+    results: dict[str, Balance[object] | BaseException] = {
+        "flamel": balance(610, T0, plan="free", resets_at=resets),
+        "exorde": error,
+    }
+    count = creditwatch.record(results, db=path)
+    creditwatch.record([balance(30, T0 + 60, provider="easyslip", unit="quota")], db=path,
+                       account="team-a")  # fmt: skip
+
+    assert count == 2
+    flamel, exorde, easyslip = rows(path)
+    assert dict(flamel) | {"id": 0} == {
+        "id": 0,
+        "checked_at": T0,
+        "provider": "flamel",
+        "account": "",
+        "error": None,
+        "remaining": 610.0,
+        "credit_limit": 1000.0,
+        "unlimited": 0,
+        "unit": "credits",
+        "plan": "free",
+        "resets_at": resets.timestamp(),
+        "expires_at": None,
+        "segment": 0,
+        "segment_start": T0,
+        "segment_level": 610.0,
+    }
+    assert exorde["provider"] == "exorde"
+    assert exorde["error"] == "AuthenticationError"
+    assert exorde["remaining"] is None
+    assert abs(exorde["checked_at"] - time.time()) < 60  # an error is recorded as of now
+    assert (easyslip["account"], easyslip["unit"], easyslip["remaining"]) == ("team-a", "quota", 30)
+    data = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert FAKE_KEY.encode() not in data
+    assert b"wrong_api_key" not in data
+
+
+def test_one_transaction_per_check(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+
+    class Boom(BaseException):  # like KeyboardInterrupt, in the middle of a check
+        pass
+
+    class Exploding(Check):
+        def timestamp(self) -> float:
+            raise Boom
+
+    with History(path) as history:
+        history.add([Check(provider="flamel", outcome=balance(5, T0))])
+        with pytest.raises(Boom):
+            history.add(
+                [
+                    Check(provider="exorde", outcome=balance(7, T0)),
+                    Exploding(provider="generect", outcome=balance(9, T0)),
+                ]
+            )
+
+    assert [r["provider"] for r in rows(path)] == ["flamel"]
+
+
+# -- reading: the same hand-computed series, through SQL --------------------------------
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_series_from_the_database_match_the_hand_computed_ones(case: Case, tmp_path: Path) -> None:
+    with History(tmp_path / "h.sqlite3") as history:
+        history.add(
+            [Check(provider="flamel", account="a", outcome=balance(r, t)) for t, r in case.points]
+        )
+        [series] = history.series(since=T0 - 3600, until=NOW)
+
+    result = series.forecast()
+    assert series.checks == len(case.points)
+    assert series.fit.points == len(case.points)
+    if case.used_per_day is None:
+        assert result.kind == "not_enough_data"
+    else:
+        assert result.used_per_day == pytest.approx(case.used_per_day, rel=1e-9)
+    if case.runs_out_day is None:
+        assert result.runs_out_at is None
+    else:
+        assert result.runs_out_at is not None
+        assert result.runs_out_at.timestamp() == pytest.approx(T0 + case.runs_out_day * 86400)
+    assert series.trend == trend(case.points, width=24)
+
+
+def test_window_counts_failures_and_latest_values(tmp_path: Path) -> None:
+    error = creditwatch.APITimeoutError("timed out", provider="flamel")
+    resets = datetime.fromtimestamp(T0 + 5 * 86400, UTC)
+    with History(tmp_path / "h.sqlite3") as history:
+        history.add([Check(provider="flamel", outcome=balance(500, T0 - 86400))])  # outside
+        history.add([Check(provider="flamel", outcome=balance(100, T0, resets_at=resets))])
+        history.add([Check(provider="flamel", outcome=balance(90, T0 + 86400, plan="pro"))])
+        history.add([Check(provider="flamel", outcome=error, at=datetime.fromtimestamp(NOW, UTC))])
+        history.add([Check(provider="exorde", outcome=balance(1, T0))])
+        [series] = history.series(since=T0, until=NOW, providers=["flamel"])
+
+    assert (series.provider, series.account) == ("flamel", "")
+    assert (series.checks, series.failures) == (3, 1)
+    assert series.last_error == "APITimeoutError"
+    assert series.last_check_at == datetime.fromtimestamp(NOW, UTC)
+    assert series.latest is not None
+    assert (series.latest.remaining, series.latest.plan) == (90, "pro")
+    assert series.forecast().used_per_day == pytest.approx(10.0)
+    # a current balance that was not recorded joins the fit: 90 -> 80 in a day
+    current = balance(80, T0 + 2 * 86400, resets_at=resets)
+    assert series.forecast(current).used_per_day == pytest.approx(10.0)
+    assert series.forecast(current).kind == "after_reset"  # out at day 10, reset at day 5
+
+
+def test_prune(tmp_path: Path) -> None:
+    with History(tmp_path / "h.sqlite3") as history:
+        history.add([Check(provider="flamel", outcome=balance(r, t)) for t, r in CASES[0].points])
+        assert history.prune(T0 + 1.5 * 86400) == 2
+        [series] = history.series(since=0, until=NOW)
+    assert series.checks == 2
+
+
+# -- several processes ------------------------------------------------------------------
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from datetime import UTC, datetime
+    from pathlib import Path
+    import creditwatch
+    from creditwatch import Balance
+
+    path, name, count, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
+    while not go.exists():
+        time.sleep(0.005)
+    for i in range(count):
+        balance = Balance(provider="flamel", remaining=float(i), limit=None, account=None,
+                          checked_at=datetime.fromtimestamp(1.78e9 + i, UTC))
+        creditwatch.record({"flamel": balance}, db=path, account=name)
+    """
+)
+
+
+def test_two_processes_recording_at_once_lose_nothing(tmp_path: Path) -> None:
+    path, go = tmp_path / "h.sqlite3", tmp_path / "go"
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), name, "200", str(go)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("a", "b")
+    ]
+    time.sleep(0.3)  # both started (and imported) before either opens the file
+    go.touch()
+    for writer in writers:
+        _, stderr = writer.communicate(timeout=120)
+        assert writer.returncode == 0, stderr
+
+    recorded = rows(path, "SELECT account, remaining FROM checks ORDER BY id")
+    for name in ("a", "b"):
+        assert [r["remaining"] for r in recorded if r["account"] == name] == list(range(200))
+    assert len(recorded) == 400
+
+
+KILLED = textwrap.dedent(
+    """
+    import sys
+    from datetime import UTC, datetime
+    from creditwatch import Balance
+    from creditwatch._history import Check, History
+
+    history = History(sys.argv[1])
+    i = 0
+    while True:  # five rows per check, forever: killed from outside
+        at = datetime.fromtimestamp(1.78e9 + i, UTC)
+        history.add([
+            Check(provider="flamel", account=str(n),
+                  outcome=Balance(provider="flamel", remaining=1e6 - i, limit=None,
+                                  account=None, checked_at=at))
+            for n in range(5)
+        ])
+        i += 1
+    """
+)
+
+
+def test_a_writer_killed_mid_write_leaves_a_readable_database(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    writer = subprocess.Popen([sys.executable, "-c", KILLED, str(path)])
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            if path.exists() and _count(path) >= 50:
+                break
+        time.sleep(0.05)
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(10)
+
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+    count = _count(path)
+    assert count >= 50
+    assert count % 5 == 0, "a check was half written"
+    with History(path) as history:  # and creditwatch can open and extend it
+        history.add([Check(provider="exorde", outcome=balance(1, T0))])
+        series = history.series(since=0, until=2e9)
+    assert sum(s.checks for s in series) == count + 1
+
+
+def _count(path: Path) -> int:
+    try:
+        return int(rows(path, "SELECT count(*) FROM checks")[0][0])
+    except sqlite3.OperationalError:  # the table is not created yet
+        return 0
+
+
+# -- import cost --------------------------------------------------------------------------
+
+
+def imported_by(code: str) -> set[str]:
+    """The modules ``python -X importtime -c CODE`` reports."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+
+
+def test_import_creditwatch_loads_neither_sqlite3_nor_prometheus_client() -> None:
+    # the control: record is there, and -X importtime sees what it imports
+    assert "sqlite3" in imported_by("import creditwatch; creditwatch.record")
+    imported = imported_by("import creditwatch")
+    assert "creditwatch" in imported
+    assert not {m for m in imported if m.split(".")[0] in {"sqlite3", "_sqlite3"}}
+    assert not {m for m in imported if m.startswith("prometheus_client")}
