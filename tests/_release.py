@@ -1,48 +1,43 @@
-"""Shared by the release tests (test_snapshot, test_spec_watch): a temporary copy of
-the repository, scripts run inside it, and docs pages built from the snapshots.
-
-The scripts find the repository from their own location, so running the copy's
-scripts only ever touches the copy.
-"""
+"""Shared by the release tests (test_snapshot, test_spec_watch): a repository copy
+(tests/_repo.py) put in a just-released state, and docs pages built from the
+snapshots."""
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-from conftest import ROOT
+from codegen import changes
+from conftest import PROVIDERS, ROOT
 
-COPIED = (
-    "specs", "scripts", "generated", "overlays", "pyproject.toml", "README.md", "CHANGELOG.md",
-)  # fmt: skip
 UPSTREAM = ROOT / "specs" / "upstream"
 DOCS_ONLY = ("exorde", "easyslip", "llmgenerator")
 OPENAPI = ("flamel", "generect")
 
 
-def copy_repo(dest: Path) -> Path:
-    for name in COPIED:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, dest / name)
-    return dest
-
-
-def run_script(
-    root: Path, script: str, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(root / "scripts" / script), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-        env=env,
+def as_released(repo: Path, version: str = "0.1.0") -> Path:
+    """The copy as it is right after releasing `version`: that version in
+    overlays/_version.py, a CHANGELOG.md holding only its entry, and specs/released/
+    recording the current specs and client methods (so only what a test changes is
+    pending, whatever main has not released yet)."""
+    source = repo / "overlays" / "_version.py"
+    text = re.sub(r'__version__ = "[^"]*"', f'__version__ = "{version}"', source.read_text())
+    source.write_text(text, encoding="utf-8")
+    (repo / "CHANGELOG.md").write_text(
+        f"# Changelog\n\n## [Unreleased]\n\n## [{version}] - 2026-11-21\n\nA release.\n",
+        encoding="utf-8",
     )
+    released = repo / "specs" / "released"
+    surfaces = {}
+    for provider in PROVIDERS:
+        shutil.copyfile(repo / "specs" / f"{provider}.yaml", released / f"{provider}.yaml")
+        surfaces[provider] = changes.read_surface(repo / "generated" / provider / "client.py")
+    (released / "surface.json").write_text(
+        json.dumps(surfaces, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    return repo
 
 
 def openapi_page(document: str, title: str = "Get My Info") -> str:

@@ -1,9 +1,9 @@
 """Temporary copies of the repository and fresh virtual environments, for the tests
 that run the generator or install the package the way a user does.
 
-A copy holds the parts the generator reads and writes (specs/, scripts/, generated/,
-overlays/, pyproject.toml, README.md): the copied generate.py finds its root from its
-own location, so the real tree is never touched.
+A copy holds the parts the generator and the release scripts read and write (specs/,
+scripts/, generated/, overlays/, pyproject.toml, README.md, CHANGELOG.md): the copied
+scripts find their root from their own location, so the real tree is never touched.
 
 A fresh environment is made with ``venv --without-pip`` and filled by this
 environment's pip (``pip --python``): the same result as a user's ``pip install``,
@@ -14,6 +14,7 @@ configured package index.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import shutil
 import subprocess
@@ -26,7 +27,9 @@ import yaml
 
 from conftest import PROVIDERS, ROOT
 
-COPIED = ("specs", "scripts", "generated", "overlays", "pyproject.toml", "README.md")
+COPIED = (
+    "specs", "scripts", "generated", "overlays", "pyproject.toml", "README.md", "CHANGELOG.md",
+)  # fmt: skip
 BUILD_TIMEOUT = 600  # seconds; the isolated build environments come from the index
 
 
@@ -44,15 +47,36 @@ def copy_repo(target: Path) -> Path:
     return target
 
 
-def generate(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run root's scripts/generate.py (it works on root's files)."""
+def run_script(
+    root: Path, script: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run root's scripts/<script> (it works on root's files)."""
     return subprocess.run(
-        [sys.executable, str(root / "scripts" / "generate.py"), *args],
+        [sys.executable, str(root / "scripts" / script), *args],
         capture_output=True,
         text=True,
         check=False,
         timeout=300,
+        env=env,
     )
+
+
+def generate(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run root's scripts/generate.py."""
+    return run_script(root, "generate.py", *args)
+
+
+def tree_hash(root: Path) -> str:
+    """One hash of everything generate.py writes."""
+    digest = hashlib.sha256()
+    files = [root / "pyproject.toml"]
+    for folder in ("generated", "specs"):
+        files += [
+            p for p in (root / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        ]
+    for path in sorted(files):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def edit_spec(repo: Path, provider: str, change: Callable[[dict[str, Any]], None]) -> None:

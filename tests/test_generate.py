@@ -10,7 +10,6 @@ for five providers).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import subprocess
 from importlib.metadata import version
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from _repo import copy_repo, edit_spec, generate
+from _repo import copy_repo, edit_spec, generate, tree_hash
 from _specs import NORMALIZED
 from conftest import PROVIDERS, ROOT
 
@@ -41,19 +40,6 @@ def stale_report(result: subprocess.CompletedProcess[str]) -> tuple[set[str], li
         line.strip() for line in lines[1:] if line.startswith("  ") and "model change:" not in line
     }
     return files, changes
-
-
-def tree_hash(root: Path) -> str:
-    """One hash of everything generate.py writes."""
-    digest = hashlib.sha256()
-    files = [root / "pyproject.toml"]
-    for folder in ("generated", "specs"):
-        files += [
-            p for p in (root / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts
-        ]
-    for path in sorted(files):
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 @pytest.fixture

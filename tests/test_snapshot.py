@@ -22,15 +22,13 @@ from _faults import FaultServer, Reply, drop_reply, redirect_reply
 from _release import (
     DOCS_ONLY,
     UPSTREAM,
-    copy_repo,
     flamel_with_a_field_swapped,
     openapi_page,
     published_page,
-    run_script,
 )
+from _repo import copy_repo, run_script, tree_hash
 from codegen.providers import PROVIDERS
 from snapshot import SnapshotError, extract, normalize_text, page_text, source_url
-from test_generate import tree_hash
 
 MARKDOWN = {"Content-Type": "text/markdown; charset=utf-8"}
 

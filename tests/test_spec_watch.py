@@ -33,14 +33,13 @@ import yaml
 from _faults import FaultServer, Reply
 from _release import (
     UPSTREAM,
-    copy_repo,
+    as_released,
     flamel_with_a_field_swapped,
     openapi_page,
     published_page,
-    run_script,
 )
+from _repo import copy_repo, run_script, tree_hash
 from conftest import PROVIDERS, ROOT
-from test_generate import tree_hash
 
 WORKFLOW = ROOT / ".github" / "workflows" / "spec-watch.yml"
 
@@ -74,7 +73,7 @@ def watch(
 
 
 def test_a_changed_flamel_page_becomes_a_release(tmp_path: Path, server: FaultServer) -> None:
-    repo = copy_repo(tmp_path / "repo")
+    repo = as_released(copy_repo(tmp_path / "repo"))
     document = flamel_with_a_field_swapped()
     server.script_path("/flamel", Reply(200, openapi_page(document).encode()))
     body_file, output = tmp_path / "body.md", tmp_path / "github_output"
@@ -158,7 +157,7 @@ def test_a_changed_flamel_page_becomes_a_release(tmp_path: Path, server: FaultSe
 
 
 def test_a_docs_only_page_change_is_in_the_body(tmp_path: Path, server: FaultServer) -> None:
-    repo = copy_repo(tmp_path)
+    repo = as_released(copy_repo(tmp_path))
     page = published_page("easyslip")
     assert "currentCredit: number;" in page
     changed = page.replace("currentCredit: number;", "currentCredit: number;\nbonusCredit: number;")
@@ -189,7 +188,7 @@ def test_a_docs_only_page_change_is_in_the_body(tmp_path: Path, server: FaultSer
 def test_a_failure_anywhere_writes_nothing(
     tmp_path: Path, server: FaultServer, broken: str
 ) -> None:
-    repo = copy_repo(tmp_path)
+    repo = as_released(copy_repo(tmp_path))
     # A real change at Flamel that would otherwise be written...
     server.script_path("/flamel", Reply(200, openapi_page(flamel_with_a_field_swapped()).encode()))
     if broken.startswith("generect"):  # ...and one provider that fails
@@ -203,7 +202,7 @@ def test_a_failure_anywhere_writes_nothing(
         document["paths"]["/api/users/me"]["get"]["responses"] = "none"
         server.script_path("/flamel", Reply(200, openapi_page(yaml.safe_dump(document)).encode()))
         expected = "spec-watch: flamel: the OpenAPI document of"
-    before = tree_hash(repo)
+    before, changelog = tree_hash(repo), (repo / "CHANGELOG.md").read_bytes()
 
     result = watch(repo, server, "--release")
 
@@ -211,7 +210,7 @@ def test_a_failure_anywhere_writes_nothing(
     (line,) = result.stderr.splitlines()
     assert line.startswith(expected), line
     assert tree_hash(repo) == before  # specs/, generated/, pyproject.toml
-    assert (repo / "CHANGELOG.md").read_bytes() == (ROOT / "CHANGELOG.md").read_bytes()
+    assert (repo / "CHANGELOG.md").read_bytes() == changelog
 
 
 def test_a_document_the_normalizer_cannot_fix_is_reported(
@@ -220,7 +219,7 @@ def test_a_document_the_normalizer_cannot_fix_is_reported(
     """Valid OpenAPI, but a field a normalizer step fixes is gone: the snapshot is
     written (it is what Flamel publishes), generation fails loudly, nothing is
     released, and the body says what failed so that a person updates the step."""
-    repo = copy_repo(tmp_path)
+    repo = as_released(copy_repo(tmp_path))
     text = (UPSTREAM / "flamel.yaml").read_bytes().decode("utf-8")
     gone = (
         "        profileImage:\n          type: string\n          description: 프로필이미지 주소\n"
@@ -252,7 +251,7 @@ def test_a_document_the_normalizer_cannot_fix_is_reported(
 def test_generate_prints_the_classes_and_release_applies_them(tmp_path: Path) -> None:
     """A hand-written spec edited in place: generate.py classifies it against the last
     release, --release writes the release and the Unreleased notes move into it."""
-    repo = copy_repo(tmp_path)
+    repo = as_released(copy_repo(tmp_path))
     path = repo / "specs" / "easyslip.yaml"
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     spec["components"]["schemas"]["MeData"]["properties"]["bonusCredit"] = {
