@@ -364,7 +364,7 @@ class Transport(Generic[H]):
         self, response: httpx.Response, parse: Parse[T] | None, retries: int
     ) -> APIResponse[T]:
         """A final response -> the parsed result, or a typed error."""
-        if not response.is_success:
+        if not 200 <= response.status_code < 300:
             raise self._status_error(response, response.status_code)
         profile = self.profile
         if parse is None:  # the operation documents no body
@@ -512,6 +512,8 @@ class SyncTransport(Transport[httpx.Client]):
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         response = self.http.send(request, follow_redirects=False)
+        if not 300 <= response.status_code < 400:  # the common case: no redirect to check
+            return response
         for _ in range(MAX_REDIRECTS):
             next_request = self._redirect(response)
             if next_request is None:
@@ -552,6 +554,8 @@ class AsyncTransport(Transport[httpx.AsyncClient]):
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         response = await self.http.send(request, follow_redirects=False)
+        if not 300 <= response.status_code < 400:  # the common case: no redirect to check
+            return response
         for _ in range(MAX_REDIRECTS):
             next_request = self._redirect(response)
             if next_request is None:
