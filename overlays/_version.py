@@ -5,4 +5,4 @@ metadata, ``creditwatch.__version__``, the User-Agent header and ``creditwatch -
 all follow it. ``python scripts/generate.py --release`` bumps it.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
