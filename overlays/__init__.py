@@ -6,10 +6,10 @@ Each provider is a subpackage (``creditwatch.flamel`` ...) with ``Client``,
 ``import creditwatch`` stays cheap.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
+# Only public names at module level (an editor completes `creditwatch.` from them):
+# the helpers below are imported under private names.
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from ._version import __version__
 from .errors import (
@@ -27,7 +27,7 @@ from .errors import (
     RateLimitError,
 )
 
-if TYPE_CHECKING:
+if _TYPE_CHECKING:
     from . import easyslip, exorde, flamel, generect, llmgenerator
     from ._balance import Balance, abalances, balances
     from ._history import record
@@ -71,13 +71,13 @@ __all__ = [
 ]
 
 
-if not TYPE_CHECKING:  # for type checkers, the names above are plain imports
+if not _TYPE_CHECKING:  # for type checkers, the names above are plain imports
 
-    def __getattr__(name: str) -> Any:
+    def __getattr__(name: str) -> object:
         if name in PROVIDERS:
-            return importlib.import_module(f"{__name__}.{name}")
+            return _importlib.import_module(f"{__name__}.{name}")
         if name in _LAZY:
-            value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+            value = getattr(_importlib.import_module(_LAZY[name], __name__), name)
             globals()[name] = value
             return value
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

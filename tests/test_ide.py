@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import creditwatch
 import jedi
 import pytest
 
@@ -151,3 +152,6 @@ def test_package_completion_shows_providers_and_functions() -> None:
     names = complete("import creditwatch\ncreditwatch.")
     assert set(OPERATIONS) | {"balances", "abalances", "Balance", "APIError"} <= set(names)
     assert "reported as its `APIError`" in names["balances"].docstring()
+    # Nothing but the public API (and the subpackages): no helper imports.
+    public = {n for n in names if not n.startswith("_")}
+    assert public <= {*creditwatch.__all__, "errors", "prometheus"}, public - {*creditwatch.__all__}
