@@ -507,6 +507,7 @@ class SyncTransport(Transport[httpx.Client]):
         return httpx.Client(headers=headers, timeout=timeout)
 
     def close(self) -> None:
+        """Close the connection pool if it is the transport's own."""
         if self.owns_http:
             self.http.close()
 
@@ -549,6 +550,7 @@ class AsyncTransport(Transport[httpx.AsyncClient]):
         return httpx.AsyncClient(headers=headers, timeout=timeout)
 
     async def aclose(self) -> None:
+        """Close the connection pool if it is the transport's own."""
         if self.owns_http:
             await self.http.aclose()
 

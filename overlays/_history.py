@@ -237,6 +237,7 @@ class History:
         return cls(path) if Path(path).is_file() else None
 
     def close(self) -> None:
+        """Close the database connection."""
         self._db.close()
 
     def __enter__(self) -> Self:

@@ -57,6 +57,9 @@ def test_type_completeness_is_100_percent(tmp_path: Path) -> None:
     ]
     assert completeness["exportedSymbolCounts"]["withKnownType"] > 100
     assert completeness["completenessScore"] == 1.0, "\n".join(weak)
+    # Every public function and class says what it is (IDE hover).
+    assert completeness["missingFunctionDocStringCount"] == 0
+    assert completeness["missingClassDocStringCount"] == 0
 
 
 def test_user_script_passes_pyright_strict(tmp_path: Path) -> None:

@@ -16,6 +16,9 @@ from attrs import define
 
 
 class Unset:
+    """The type of `UNSET`: an optional field absent from the answer (test it with
+    ``isinstance(value, Unset)``), or an optional argument not given."""
+
     def __bool__(self) -> Literal[False]:
         return False
 

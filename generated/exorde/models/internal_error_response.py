@@ -37,6 +37,8 @@ class InternalErrorResponse:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object this model stands for, with the spec's field names (and any
+        unknown fields it arrived with)."""
         request_id: str | Unset = UNSET
         if not isinstance(self.request_id, Unset):
             request_id = str(self.request_id)

@@ -40,6 +40,8 @@ class RequestStatus:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object this model stands for, with the spec's field names (and any
+        unknown fields it arrived with)."""
         cost = self.cost
 
         api_deprecation_notice: dict[str, Any] | Unset = UNSET

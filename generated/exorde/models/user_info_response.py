@@ -42,6 +42,8 @@ class UserInfoResponse:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object this model stands for, with the spec's field names (and any
+        unknown fields it arrived with)."""
         user = self.user.to_dict()
 
         status = self.status.to_dict()

@@ -52,6 +52,8 @@ class UserPlan:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object this model stands for, with the spec's field names (and any
+        unknown fields it arrived with)."""
         name = self.name
 
         total_monthly_credits = self.total_monthly_credits

@@ -64,6 +64,8 @@ _KNOWN_KEYS: frozenset[str] = frozenset(
 
 @_attrs_define
 class AuthUserDto:
+    """The ``AuthUserDto`` object of the spec (it gives no description)."""
+
     user_id: int
     """ User id. """
     email: str
@@ -126,6 +128,8 @@ class AuthUserDto:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object this model stands for, with the spec's field names (and any
+        unknown fields it arrived with)."""
         user_id = self.user_id
 
         email = self.email

@@ -38,6 +38,8 @@ _KNOWN_KEYS: frozenset[str] = frozenset(
 
 @_attrs_define
 class AuthUserEnterpriseDto:
+    """The ``AuthUserEnterpriseDto`` object of the spec (it gives no description)."""
+
     expires_at: datetime.datetime
     """ Expiry date. """
     monthly_credit: float
@@ -55,6 +57,8 @@ class AuthUserEnterpriseDto:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object this model stands for, with the spec's field names (and any
+        unknown fields it arrived with)."""
         expires_at = self.expires_at.isoformat()
 
         monthly_credit = self.monthly_credit

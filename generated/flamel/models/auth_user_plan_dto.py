@@ -46,6 +46,8 @@ _KNOWN_KEYS: frozenset[str] = frozenset(
 
 @_attrs_define
 class AuthUserPlanDto:
+    """The ``AuthUserPlanDto`` object of the spec (it gives no description)."""
+
     plan_id: int
     """ Id. """
     grade: str
@@ -80,6 +82,8 @@ class AuthUserPlanDto:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object this model stands for, with the spec's field names (and any
+        unknown fields it arrived with)."""
         plan_id = self.plan_id
 
         grade = self.grade

@@ -37,6 +37,8 @@ _KNOWN_KEYS: frozenset[str] = frozenset(
 
 @_attrs_define
 class CreditCostInfo:
+    """The ``CreditCostInfo`` object of the spec (it gives no description)."""
+
     credit_cost_info_id: int
     """ Id. """
     plan_id: int
@@ -56,6 +58,8 @@ class CreditCostInfo:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object this model stands for, with the spec's field names (and any
+        unknown fields it arrived with)."""
         credit_cost_info_id = self.credit_cost_info_id
 
         plan_id = self.plan_id

@@ -54,6 +54,8 @@ _KNOWN_KEYS: frozenset[str] = frozenset(
 
 @_attrs_define
 class Enterprise:
+    """The ``Enterprise`` object of the spec (it gives no description)."""
+
     name: str
     """ Company name. """
     categories: str
@@ -93,6 +95,8 @@ class Enterprise:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object this model stands for, with the spec's field names (and any
+        unknown fields it arrived with)."""
         name = self.name
 
         categories = self.categories

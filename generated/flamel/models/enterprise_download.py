@@ -31,6 +31,8 @@ _KNOWN_KEYS: frozenset[str] = frozenset(
 
 @_attrs_define
 class EnterpriseDownload:
+    """The ``EnterpriseDownload`` object of the spec (it gives no description)."""
+
     enterprise_download_id: int
     """ Id. """
     scale_size: str
@@ -42,6 +44,8 @@ class EnterpriseDownload:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object this model stands for, with the spec's field names (and any
+        unknown fields it arrived with)."""
         enterprise_download_id = self.enterprise_download_id
 
         scale_size = self.scale_size

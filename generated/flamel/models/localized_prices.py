@@ -27,6 +27,8 @@ class LocalizedPrices:
     additional_properties: dict[str, PricePropertyDto] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object this model stands for, with the spec's field names (and any
+        unknown fields it arrived with)."""
 
         field_dict: dict[str, Any] = {}
         for prop_name, prop in self.additional_properties.items():

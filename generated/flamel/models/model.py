@@ -56,6 +56,8 @@ _KNOWN_KEYS: frozenset[str] = frozenset(
 
 @_attrs_define
 class Model:
+    """The ``Model`` object of the spec (it gives no description)."""
+
     model_id: int
     """ Id. """
     name: BaseModelKind
@@ -107,6 +109,8 @@ class Model:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object this model stands for, with the spec's field names (and any
+        unknown fields it arrived with)."""
         model_id = self.model_id
 
         name = self.name.value

@@ -36,6 +36,8 @@ _KNOWN_KEYS: frozenset[str] = frozenset(
 
 @_attrs_define
 class PricePropertyDto:
+    """The ``PricePropertyDto`` object of the spec (it gives no description)."""
+
     price: float
     """ Price. """
     price_dis: str
@@ -55,6 +57,8 @@ class PricePropertyDto:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object this model stands for, with the spec's field names (and any
+        unknown fields it arrived with)."""
         price = self.price
 
         price_dis = self.price_dis

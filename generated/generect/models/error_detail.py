@@ -34,6 +34,8 @@ class ErrorDetail:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object this model stands for, with the spec's field names (and any
+        unknown fields it arrived with)."""
         detail = self.detail
 
         field_dict: dict[str, Any] = {}

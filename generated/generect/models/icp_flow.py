@@ -43,6 +43,8 @@ class IcpFlow:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object this model stands for, with the spec's field names (and any
+        unknown fields it arrived with)."""
         a = self.a
 
         active_compaign_count_lead = self.active_compaign_count_lead

@@ -97,6 +97,8 @@ class User:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object this model stands for, with the spec's field names (and any
+        unknown fields it arrived with)."""
         balance_companies_by_icp = self.balance_companies_by_icp
 
         balance_company_by_link = self.balance_company_by_link

@@ -45,6 +45,8 @@ class CreditBalance:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object this model stands for, with the spec's field names (and any
+        unknown fields it arrived with)."""
         balance = self.balance
 
         total_purchased = self.total_purchased

@@ -44,6 +44,8 @@ class SubscriptionResponse:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object this model stands for, with the spec's field names (and any
+        unknown fields it arrived with)."""
         has_subscription = self.has_subscription
 
         subscription: dict[str, Any] | None
