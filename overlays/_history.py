@@ -9,7 +9,10 @@ echo the key in it).
   from each version to the next, applied in one transaction when a file is opened.
   A file from a newer creditwatch is refused (`HistoryError`), never rewritten.
 * WAL mode and a busy timeout: processes that record at the same time wait for one
-  another instead of failing, and readers never block writers.
+  another instead of failing, and readers never block writers. SQLite answers a few
+  lock conflicts with "database is locked" at once, without waiting (two connections
+  switching a new file to WAL together; one opening while the last one closing
+  cleans up the WAL): `_patiently` retries those steps until the same timeout.
 * One transaction per check: a crash or Ctrl-C loses at most the check being written.
 
 Each successful row also stores its burn-rate *segment* (`creditwatch._forecast`):
@@ -24,11 +27,11 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 import attrs
 
@@ -48,6 +51,33 @@ __all__ = [
 
 BUSY_TIMEOUT = 30.0
 """Seconds a writer waits for another process's transaction before giving up."""
+
+
+_T = TypeVar("_T")
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) in {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+    } or ("database is locked" in str(exc))
+
+
+def _patiently(step: Callable[[], _T], timeout: float = BUSY_TIMEOUT) -> _T:
+    """``step()``, retried with a growing pause while SQLite says the database is
+    busy, for up to ``timeout`` seconds. Only for steps that change nothing when
+    they fail (a pragma, a ``BEGIN``), so running one again is safe."""
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
 
 # MIGRATIONS[n] takes a database from user_version n to n + 1. Append, never edit.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -221,7 +251,7 @@ class History:
         except sqlite3.Error as exc:
             raise HistoryError(f"{self.path}: cannot open the history ({exc})") from None
         try:
-            self._db.execute("PRAGMA journal_mode = WAL")
+            _patiently(lambda: self._db.execute("PRAGMA journal_mode = WAL").fetchall())
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
         except HistoryError:
@@ -254,7 +284,7 @@ class History:
     # -- schema -------------------------------------------------------------------------
 
     def _version(self) -> int:
-        version: int = self._db.execute("PRAGMA user_version").fetchone()[0]
+        version: int = _patiently(lambda: self._db.execute("PRAGMA user_version").fetchone())[0]
         if version > SCHEMA_VERSION:
             raise HistoryError(
                 f"{self.path}: written by a newer creditwatch (schema version {version}; "
@@ -276,7 +306,7 @@ class History:
     def _transaction(self) -> Iterator[None]:
         """``BEGIN IMMEDIATE`` (take the write lock now, waiting up to the busy
         timeout) ... ``COMMIT``; ``ROLLBACK`` on any exception, Ctrl-C included."""
-        self._db.execute("BEGIN IMMEDIATE")
+        _patiently(lambda: self._db.execute("BEGIN IMMEDIATE"))
         try:
             yield
         except BaseException:
