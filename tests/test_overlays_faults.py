@@ -434,6 +434,27 @@ def test_key_never_in_logs_or_errors(server: FaultServer, caplog: pytest.LogCapt
         assert FAKE_KEY not in text
 
 
+def test_header_parameters_are_sent_once_and_replace_a_pool_default(server: FaultServer) -> None:
+    """An operation's header parameter (Exorde's version header): its default when not
+    given, the caller's value when given, always exactly once, and over a same-named
+    default header of a pool the caller passed in (as httpx's merge would)."""
+    from creditwatch.exorde.models import ApiVersion  # noqa: PLC0415
+
+    server.script(ok("exorde"))
+    with creditwatch.exorde.Client(FAKE_KEY, base_url=server.base_url) as client:
+        client.get_user_info()
+        client.get_user_info(x_exorde_api_version=ApiVersion("v2"))
+    pool = httpx.Client(headers={"x-exorde-api-version": "v0", "X-Other": "kept"})
+    with creditwatch.exorde.Client(FAKE_KEY, base_url=server.base_url, http_client=pool) as c:
+        c.get_user_info()
+    pool.close()
+    sent = [r.headers.get_all("X-Exorde-Api-Version") for r in server.requests]
+    assert sent == [["v1"], ["v2"], ["v1"]]
+    assert server.requests[-1].headers["x-other"] == "kept"
+    assert server.requests[-1].headers["authorization"] == f"Bearer {FAKE_KEY}"
+    assert server.requests[-1].headers.get_all("accept") == ["application/json"]
+
+
 def test_http_client_passed_in_is_not_closed(server: FaultServer) -> None:
     server.script(ok("flamel"))
     http = httpx.Client()
