@@ -435,13 +435,23 @@ def test_interrupt_exits_130_quietly(server: FaultServer) -> None:
     server.script_path(
         "/generect" + operation_paths("generect")["getUserMe"], Reply(200, b"{}", delay=30)
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "creditwatch", "balances"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # Ctrl-C as in a terminal. A test run started in the background by a
+    # non-interactive shell (`cmd &`) has SIGINT ignored, a child inherits that, and
+    # Python then never turns SIGINT into KeyboardInterrupt; a handled one is reset.
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "creditwatch", "balances"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         deadline = time.monotonic() + 20
         while not server.requests and time.monotonic() < deadline:
