@@ -252,3 +252,27 @@ def test_models_load_on_first_use() -> None:
         "else:\n    raise AssertionError('a missing name must raise AttributeError')\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize("provider", list(CASES))
+def test_error_models_load_with_the_first_error(provider: str) -> None:
+    """A provider's import and client (what its first call needs) load no error model;
+    decoding a documented error body loads it, and the body's message comes through."""
+    code = (
+        "import importlib.resources, json, sys\n"
+        "from creditwatch._base import load_profile\n"
+        f"import creditwatch.{provider}\n"
+        f"creditwatch.{provider}.Client(api_key={FAKE_KEY!r}, base_url='http://127.0.0.1:9')\n"
+        f"prefix = 'creditwatch._generated.{provider}.models.'\n"
+        "loaded = lambda: sorted(m for m in sys.modules if m.startswith(prefix) and 'error' in m)\n"
+        "assert loaded() == [], loaded()\n"
+        "examples = json.loads((importlib.resources.files('creditwatch._generated')"
+        " / 'examples.json').read_text(encoding='utf-8'))\n"
+        f"bodies = [b for op in examples['{provider}'].values()"
+        " for status, named in op['responses'].items() if status >= '400'"
+        " for b in named.values() if b]\n"
+        f"info = load_profile('{provider}').decode_error(bodies[0])\n"
+        "assert info.message or info.request_id, info\n"
+        "assert loaded() != [], 'decoding an error loaded no error model'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

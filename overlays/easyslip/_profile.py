@@ -9,13 +9,14 @@ from typing import Any
 
 from .._balance import Balance, aware
 from .._base import BalanceRule, ErrorInfo, Profile
-from .._generated.easyslip.models.error_response import ErrorResponse
 from .._generated.easyslip.models.me_data import MeData
 
 Account = MeData  # what an EasySlip balance is computed from
 
 
 def _decode_error(data: Any) -> ErrorInfo:
+    from .._generated.easyslip.models.error_response import ErrorResponse  # noqa: PLC0415
+
     message = ErrorResponse.from_dict(data).message
     return ErrorInfo(code=message, message=message)
 

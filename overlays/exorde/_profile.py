@@ -9,8 +9,6 @@ from typing import Any
 from .._balance import Balance
 from .._base import BalanceRule, ErrorInfo, Profile, warn_caller
 from .._generated.exorde.models.api_deprecation_notice import ApiDeprecationNotice
-from .._generated.exorde.models.error_response import ErrorResponse
-from .._generated.exorde.models.internal_error_response import InternalErrorResponse
 from .._generated.exorde.models.user import User
 from .._generated.exorde.types import Unset
 
@@ -18,6 +16,11 @@ Account = User  # what an Exorde balance is computed from
 
 
 def _decode_error(data: Any) -> ErrorInfo:
+    from .._generated.exorde.models.error_response import ErrorResponse  # noqa: PLC0415
+    from .._generated.exorde.models.internal_error_response import (  # noqa: PLC0415
+        InternalErrorResponse,
+    )
+
     if isinstance(data, dict) and "error" not in data:  # 500: {"requestId": ...}
         return ErrorInfo(request_id=InternalErrorResponse.from_dict(data).request_id)
     error = ErrorResponse.from_dict(data).error

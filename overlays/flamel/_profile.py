@@ -9,7 +9,6 @@ from typing import Any
 from .._balance import Balance, aware
 from .._base import BalanceRule, ErrorInfo, Profile
 from .._generated.flamel.models.auth_user_dto import AuthUserDto
-from .._generated.flamel.models.error_envelope import ErrorEnvelope
 
 Account = AuthUserDto  # what a Flamel balance is computed from
 
@@ -23,6 +22,8 @@ def _unwrap(data: Any) -> Any:
 
 
 def _decode_error(data: Any) -> ErrorInfo:
+    from .._generated.flamel.models.error_envelope import ErrorEnvelope  # noqa: PLC0415
+
     reason = str(ErrorEnvelope.from_dict(data).data)
     return ErrorInfo(code=reason, message=reason)
 

@@ -7,13 +7,14 @@ from typing import Any
 
 from .._balance import Balance
 from .._base import BalanceRule, ErrorInfo, Profile
-from .._generated.generect.models.error_detail import ErrorDetail
 from .._generated.generect.models.user import User
 
 Account = User  # what a Generect balance is computed from
 
 
 def _decode_error(data: Any) -> ErrorInfo:
+    from .._generated.generect.models.error_detail import ErrorDetail  # noqa: PLC0415
+
     return ErrorInfo(message=ErrorDetail.from_dict(data).detail)
 
 

@@ -11,7 +11,6 @@ import attrs
 from .._balance import Balance, aware
 from .._base import BalanceRule, ErrorInfo, Profile
 from .._generated.llmgenerator.models.credit_balance import CreditBalance
-from .._generated.llmgenerator.models.error_response import ErrorResponse
 from .._generated.llmgenerator.models.subscription_response import SubscriptionResponse
 
 
@@ -28,6 +27,8 @@ class Account:
 
 
 def _decode_error(data: Any) -> ErrorInfo:
+    from .._generated.llmgenerator.models.error_response import ErrorResponse  # noqa: PLC0415
+
     return ErrorInfo(message=ErrorResponse.from_dict(data).error)
 
 
