@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import copy
 import datetime
+import importlib
+import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -602,16 +604,23 @@ def test_read_surface_of_a_module_without_the_client_classes_is_empty(tmp_path: 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_read_surface_of_the_generated_client_module(provider: str) -> None:
-    """Today's generated client.py is openapi-python-client's own helper (it defines
-    `AuthenticatedClient`): it is not the public surface and contributes nothing.
-    Once the client classes are generated there (issue #8), they are read."""
-    module = ROOT / "generated" / provider / "client.py"
-    text = module.read_text(encoding="utf-8")
-    surface = read_surface(module)
-    if "class AuthenticatedClient" in text:
-        assert surface == {}
-    else:
-        assert surface and all(key.split(".")[0] in changes.CLIENT_CLASSES for key in surface)
+    """What `read_surface` reads from the source with `ast` is what the installed client
+    classes have at run time: the same public methods (and properties), and every
+    parameter of each in its signature."""
+    module = importlib.import_module(f"creditwatch._generated.{provider}.client")
+    expected: dict[str, Any] = {}
+    for class_name in changes.CLIENT_CLASSES:
+        for name, member in vars(getattr(module, class_name)).items():
+            if (not name.startswith("_") or name == "__init__") and (
+                isinstance(member, property) or callable(member)
+            ):
+                expected[f"{class_name}.{name}"] = member
+    surface = read_surface(ROOT / "generated" / provider / "client.py")
+    assert set(surface) == set(expected)
+    for key, member in expected.items():
+        if not isinstance(member, property):
+            for parameter in list(inspect.signature(member).parameters)[1:]:  # after self
+                assert f"{parameter}:" in surface[key], (key, parameter)
 
 
 def test_surface_of_a_module_compared_with_an_edited_copy(tmp_path: Path) -> None:

@@ -694,15 +694,12 @@ CLIENT_CLASSES = ("Client", "AsyncClient", "RawClient", "AsyncRawClient")
 
 def read_surface(path: Path) -> dict[str, str]:
     """{"Class.method": "(params) -> return"} of the public methods of the generated
-    client classes in one module, read with `ast`. A module without those classes,
-    or openapi-python-client's own client.py (it defines `AuthenticatedClient`; its
-    `Client` is an unexported helper), contributes nothing."""
+    client classes in one module, read with `ast`. A module without those classes
+    contributes nothing."""
     if not path.is_file():
         return {}
     tree = ast.parse(path.read_text(encoding="utf-8"))
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
-    if "AuthenticatedClient" in classes:
-        return {}
     surface: dict[str, str] = {}
     for name in CLIENT_CLASSES:
         node = classes.get(name)
