@@ -4,13 +4,11 @@ snapshots."""
 
 from __future__ import annotations
 
-import json
-import re
-import shutil
+import subprocess
+import sys
 from pathlib import Path
 
-from codegen import changes
-from conftest import PROVIDERS, ROOT
+from conftest import ROOT
 
 UPSTREAM = ROOT / "specs" / "upstream"
 DOCS_ONLY = ("exorde", "easyslip", "llmgenerator")
@@ -19,23 +17,18 @@ OPENAPI = ("flamel", "generect")
 
 def as_released(repo: Path, version: str = "0.1.0") -> Path:
     """The copy as it is right after releasing `version`: that version in
-    overlays/_version.py, a CHANGELOG.md holding only its entry, and specs/released/
-    recording the current specs and client methods (so only what a test changes is
-    pending, whatever main has not released yet)."""
-    source = repo / "overlays" / "_version.py"
-    text = re.sub(r'__version__ = "[^"]*"', f'__version__ = "{version}"', source.read_text())
-    source.write_text(text, encoding="utf-8")
+    overlays/_version.py and specs/released/ recording the current specs and client
+    methods (both written by the copy's own release code), and a CHANGELOG.md holding
+    only that version's entry; so only what a test changes is pending, whatever main
+    has not released yet."""
+    code = (
+        "import sys; sys.path.insert(0, 'scripts'); from codegen import release; "
+        "release.write_version(sys.argv[1]); release.record_baseline()"
+    )
+    subprocess.run([sys.executable, "-c", code, version], cwd=repo, check=True, timeout=120)
     (repo / "CHANGELOG.md").write_text(
         f"# Changelog\n\n## [Unreleased]\n\n## [{version}] - 2026-11-21\n\nA release.\n",
         encoding="utf-8",
-    )
-    released = repo / "specs" / "released"
-    surfaces = {}
-    for provider in PROVIDERS:
-        shutil.copyfile(repo / "specs" / f"{provider}.yaml", released / f"{provider}.yaml")
-        surfaces[provider] = changes.read_surface(repo / "generated" / provider / "client.py")
-    (released / "surface.json").write_text(
-        json.dumps(surfaces, indent=1, sort_keys=True) + "\n", encoding="utf-8"
     )
     return repo
 

@@ -141,11 +141,7 @@ def add_entry(changelog: str, entry: str) -> str:
 def apply(state: Pending, date: datetime.date) -> list[str]:
     """Write the release: the bumped version, the CHANGELOG.md entry, the new baseline."""
     assert state.bump is not None
-    text = VERSION_FILE.read_text(encoding="utf-8")
-    VERSION_FILE.write_text(
-        _VERSION_LINE.sub(f'__version__ = "{state.bump.version}"', text, count=1),
-        encoding="utf-8",
-    )
+    write_version(state.bump.version)
     changelog = CHANGELOG.read_text(encoding="utf-8") if CHANGELOG.is_file() else "# Changelog\n"
     CHANGELOG.write_text(add_entry(changelog, changelog_entry(state, date)), encoding="utf-8")
     record_baseline()
@@ -153,6 +149,14 @@ def apply(state: Pending, date: datetime.date) -> list[str]:
         f"released {state.bump.version}: overlays/_version.py, CHANGELOG.md and specs/released/ "
         "updated"
     ]
+
+
+def write_version(version: str) -> None:
+    """overlays/_version.py := `version`."""
+    text = VERSION_FILE.read_text(encoding="utf-8")
+    VERSION_FILE.write_text(
+        _VERSION_LINE.sub(f'__version__ = "{version}"', text, count=1), encoding="utf-8"
+    )
 
 
 def record_baseline() -> None:
