@@ -189,15 +189,21 @@ def _hints(cls: type[Any]) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+def result_problems(op: Op, result: Any) -> list[str]:
+    """Where what `op`'s client method returned is not the type its signature declares
+    (empty: none), checked field by field."""
+    method = getattr(getattr(creditwatch, op.provider).Client, op.method)
+    return type_problems(result, typing.get_type_hints(method)["return"])
+
+
 def type_problems(  # noqa: PLR0911, PLR0912 - one branch per kind of annotation
-    value: Any, hint: Any = None, path: str = "$"
+    value: Any, hint: Any, path: str = "$"
 ) -> list[str]:
-    """Where a parsed model holds a value its annotation does not allow (empty: none).
+    """Where `value` is not what the annotation `hint` allows, down to every field of a
+    model (empty: nowhere).
 
     Strict like JSON: ``int`` is not ``bool``, ``float`` is an int or a float (not a
     bool), ``str`` is exactly ``str``."""
-    if hint is None:
-        hint = type(value)
     origin = typing.get_origin(hint)
     if hint is Any:
         return []

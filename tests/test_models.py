@@ -14,6 +14,7 @@ import inspect
 import json
 import subprocess
 import sys
+import typing
 import warnings
 from typing import Any
 
@@ -186,7 +187,8 @@ def test_every_timestamp_field_is_a_datetime() -> None:
         ("llmgenerator", "CreditTransaction", "created_at"),
     ]:
         cls = getattr(getattr(creditwatch, provider).models, model)
-        assert "datetime" in str(cls.__annotations__[field]), (provider, model, field)
+        hint = typing.get_type_hints(cls)[field]
+        assert datetime.datetime in (hint, *typing.get_args(hint)), (provider, model, hint)
 
 
 # -- field names --------------------------------------------------------------------------------

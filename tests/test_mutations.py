@@ -4,7 +4,7 @@ JSON type, by null, or dropped, and served through the real clients.
 
 Every such body must either raise a creditwatch.APIError (never another exception,
 never with the API key in its text) or parse into a model whose every value has the
-type its annotation says (tests/_bodies.py `type_problems`). Before the generated
+type its annotation says (tests/_bodies.py `result_problems`). Before the generated
 ``from_dict`` checked types, 862 of 1,608 such bodies came back as models holding a
 value of the wrong type (``user_id == "x"`` typed ``int``).
 """
@@ -20,7 +20,7 @@ from typing import Any
 import creditwatch
 import pytest
 
-from _bodies import Op, call, client_operations, field_paths, type_problems
+from _bodies import Op, call, client_operations, field_paths, result_problems
 from _cases import EXAMPLES
 from conftest import FAKE_KEY, FAKE_TOKEN, PROVIDERS
 
@@ -120,7 +120,7 @@ def test_every_field_of_every_example_mutated(
                     outcomes["parsed"] += 1
                     if status >= 300:
                         wrong.append(f"{label}: an error status returned {result!r}")
-                    problems = type_problems(result)
+                    problems = result_problems(op, result)
                     if problems:
                         outcomes["wrongly typed model"] += 1
                         wrong.append(f"{label}: " + "; ".join(problems))

@@ -1,7 +1,8 @@
 """A user's program that calls every documented public call of creditwatch.
 
 tests/test_ide.py checks it with pyright in strict mode and with mypy --strict, as an
-IDE user's and a CI user's type checkers would (it is never run). Results are pinned
+IDE user's and a CI user's type checkers would (the tests never run it; its
+`main()` makes real calls, for a person with keys). Results are pinned
 with `assert_type` after ``await``, so both checkers must infer exactly the
 documented types; nothing may be ``Any`` or unknown.
 """
