@@ -122,8 +122,7 @@ def body(
         ]
         for change in state.changes:
             label = f"**{change.label}**" if change.label == "BREAKING" else change.label
-            subject, _, rest = change.text().partition(": ")
-            out.append(f"| {label} | {change.provider} | `{subject}`: {rest} |")
+            out.append(f"| {label} | {change.provider} | `{change.subject}`: {change.summary} |")
         out.append("")
     else:
         out += [f"No spec changes since the release of {state.version}.", ""]

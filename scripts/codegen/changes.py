@@ -163,9 +163,14 @@ class Change:
             return "docs"
         return "addition" if self.section == "Added" else "compatible"
 
-    def text(self) -> str:
+    @property
+    def summary(self) -> str:
+        """What happened to the subject: the rule's text and the detail."""
         detail = f" ({self.detail})" if self.detail else ""
-        return f"{self.subject}: {RULES[self.rule].text}{detail}"
+        return f"{RULES[self.rule].text}{detail}"
+
+    def text(self) -> str:
+        return f"{self.subject}: {self.summary}"
 
 
 # -- reading a spec ---------------------------------------------------------------------

@@ -115,8 +115,7 @@ def changelog_entry(state: Pending, date: datetime.date) -> str:
             out += [f"#### {section}", ""]
             for change in sorted(entries, key=lambda c: (-c.severity, c.subject)):
                 mark = "**Breaking:** " if change.label == "BREAKING" else ""
-                subject, _, rest = change.text().partition(": ")
-                out.append(f"- {mark}`{subject}`: {rest}")
+                out.append(f"- {mark}`{change.subject}`: {change.summary}")
             out.append("")
     return "\n".join(out)
 
