@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import PROVIDERS, ROOT
+
 CHECK_FILE = ROOT / "tests" / "typing" / "check_public_api.py"
-PROVIDERS = ("flamel", "exorde", "generect", "easyslip", "llmgenerator")
 LIFECYCLE = {"close", "aclose"}  # no result to pin
 
 
