@@ -18,7 +18,6 @@ import ast
 import importlib
 import inspect
 import os
-import re
 import subprocess
 import sys
 import textwrap
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from _mypy import marked_errors, reported_errors
 from conftest import PROVIDERS, ROOT
 
 CHECK_FILE = ROOT / "tests" / "typing" / "check_public_api.py"
@@ -119,29 +119,19 @@ def wrong_arguments() -> None:
     llmgenerator.Client(acces_token="t")  # E: call-arg
 """
 
-ERROR_LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): error: .*\[(?P<code>[a-z-]+)\]$")
-
 
 def test_mypy_rejects_wrong_types(mypy_env: dict[str, str], tmp_path: Path) -> None:
     """The negative control: the same setup reports every deliberate mistake."""
     source = textwrap.dedent(NEGATIVE)
     path = tmp_path / "wrong_types.py"
     path.write_text(source, encoding="utf-8")
-    expected = {
-        number: match.group(1)
-        for number, line in enumerate(source.splitlines(), start=1)
-        if (match := re.search(r"# E: ([a-z-]+)$", line))
-    }
+    expected = marked_errors(source)
     result = run_mypy(mypy_env, path)
-    reported: dict[int, set[str]] = {}
-    for line in result.stdout.splitlines():
-        match = ERROR_LINE.match(line)
-        if match and Path(match["file"]).name == path.name:
-            reported.setdefault(int(match["line"]), set()).add(match["code"])
+    reported = reported_errors(result.stdout, path.name)
     assert result.returncode == 1, result.stdout + result.stderr
-    missing = {n: code for n, code in expected.items() if code not in reported.get(n, set())}
-    unexpected = {n: codes for n, codes in reported.items() if n not in expected}
-    assert not missing, f"mypy accepted deliberate mistakes on lines {missing}:\n{result.stdout}"
+    missing = expected - reported
+    unexpected = {(n, code) for n, code in reported if n not in {line for line, _ in expected}}
+    assert not missing, f"mypy accepted deliberate mistakes {sorted(missing)}:\n{result.stdout}"
     assert not unexpected, f"errors on lines without a mistake: {unexpected}:\n{result.stdout}"
 
 
