@@ -62,15 +62,20 @@ def test_type_completeness_is_100_percent(tmp_path: Path) -> None:
     assert completeness["missingClassDocStringCount"] == 0
 
 
-def test_user_script_passes_pyright_strict(tmp_path: Path) -> None:
-    shutil.copy2(USER_SCRIPT, tmp_path / USER_SCRIPT.name)
+def strict_project(folder: Path) -> Path:
+    """`folder` as a pyright project in strict mode, resolving imports in this venv."""
     config = {
         "typeCheckingMode": "strict",
         "pythonVersion": "3.11",
         "venvPath": str(Path(sys.prefix).parent),
         "venv": Path(sys.prefix).name,
     }
-    (tmp_path / "pyrightconfig.json").write_text(json.dumps(config), encoding="utf-8")
+    (folder / "pyrightconfig.json").write_text(json.dumps(config), encoding="utf-8")
+    return folder
+
+
+def test_user_script_passes_pyright_strict(tmp_path: Path) -> None:
+    shutil.copy2(USER_SCRIPT, strict_project(tmp_path) / USER_SCRIPT.name)
     report = pyright(tmp_path, USER_SCRIPT.name)
     problems = [
         f"{d['range']['start']['line'] + 1}: {d['message']}" for d in report["generalDiagnostics"]
@@ -86,10 +91,7 @@ def test_pyright_strict_catches_a_wrong_pin(tmp_path: Path) -> None:
         "assert_type(client.get_my_info(), ExordeUser)",
     )
     assert wrong != USER_SCRIPT.read_text(encoding="utf-8")
-    (tmp_path / "wrong.py").write_text(wrong, encoding="utf-8")
-    config = {"typeCheckingMode": "strict", "pythonVersion": "3.11"}
-    config |= {"venvPath": str(Path(sys.prefix).parent), "venv": Path(sys.prefix).name}
-    (tmp_path / "pyrightconfig.json").write_text(json.dumps(config), encoding="utf-8")
+    (strict_project(tmp_path) / "wrong.py").write_text(wrong, encoding="utf-8")
     report = pyright(tmp_path, "wrong.py")
     assert [d["rule"] for d in report["generalDiagnostics"]] == ["reportAssertTypeFailure"]
 
