@@ -271,7 +271,7 @@ def test_error_models_load_with_the_first_error(provider: str) -> None:
         "examples = json.loads((importlib.resources.files('creditwatch._generated')"
         " / 'examples.json').read_text(encoding='utf-8'))\n"
         f"bodies = [b for op in examples['{provider}'].values()"
-        " for status, named in op['responses'].items() if status >= '400'"
+        " for status, named in op['responses'].items() if int(status) >= 400"
         " for b in named.values() if b]\n"
         f"info = load_profile('{provider}').decode_error(bodies[0])\n"
         "assert info.message or info.request_id, info\n"
