@@ -59,6 +59,7 @@ import gc
 import importlib
 import importlib.resources
 import importlib.util
+import itertools
 import json
 import os
 import platform
@@ -792,9 +793,8 @@ def parse_row(
         f"parse {label} ({size / 1024:.0f} KiB, {count_objects(payload)} objects): "
         "from_dict vs pydantic"
     )
-    return ratio_row(metric, ours_s, theirs_s, ms, PARSE_VS_PYDANTIC), lambda: model.from_dict(
-        payload
-    )
+    row = ratio_row(metric, ours_s, theirs_s, ms, PARSE_VS_PYDANTIC)
+    return row, lambda: model.from_dict(payload)
 
 
 def largest_examples() -> dict[str, tuple[str, str, dict[str, Any]]]:
@@ -842,7 +842,7 @@ def floor_builder(parsed: object, decoded: dict[str, Any]) -> Callable[[bytes], 
     rows: what remains when every check, lookup and call that from_dict adds is gone."""
     lines = ["def build(raw):", "    d0 = loads(raw)"]
     env: dict[str, Any] = {"loads": json.loads, "new": object.__new__}
-    names = iter(range(1, 1_000_000))
+    names = itertools.count(1)
 
     def constant(value: object) -> str:
         name = f"c{len(env)}"
