@@ -15,6 +15,9 @@ What our transport adds to httpx-aiohttp's ``AiohttpTransport``:
   server that hangs up and a reset as ``httpx.ConnectTimeout`` (so as a timeout), and
   lets aiohttp's own ``ClientResponseError`` (a malformed response, a header line over
   8 KiB) escape; here each becomes the httpx exception httpx's transport raises for it;
+* aiohttp does not retry: by default it resends an idempotent request once when the
+  server hangs up or resets, so ``max_retries=1`` would make four requests, not two,
+  and the backoff between them would be skipped;
 * aiohttp keeps no cookies (``DummyCookieJar``): a pool shared by many accounts must
   not carry one account's cookies into another's requests;
 * aiohttp never follows a redirect (``allow_redirects=False``, from httpx-aiohttp) and
@@ -29,6 +32,7 @@ the default install never need it.
 from __future__ import annotations
 
 import functools
+import http.cookiejar
 import ssl
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
@@ -111,16 +115,20 @@ def shared_pool(
 ) -> httpx.AsyncClient:
     """The connection pool that many checks share: at most ``concurrency``
     connections (httpx's default 100 when None). Over aiohttp when the extra is
-    installed (``aiohttp=None``), else httpx's own; ``aiohttp=True/False`` chooses."""
+    installed (``aiohttp=None``), else httpx's own; ``aiohttp=True/False`` chooses.
+    It keeps no cookies."""
     limits = (
         DEFAULT_LIMITS
         if concurrency is None
         else httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     )
     use_aiohttp = aiohttp_available() if aiohttp is None else aiohttp
+    # A pool shared by many accounts keeps no cookie: one account's must not travel
+    # with another's requests.
+    jar = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     if use_aiohttp:
-        return DefaultAioHttpClient(limits=limits, trust_env=trust_env)
-    return httpx.AsyncClient(limits=limits, trust_env=trust_env)
+        return DefaultAioHttpClient(limits=limits, trust_env=trust_env, cookies=jar)
+    return httpx.AsyncClient(limits=limits, trust_env=trust_env, cookies=jar)
 
 
 def transport_name(http: httpx.AsyncClient) -> str:
@@ -161,12 +169,16 @@ def _transport_class() -> Callable[..., httpx.AsyncBaseTransport]:
                 ssl=self.ssl_context,
                 local_addr=(self.local_address, 0) if self.local_address else None,
             )
-            return aiohttp.ClientSession(
+            session = aiohttp.ClientSession(
                 connector=connector,
                 cookie_jar=aiohttp.DummyCookieJar(),  # no cookies across accounts
                 auto_decompress=False,  # httpx decodes (and counts) the body
                 trust_env=False,  # proxies come from httpx's configuration
             )
+            # aiohttp resends a GET once by itself when the connection drops: retries
+            # are the client's (max_retries, backoff), counted as on httpx.
+            session._retry_connection = False
+            return session
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
             try:
