@@ -23,6 +23,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import creditwatch
 import httpx
@@ -46,12 +47,12 @@ def server() -> Iterator[FaultServer]:
         yield s
 
 
-async def get_me(kind: str, base_url: str, **options: object) -> object:
+async def get_me(kind: str, base_url: str, *, timeout: float = 5.0) -> object:
     """Flamel's account over transport ``kind``; its pool closed afterwards."""
     http = async_http(kind)
     try:
         async with creditwatch.flamel.AsyncClient(
-            FAKE_KEY, base_url=base_url, http_client=http, max_retries=0, **options
+            FAKE_KEY, base_url=base_url, http_client=http, max_retries=0, timeout=timeout
         ) as client:
             return await client.get_my_info()
     finally:
@@ -312,7 +313,7 @@ async def test_an_unexpected_error_is_that_providers_api_error(
     def broken(*_: object) -> creditwatch.Balance[object]:
         raise ZeroDivisionError("a bug")
 
-    rule = BalanceRule(_profile.PROFILE.balance.calls, broken)
+    rule: BalanceRule[Any] = BalanceRule(_profile.PROFILE.balance.calls, broken)
     monkeypatch.setattr(_profile, "PROFILE", attrs.evolve(_profile.PROFILE, balance=rule))
     flamel_path = "/flamel" + operation_paths("flamel")["getMyInfo"]
     server.script_path(flamel_path, json_reply(example("flamel", "getMyInfo")))
