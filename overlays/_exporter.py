@@ -47,10 +47,10 @@ from . import _checks
 from ._accounts import Account, load_accounts, target_of
 from ._balance import Balance, configured_providers
 from ._checks import Result
-from .errors import APIError
 from ._cli import DEFAULT_SINCE, EXIT_FAILED, EXIT_OK, parse_duration, redact
 from ._forecast import Forecast
 from ._history import Check, History, default_path
+from .errors import APIError
 
 __all__ = ["Checker", "Exporter", "Failure", "Target", "main"]
 
