@@ -29,6 +29,7 @@ from .errors import (
 
 if _TYPE_CHECKING:
     from . import easyslip, exorde, flamel, generect, llmgenerator
+    from ._aiohttp import DefaultAioHttpClient
     from ._balance import Balance, abalances, balances
     from ._history import record
     from ._response import APIResponse
@@ -40,6 +41,7 @@ _LAZY = {
     "balances": "._balance",
     "abalances": "._balance",
     "APIResponse": "._response",
+    "DefaultAioHttpClient": "._aiohttp",
     "record": "._history",
 }
 
@@ -54,6 +56,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Balance",
+    "DefaultAioHttpClient",
     "InternalServerError",
     "MissingCredentialsError",
     "NotFoundError",

@@ -1,6 +1,6 @@
 """Many accounts: the ``--accounts`` TOML file, and checking every account with at
-most N requests in flight (an asyncio semaphore, and one shared ``httpx.AsyncClient``
-whose connection pool is sized to N).
+most N requests in flight (`creditwatch._checks.acheck_many`: an asyncio semaphore,
+and one shared connection pool sized to N, aiohttp's with the ``aiohttp`` extra).
 
 The file names the environment variable that holds each key, never the key::
 
@@ -9,42 +9,45 @@ The file names the environment variable that holds each key, never the key::
     provider = "flamel"
     key_env = "TEAM_A_FLAMEL_KEY"
     base_url = "https://beta.flamel.app"   # optional
+
+``key_env`` is the variable of the provider's first credential (``api_key``). Any
+credential the provider's client takes can be named instead, as ``<argument>_env``:
+``access_token_env = "TEAM_A_JWT"`` for LLMGenerator's ``access_token``, or one such
+field per credential for a provider that needs two.
 """
 
 from __future__ import annotations
 
-import asyncio
-import importlib
 import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol, TypeAlias
+from typing import Any
 
 import attrs
-import httpx
 
 from . import PROVIDERS
-from ._balance import Balance
 from ._base import load_profile, resolve_base_url
-from .errors import MissingCredentialsError
+from ._checks import Result, Target, acheck_many, credential_names
+from .errors import APIError, MissingCredentialsError
 
 __all__ = [
+    "MANY_ACCOUNTS",
     "Account",
     "AccountsFileError",
-    "account_pool",
-    "check_account",
+    "Result",
     "check_accounts",
-    "check_key",
     "load_accounts",
+    "target_of",
 ]
 
-Result: TypeAlias = Balance[object] | Exception
-"""A balance, or the error that replaced it (returned, never raised)."""
+MANY_ACCOUNTS = 100
+"""From this many accounts on, the CLI suggests the aiohttp extra when it is missing."""
 
 _FIELDS = ("name", "provider", "key_env", "base_url")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_CREDENTIAL_FIELD = re.compile(r"[a-z][a-z0-9_]*_env\Z")
 _SECRET_WORDS = ("key", "token", "secret", "password")
 
 
@@ -58,9 +61,19 @@ class Account:
 
     name: str
     provider: str
-    key_env: str
-    """The name of the environment variable that holds the key."""
+    key_env: str | None = None
+    """The name of the environment variable that holds the key (the provider's first
+    credential)."""
     base_url: str | None = None
+    credential_env: tuple[tuple[str, str], ...] = ()
+    """``(argument, variable)`` for each credential named as ``<argument>_env``."""
+
+    def variables(self) -> dict[str, str]:
+        """Credential argument -> the environment variable that holds it."""
+        found = dict(self.credential_env)
+        if self.key_env is not None:
+            found = {credential_names(self.provider)[0]: self.key_env, **found}
+        return found
 
 
 # -- the file -------------------------------------------------------------------------
@@ -109,15 +122,15 @@ def _account(table: Mapping[str, Any], where: str) -> Account:
     if isinstance(name, str) and name.strip():
         where += f" ({name.strip()!r})"
     for field in table:
-        if field in _FIELDS:
-            continue
+        if field in _FIELDS or _CREDENTIAL_FIELD.match(field):
+            continue  # a credential's *_env: checked against the provider's below
         if any(word in field.lower() for word in _SECRET_WORDS):
             raise AccountsFileError(
                 f"{where}: {field!r} is not allowed: keys never live in the file; put the "
                 "key in an environment variable and set key_env to that variable's name"
             )
         raise AccountsFileError(f"{where}: unknown field {field!r} (expected {', '.join(_FIELDS)})")
-    for field in ("name", "provider", "key_env"):
+    for field in ("name", "provider"):
         value = table.get(field)
         if not isinstance(value, str) or not value.strip():
             raise AccountsFileError(f"{where}: {field!r} is required (a non-empty string)")
@@ -126,12 +139,7 @@ def _account(table: Mapping[str, Any], where: str) -> Account:
         raise AccountsFileError(
             f"{where}: unknown provider {provider!r}; choose from {', '.join(PROVIDERS)}"
         )
-    key_env = table["key_env"].strip()
-    if not _ENV_NAME.match(key_env):  # perhaps the key itself: do not echo it
-        raise AccountsFileError(
-            f"{where}: key_env must be the NAME of an environment variable (letters, "
-            "digits and _), not the key itself"
-        )
+    key_env, credential_env = _credential_fields(table, provider, where)
     base_url = table.get("base_url")
     if base_url is not None:
         if not isinstance(base_url, str) or not base_url.strip():
@@ -142,8 +150,45 @@ def _account(table: Mapping[str, Any], where: str) -> Account:
             raise AccountsFileError(f"{where}: {exc}") from None
         base_url = base_url.strip()
     return Account(
-        name=table["name"].strip(), provider=provider, key_env=key_env, base_url=base_url
+        name=table["name"].strip(),
+        provider=provider,
+        key_env=key_env,
+        base_url=base_url,
+        credential_env=credential_env,
     )
+
+
+def _credential_fields(
+    table: Mapping[str, Any], provider: str, where: str
+) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """``key_env`` and the ``<argument>_env`` fields, each the name of a variable."""
+    arguments = credential_names(provider)
+    fields = {f"{argument}_env": argument for argument in arguments}
+    others = [f"{a}_env" for a in arguments[1:]]
+    for field in table:
+        if field not in _FIELDS and field not in fields:
+            raise AccountsFileError(
+                f"{where}: unknown field {field!r}: {provider} takes "
+                + " or ".join(("key_env", *fields))
+            )
+    if "key_env" in table and f"{arguments[0]}_env" in table:
+        raise AccountsFileError(f"{where}: key_env and {arguments[0]}_env name the same key")
+    named = [f for f in ("key_env", *fields) if f in table]
+    if not named:
+        also = f" (or {', '.join(others)})" if others else ""
+        raise AccountsFileError(f"{where}: 'key_env' is required{also}")
+    for field in named:
+        value = table[field]
+        if not isinstance(value, str) or not value.strip():
+            raise AccountsFileError(f"{where}: {field!r} is required (a non-empty string)")
+        if not _ENV_NAME.match(value.strip()):  # perhaps the key itself: do not echo it
+            raise AccountsFileError(
+                f"{where}: {field} must be the NAME of an environment variable (letters, "
+                "digits and _), not the key itself"
+            )
+    key_env = table["key_env"].strip() if "key_env" in table else None
+    credential_env = tuple((fields[f], table[f].strip()) for f in named if f != "key_env")
+    return key_env, credential_env
 
 
 def _names(names: Sequence[str]) -> str:
@@ -153,68 +198,30 @@ def _names(names: Sequence[str]) -> str:
 # -- checking -------------------------------------------------------------------------
 
 
-class _AsyncBalanceClient(Protocol):
-    async def balance(self) -> Balance[object]: ...
-    async def aclose(self) -> None: ...
-
-
-async def check_key(
-    provider: str,
-    api_key: str,
-    *,
-    http: httpx.AsyncClient,
-    base_url: str | None = None,
-    timeout: float | None = None,
-) -> Result:
-    """One provider's balance with an explicit key, over a shared connection pool.
-
-    Errors are returned, never raised: one account never hides the others."""
-    module = importlib.import_module(f"creditwatch.{provider}")
-    options: dict[str, Any] = {"base_url": base_url, "http_client": http}
-    if timeout is not None:
-        options["timeout"] = timeout
-    try:
-        client: _AsyncBalanceClient = module.AsyncClient(api_key, **options)
-    except Exception as exc:  # ValueError: a bad base URL
-        return exc
-    try:
-        return await client.balance()
-    except Exception as exc:  # APIError; anything else is reported as itself
-        return exc
-    finally:
-        await client.aclose()  # leaves the shared pool open
-
-
-async def check_account(
-    account: Account,
-    *,
-    http: httpx.AsyncClient,
-    semaphore: asyncio.Semaphore,
-    timeout: float | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Result:
-    """One account's balance, its request made while holding ``semaphore``. A key
-    variable that is unset or empty is that account's `MissingCredentialsError`;
-    there is no fallback to ``<PROVIDER>_API_KEY``."""
+def target_of(
+    account: Account, *, timeout: float | None = None, environ: Mapping[str, str] | None = None
+) -> Target | APIError:
+    """What to check for an account: its credentials from the environment variables
+    it names. A variable that is unset or empty is that account's
+    `MissingCredentialsError`; there is no fallback to ``<PROVIDER>_API_KEY``."""
     env = os.environ if environ is None else environ
-    key = env.get(account.key_env, "").strip()
-    if not key:
-        return MissingCredentialsError(
-            f"account {account.name!r}: the environment variable "
-            f"{account.key_env} (its key_env) is not set",
-            provider=account.provider,
-        )
-    async with semaphore:
-        return await check_key(
-            account.provider, key, http=http, base_url=account.base_url, timeout=timeout
-        )
-
-
-def account_pool(concurrency: int) -> httpx.AsyncClient:
-    """A shared client whose pool bounds requests too: an LLMGenerator balance is two
-    concurrent calls."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    return httpx.AsyncClient(limits=limits)
+    credentials: dict[str, str] = {}
+    for argument, variable in account.variables().items():
+        value = env.get(variable, "").strip()
+        if not value:
+            field = "key_env" if variable == account.key_env else f"{argument}_env"
+            return MissingCredentialsError(
+                f"account {account.name!r}: the environment variable "
+                f"{variable} (its {field}) is not set",
+                provider=account.provider,
+            )
+        credentials[argument] = value
+    return Target(
+        provider=account.provider,
+        credentials=credentials,
+        base_url=account.base_url,
+        timeout=timeout,
+    )
 
 
 async def check_accounts(
@@ -225,21 +232,13 @@ async def check_accounts(
     environ: Mapping[str, str] | None = None,
     on_done: Callable[[], None] | None = None,
 ) -> list[Result]:
-    """Every account's balance (`check_account`), in order, with at most
-    ``concurrency`` requests in flight."""
+    """Every account's balance, in order, with at most ``concurrency`` requests in
+    flight, over one shared pool (aiohttp's with the ``aiohttp`` extra)."""
     if concurrency < 1:
         raise ValueError("concurrency must be >= 1")
-    semaphore = asyncio.Semaphore(concurrency)
-
-    async with account_pool(concurrency) as http:
-
-        async def one(account: Account) -> Result:
-            try:
-                return await check_account(
-                    account, http=http, semaphore=semaphore, timeout=timeout, environ=environ
-                )
-            finally:
-                if on_done is not None:
-                    on_done()
-
-        return list(await asyncio.gather(*(one(a) for a in accounts)))
+    targets = [target_of(a, timeout=timeout, environ=environ) for a in accounts]
+    return await acheck_many(
+        targets,
+        concurrency=concurrency,
+        on_result=None if on_done is None else (lambda *_: on_done()),
+    )

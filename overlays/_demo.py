@@ -8,7 +8,6 @@ the demo reads no key from the environment, uses no proxy and needs no network.
 
 from __future__ import annotations
 
-import asyncio
 import importlib.resources
 import json
 import socketserver
@@ -21,11 +20,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 import attrs
-import httpx
 
 from . import PROVIDERS
-from ._accounts import Result, check_key
 from ._balance import Balance
+from ._checks import Result, Target, acheck_many, credential_names
 from ._forecast import DAY
 
 if TYPE_CHECKING:
@@ -209,22 +207,21 @@ async def check(
     timeout: float | None = None,
     on_done: Callable[[], None] | None = None,
 ) -> dict[str, Result]:
-    """Every provider's balance from the mock, concurrently."""
+    """Every provider's balance from the mock, concurrently, each with the demo key as
+    its first credential."""
+    targets = [
+        Target(
+            provider=provider,
+            credentials={credential_names(provider)[0]: DEMO_KEY},
+            base_url=server.base_url(provider),
+            timeout=timeout,
+        )
+        for provider in PROVIDERS
+    ]
     # trust_env=False: no proxy from the environment; the mock is on loopback.
-    async with httpx.AsyncClient(trust_env=False) as http:
-
-        async def one(provider: str) -> Result:
-            try:
-                return await check_key(
-                    provider,
-                    DEMO_KEY,
-                    http=http,
-                    base_url=server.base_url(provider),
-                    timeout=timeout,
-                )
-            finally:
-                if on_done is not None:
-                    on_done()
-
-        results = await asyncio.gather(*(one(p) for p in PROVIDERS))
+    results = await acheck_many(
+        targets,
+        trust_env=False,
+        on_result=None if on_done is None else (lambda *_: on_done()),
+    )
     return dict(zip(PROVIDERS, results, strict=True))

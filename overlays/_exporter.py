@@ -43,11 +43,14 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import ThreadingWSGIServer, choose_encoder, gzip_accepted
 
-from ._accounts import Account, Result, account_pool, check_account, load_accounts
-from ._balance import Balance, abalances, configured_providers
+from . import _checks
+from ._accounts import Account, load_accounts, target_of
+from ._balance import Balance, configured_providers
+from ._checks import Result
 from ._cli import DEFAULT_SINCE, EXIT_FAILED, EXIT_OK, parse_duration, redact
 from ._forecast import Forecast
 from ._history import Check, History, default_path
+from .errors import APIError
 
 __all__ = ["Checker", "Exporter", "Failure", "Target", "main"]
 
@@ -131,34 +134,32 @@ class Checker:
         self._last: dict[int, Balance[object]] = {}
         self._kept: dict[int, tuple[float, float]] = {}  # memory mode: (slot, value)
 
+    def _check_target(self, target: Target) -> _checks.Target | APIError:
+        """What to check for a target this cycle (its key variables read now)."""
+        if target.entry is not None:
+            return target_of(target.entry, timeout=self.timeout)
+        return _checks.Target(provider=target.provider, timeout=self.timeout)
+
     async def check_all(self) -> None:
-        semaphore = asyncio.Semaphore(self.concurrency)
-        async with account_pool(self.concurrency) as http:
+        """One cycle: every target, ``concurrency`` at a time, over one shared pool
+        (aiohttp's with the ``aiohttp`` extra); each result is sent as it comes."""
+        results: list[tuple[int, Result]] = []
 
-            async def one(index: int, target: Target) -> tuple[int, Result]:
-                started = time.perf_counter()
-                result: Result
-                if target.entry is not None:
-                    result = await check_account(
-                        target.entry, http=http, semaphore=semaphore, timeout=self.timeout
-                    )
-                else:
-                    async with semaphore:
-                        try:
-                            found = await abalances([target.provider], timeout=self.timeout)
-                            result = found[target.provider]
-                        except Exception as exc:
-                            result = exc
-                if isinstance(result, Balance):  # the provider's model stays here
-                    outcome: Outcome = attrs.evolve(result, account=None)
-                    self._last[index] = result
-                else:
-                    outcome = Failure.of(result)
-                self.send(("checked", (index, outcome, time.perf_counter() - started)))
-                return index, result
+        def checked(index: int, result: Result, seconds: float) -> None:
+            if isinstance(result, Balance):  # the provider's model stays here
+                outcome: Outcome = attrs.evolve(result, account=None)
+                self._last[index] = result
+            else:
+                outcome = Failure.of(result)
+            self.send(("checked", (index, outcome, seconds)))
+            results.append((index, result))
 
-            results = await asyncio.gather(*(one(i, t) for i, t in enumerate(self.targets)))
-        await asyncio.to_thread(self._after_cycle, results)
+        await _checks.acheck_many(
+            [self._check_target(t) for t in self.targets],
+            concurrency=self.concurrency,
+            on_result=checked,
+        )
+        await asyncio.to_thread(self._after_cycle, sorted(results, key=lambda r: r[0]))
 
     def _after_cycle(self, results: list[tuple[int, Result]]) -> None:
         """Record the cycle (``--record``: every check; in memory: thinned), then
@@ -465,7 +466,11 @@ def main(args: argparse.Namespace, secrets: set[str]) -> int:
     targets = targets_of(args)
     if args.accounts is not None:
         secrets.update(
-            key for t in targets if t.entry and (key := os.environ.get(t.entry.key_env, "").strip())
+            key
+            for t in targets
+            if t.entry
+            for variable in t.entry.variables().values()
+            if (key := os.environ.get(variable, "").strip())
         )
     if not targets:
         log("nothing to check: set a provider's key (FLAMEL_API_KEY ...) or pass --accounts")

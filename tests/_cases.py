@@ -18,6 +18,8 @@ from typing import Any, cast
 
 import creditwatch
 
+from conftest import async_http
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES: dict[str, Any] = json.loads((ROOT / "generated" / "examples.json").read_text())
 
@@ -75,13 +77,17 @@ def normalized(value: Any) -> Any:
     return value
 
 
-MODES = ("sync", "async")
+MODES = ("sync", "async", "aiohttp")
+"""The sync client; the async client on httpx's transport (its own pool); the async
+client on the aiohttp one (``http_client=creditwatch.DefaultAioHttpClient()``)."""
+ASYNC_MODES = ("async", "aiohttp")
 
 
 def call(
     case: Case, mode: str, method: str | None = None, *, raw: bool = False, **options: Any
 ) -> Any:
-    """Construct the provider's Client (or AsyncClient), call one method, close it."""
+    """Construct the provider's Client (or AsyncClient), call one method, close it
+    (and the aiohttp pool of mode ``"aiohttp"``)."""
     name = method or case.method
     if mode == "sync":
         with case.module.Client(**options) as client:
@@ -89,8 +95,14 @@ def call(
             return getattr(target, name)()
 
     async def run() -> Any:
-        async with case.module.AsyncClient(**options) as client:
-            target = client.with_raw_response if raw else client
-            return await cast(Callable[[], Awaitable[Any]], getattr(target, name))()
+        own = "http_client" not in options
+        http = async_http(mode) if own else options.pop("http_client")
+        try:
+            async with case.module.AsyncClient(**options, http_client=http) as client:
+                target = client.with_raw_response if raw else client
+                return await cast(Callable[[], Awaitable[Any]], getattr(target, name))()
+        finally:
+            if own and http is not None:
+                await http.aclose()
 
     return asyncio.run(run())

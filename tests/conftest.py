@@ -1,5 +1,18 @@
-"""Shared fixtures: one Prism mock per provider spec for the whole session, and the
-fake credentials every test uses (obviously fake: they must never look real)."""
+"""Shared fixtures: one Prism mock per provider spec for the whole session, the
+fake credentials every test uses (obviously fake: they must never look real), and
+the two async transports every transport guarantee is tested on.
+
+Transports: ``transport_kind`` is ``"httpx"`` (httpx's own pool) or ``"aiohttp"``
+(the ``aiohttp`` extra: `creditwatch.DefaultAioHttpClient`). A test that takes it
+runs once per transport:
+
+* an async client it makes gets ``http_client=async_http(transport_kind)`` (None for
+  httpx: the client's own pool, as users get by default);
+* the shared pools (``abalances()``, ``check_accounts`` ...) use that transport for
+  the test's duration;
+* tests that go through ``_cases.call`` get the same from its mode ``"aiohttp"``
+  (``MODES`` is sync, async over httpx, async over aiohttp).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +20,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -25,3 +39,32 @@ def prism() -> Iterator[dict[str, PrismServer]]:
     """Prism serving each normalized spec (started once, in parallel): name -> server."""
     with prism_servers(*(SPECS / f"{name}.yaml" for name in PROVIDERS)) as servers:
         yield dict(zip(PROVIDERS, servers, strict=True))
+
+
+TRANSPORTS = ("httpx", "aiohttp")
+
+
+def async_http(kind: str) -> httpx.AsyncClient | None:
+    """The ``http_client`` an async client gets on transport ``kind`` (``"async"``,
+    the mode of `_cases.call`, means httpx); made inside the event loop that uses it,
+    closed by the caller."""
+    if kind in ("httpx", "async"):
+        return None
+    import creditwatch  # noqa: PLC0415
+
+    return creditwatch.DefaultAioHttpClient()
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each transport in turn; the package's shared pools use it too. The aiohttp
+    extra is part of ``dev``: without it the aiohttp run fails rather than skips."""
+    from creditwatch import _aiohttp  # noqa: PLC0415
+
+    kind: str = request.param
+    if kind == "aiohttp":
+        assert _aiohttp.aiohttp_available(), (
+            'the tests need the aiohttp extra: pip install ".[dev]"'
+        )
+    monkeypatch.setattr(_aiohttp, "aiohttp_available", lambda: kind == "aiohttp")
+    return kind

@@ -326,7 +326,9 @@ def keys_for(count: int) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("concurrency", [3, 5])
-async def test_at_most_n_requests_in_flight(server: FaultServer, concurrency: int) -> None:
+async def test_at_most_n_requests_in_flight(
+    server: FaultServer, concurrency: int, transport_kind: str
+) -> None:
     counter = InFlight(json_reply(example("generect", "getUserMe")), delay=0.1)
     path = operation_paths("generect")["getUserMe"]
     server.script_path(path, counter)
@@ -347,7 +349,7 @@ async def test_at_most_n_requests_in_flight(server: FaultServer, concurrency: in
     assert len({r.client_port for r in server.requests}) <= concurrency  # one pool
 
 
-async def test_two_call_provider_still_bounded(server: FaultServer) -> None:
+async def test_two_call_provider_still_bounded(server: FaultServer, transport_kind: str) -> None:
     """An LLMGenerator balance is two concurrent calls: the pool keeps the bound."""
     lock = threading.Lock()
     in_flight = [0, 0]  # current, max over both paths
@@ -428,7 +430,9 @@ def test_balances_checks_providers_concurrently(five_slow_providers: FaultServer
     assert elapsed < 1.0, f"five 300 ms providers took {elapsed:.2f} s"
 
 
-async def test_abalances_checks_providers_concurrently(five_slow_providers: FaultServer) -> None:
+async def test_abalances_checks_providers_concurrently(
+    five_slow_providers: FaultServer, transport_kind: str
+) -> None:
     start = time.monotonic()
     results = await creditwatch.abalances()
     elapsed = time.monotonic() - start

@@ -1,6 +1,10 @@
 """The clients against a local server that injects what Prism cannot: retries,
 Retry-After, slow answers, HTML and broken bodies, redirects; plus the security
-rules (no key in reprs, errors or logs; no credential to another host)."""
+rules (no key in reprs, errors or logs; no credential to another host).
+
+Every transport-level test runs in each of `_cases.MODES`: the sync client, the
+async client on httpx's transport and the async client on the aiohttp one. A
+resource left open (an unclosed aiohttp session or connector) fails the test."""
 
 from __future__ import annotations
 
@@ -32,6 +36,10 @@ from _faults import (
 )
 from _specs import load
 from conftest import FAKE_KEY
+
+pytestmark = pytest.mark.filterwarnings(
+    "error::ResourceWarning", "error::pytest.PytestUnraisableExceptionWarning"
+)
 
 
 @pytest.fixture
@@ -140,21 +148,23 @@ def test_retryable_status_then_success(server: FaultServer, status: int, mode: s
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
-def test_other_4xx_are_not_retried(server: FaultServer, status: int) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_other_4xx_are_not_retried(server: FaultServer, status: int, mode: str) -> None:
     server.script(json_reply({"error": "no"}, status), ok("llmgenerator"))
     with pytest.raises(errors.APIStatusError) as caught:
-        call(CASES["llmgenerator"], "sync", **opts(server))
+        call(CASES["llmgenerator"], mode, **opts(server))
     assert caught.value.status_code == status
     assert len(server.requests) == 1
 
 
-def test_404_and_422_map_to_their_classes(server: FaultServer) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_404_and_422_map_to_their_classes(server: FaultServer, mode: str) -> None:
     server.script(json_reply({"error": "gone"}, 404))
     with pytest.raises(errors.NotFoundError):
-        call(CASES["llmgenerator"], "sync", **opts(server))
+        call(CASES["llmgenerator"], mode, **opts(server))
     server.script(json_reply({"error": "bad"}, 418))
     with pytest.raises(errors.APIStatusError) as caught:
-        call(CASES["llmgenerator"], "sync", **opts(server))
+        call(CASES["llmgenerator"], mode, **opts(server))
     assert type(caught.value) is errors.APIStatusError
 
 
@@ -185,10 +195,11 @@ def test_retry_after_http_date_is_honoured(server: FaultServer) -> None:
     assert 0.9 <= second.received_at - first.received_at <= 3.0
 
 
-def test_rate_limit_error_exposes_retry_after(server: FaultServer) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_rate_limit_error_exposes_retry_after(server: FaultServer, mode: str) -> None:
     server.script(retry_after_reply(7, body={"error": "Too many requests"}))
     with pytest.raises(errors.RateLimitError) as caught:
-        call(CASES["llmgenerator"], "sync", **opts(server, max_retries=0))
+        call(CASES["llmgenerator"], mode, **opts(server, max_retries=0))
     assert caught.value.retry_after == 7.0
     assert caught.value.message.endswith("Too many requests")
 
@@ -230,12 +241,14 @@ def test_dropped_connection_is_retried_then_connection_error(
     assert len(server.requests) == 2
 
 
-def test_refused_connection_is_a_connection_error() -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_refused_connection_is_a_connection_error(mode: str) -> None:
     with FaultServer() as closed:
         url = closed.base_url
     with pytest.raises(errors.APIConnectionError) as caught:
-        call(CASES["flamel"], "sync", api_key=FAKE_KEY, base_url=url, max_retries=0)
+        call(CASES["flamel"], mode, api_key=FAKE_KEY, base_url=url, max_retries=0)
     assert "127.0.0.1" in str(caught.value)
+    assert not isinstance(caught.value, errors.APITimeoutError)  # refused, not slow
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -295,17 +308,19 @@ def test_every_missing_required_field_is_a_validation_error(
             assert field not in call(case, "sync", **opts(server)).to_dict()
 
 
-def test_truncated_body_is_a_connection_error_after_retries(server: FaultServer) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_truncated_body_is_a_connection_error_after_retries(server: FaultServer, mode: str) -> None:
     server.script(truncated_json_reply(CASES["flamel"].example()))
     with pytest.raises(errors.APIConnectionError):
-        call(CASES["flamel"], "sync", **opts(server, max_retries=1))
+        call(CASES["flamel"], mode, **opts(server, max_retries=1))
     assert len(server.requests) == 2
 
 
-def test_error_status_with_unknown_body_keeps_raw_text(server: FaultServer) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_error_status_with_unknown_body_keeps_raw_text(server: FaultServer, mode: str) -> None:
     server.script(Reply(401, b"nope, not json", {"Content-Type": "text/plain"}))
     with pytest.raises(errors.AuthenticationError) as caught:
-        call(CASES["exorde"], "sync", **opts(server))
+        call(CASES["exorde"], mode, **opts(server))
     assert caught.value.body == "nope, not json"
     assert caught.value.code is None
     assert "nope, not json" in str(caught.value)
@@ -423,11 +438,14 @@ def test_key_never_in_repr(provider: str) -> None:
     assert FAKE_KEY not in repr(module.AsyncClient(FAKE_KEY))
 
 
-def test_key_never_in_logs_or_errors(server: FaultServer, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_key_never_in_logs_or_errors(
+    server: FaultServer, caplog: pytest.LogCaptureFixture, mode: str
+) -> None:
     caplog.set_level(logging.DEBUG)
     server.script(json_reply({"error": "x"}, 500), drop_reply(), json_reply({"error": "no"}, 401))
     with pytest.raises(errors.AuthenticationError) as caught:
-        call(CASES["llmgenerator"], "sync", **opts(server))
+        call(CASES["llmgenerator"], mode, **opts(server))
     assert "retry 1 of 2" in caplog.text  # the retries were logged...
     assert FAKE_KEY not in caplog.text  # ...without the key
     for text in (str(caught.value), repr(caught.value), repr(caught.value.args)):

@@ -71,7 +71,11 @@ DEV_TOOLS = {
 # Top-level import name -> distribution name, for the runtime dependencies.
 IMPORT_TO_DIST = {"httpx": "httpx", "attrs": "attrs", "attr": "attrs"}
 # Optional: import name -> (distribution, extra); imported only by the modules that need it.
-OPTIONAL_IMPORTS = {"prometheus_client": ("prometheus-client", "exporter")}
+OPTIONAL_IMPORTS = {
+    "prometheus_client": ("prometheus-client", "exporter"),
+    "aiohttp": ("aiohttp", "aiohttp"),
+    "httpx_aiohttp": ("httpx-aiohttp", "aiohttp"),
+}
 # Path parts that must never be shipped in the wheel.
 NOT_IN_WHEEL = {
     "tests",
@@ -447,7 +451,7 @@ def test_metadata_requirements(dists: Dists) -> None:
         f"runtime requirements must be exactly {sorted(RUNTIME_DEPS)}, got {sorted(runtime)}"
     )
     extras = {_canonical(x) for x in metadata.get_all("Provides-Extra") or []}
-    assert extras == {"dev", "exporter"}, extras
+    assert extras == {"aiohttp", "dev", "exporter"}, extras
     dev = {
         _canonical(r.name)
         for r in requirements
