@@ -18,6 +18,7 @@ completion list in an IDE is its public surface.
 
 from __future__ import annotations
 
+import copy as _copy
 import email.utils
 import importlib
 import ipaddress
@@ -32,7 +33,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import attrs
 import httpx
@@ -51,6 +52,8 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from types import EllipsisType
+
     from ._balance import Balance
 
 T = TypeVar("T")
@@ -307,6 +310,22 @@ class Transport(Generic[H]):
             self.http = http_client
             self._headers = headers
             self._timeout = self.timeout
+
+    def with_options(
+        self, *, timeout: float | httpx.Timeout | EllipsisType | None, max_retries: int | None
+    ) -> Self:
+        """A copy with another timeout and/or retry count (``...``/None: keep) that
+        sends through the same connection pool, which it never closes."""
+        copy = _copy.copy(self)
+        copy.owns_http = False
+        if timeout is not ...:
+            copy.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+            copy._timeout = copy.timeout  # the pool's default is the original's: per request
+        if max_retries is not None:
+            if max_retries < 0:
+                raise ValueError("max_retries must be >= 0")
+            copy.max_retries = max_retries
+        return copy
 
     def _new_http(self, headers: dict[str, str], timeout: httpx.Timeout) -> H:
         """The connection pool of a client given no ``http_client``."""

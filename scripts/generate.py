@@ -113,6 +113,7 @@ def generate_package(provider: Provider, spec_text: str, workdir: Path) -> Path:
     project = Project(openapi=openapi, config=config, custom_template_path=CODEGEN / "templates")
     try:  # what templates/client.py.jinja renders: the provider's client classes
         project.env.globals["creditwatch_surface"] = surface.build(provider.name, spec, openapi)
+        project.env.globals["creditwatch_docs"] = provider.source  # what users can read
     except surface.SurfaceError as exc:
         raise SystemExit(f"{provider.name}: {exc}") from None
     with contextlib.redirect_stdout(io.StringIO()):  # it prints "Generating <path>"
