@@ -103,10 +103,11 @@ class Client(_SyncClient["Account"]):
 
         Returns:
             User: the ``user`` of the body (UserInfoResponse). A User resource. `id`,
-                `createdAt` and `updatedAt` are required (provider-facts.md). `email` is not marked
-                required by provider-facts.md (which marks the required fields of the same object),
-                so it is optional. `plan` is optional: the reference page tags `user` and `status`
-                as "required" objects but shows `plan` without that tag, like the optional
+                `createdAt` and `updatedAt` are required (Exorde's API reference,
+                https://docs.exorde.io/reference/get-user-info). `email` is not marked required
+                there (the reference marks the required fields of the same object), so it is
+                optional. `plan` is optional: the reference page tags `user` and `status` as
+                "required" objects but shows `plan` without that tag, like the optional
                 `apiDeprecationNotice`.
 
         Raises:
@@ -221,10 +222,11 @@ class AsyncClient(_AsyncClient["Account"]):
 
         Returns:
             User: the ``user`` of the body (UserInfoResponse). A User resource. `id`,
-                `createdAt` and `updatedAt` are required (provider-facts.md). `email` is not marked
-                required by provider-facts.md (which marks the required fields of the same object),
-                so it is optional. `plan` is optional: the reference page tags `user` and `status`
-                as "required" objects but shows `plan` without that tag, like the optional
+                `createdAt` and `updatedAt` are required (Exorde's API reference,
+                https://docs.exorde.io/reference/get-user-info). `email` is not marked required
+                there (the reference marks the required fields of the same object), so it is
+                optional. `plan` is optional: the reference page tags `user` and `status` as
+                "required" objects but shows `plan` without that tag, like the optional
                 `apiDeprecationNotice`.
 
         Raises:

@@ -139,8 +139,8 @@ class Client(_SyncClient["Account"]):
 
         Returns the remaining credit balance, totals and recent credit transactions. Requires
         session authentication (JWT access token). For third-party integrations using an API
-        key, use `GET /credits/balance/api` instead. (Documented in provider-facts.md, not in
-        the seed.)
+        key, use `GET /credits/balance/api` instead. (LLMGenerator's API documentation:
+        https://docs.llmgenerator.com)
 
         Returns:
             CreditBalance: Credit balance, totals and recent credit transactions.
@@ -264,8 +264,8 @@ class AsyncClient(_AsyncClient["Account"]):
 
         Returns the remaining credit balance, totals and recent credit transactions. Requires
         session authentication (JWT access token). For third-party integrations using an API
-        key, use `GET /credits/balance/api` instead. (Documented in provider-facts.md, not in
-        the seed.)
+        key, use `GET /credits/balance/api` instead. (LLMGenerator's API documentation:
+        https://docs.llmgenerator.com)
 
         Returns:
             CreditBalance: Credit balance, totals and recent credit transactions.
