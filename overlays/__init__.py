@@ -30,7 +30,7 @@ from .errors import (
 if _TYPE_CHECKING:
     from . import easyslip, exorde, flamel, generect, llmgenerator
     from ._balance import Balance, abalances, balances
-    from ._history import record
+    from ._history import HistoryError, record
     from ._response import APIResponse
 
 PROVIDERS = ("flamel", "exorde", "generect", "easyslip", "llmgenerator")
@@ -41,6 +41,7 @@ _LAZY = {
     "abalances": "._balance",
     "APIResponse": "._response",
     "record": "._history",
+    "HistoryError": "._history",
 }
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Balance",
+    "HistoryError",
     "InternalServerError",
     "MissingCredentialsError",
     "NotFoundError",

@@ -14,6 +14,7 @@ un-awaited coroutine, closed so that nothing would leak if it ever ran),
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Coroutine
 from typing import Any, assert_type
 
@@ -283,3 +284,9 @@ def history_record(b: Balance[AuthUserDto]) -> None:
     # creditwatch.record: what balances() returns, or balances; the count recorded.
     assert_type(creditwatch.record(balances()), int)
     assert_type(creditwatch.record([b], db="history.sqlite3", account="client-a"), int)
+    # HistoryError: a history file that cannot be used (a sqlite3.DatabaseError).
+    try:
+        creditwatch.record([b], db="history.sqlite3")
+    except creditwatch.HistoryError as exc:
+        assert_type(exc, creditwatch.HistoryError)
+        assert isinstance(exc, sqlite3.DatabaseError)
