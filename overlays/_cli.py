@@ -161,9 +161,9 @@ Unlimited balances, and balances without that number, are never below.
 accounts file (--accounts, TOML):
   [[account]]
   name = "team-a"                 # unique; the row's name
-  provider = "flamel"             # {", ".join(PROVIDERS)}
+  provider = "flamel"             # one of the PROVIDERs above
   key_env = "TEAM_A_FLAMEL_KEY"   # the environment variable holding the key
-  base_url = "https://..."        # optional; else <P>_BASE_URL, else the provider's
+  base_url = "https://..."        # optional (else <P>_BASE_URL)
 Keys never live in the file. A missing variable fails that account only.
 
 history (--record, --db): --record appends this check to the history database
@@ -196,7 +196,8 @@ pip install "creditwatch[exporter]". SIGTERM or Ctrl-C stops it (exit status 0).
 
 metrics (labels provider, account; the credit metrics also unit):
   creditwatch_credits_remaining, creditwatch_credits_limit,
-  creditwatch_credits_used_per_day, creditwatch_credits_runs_out_timestamp_seconds,
+  creditwatch_credits_used_per_day,
+  creditwatch_credits_runs_out_timestamp_seconds,
   creditwatch_check_success, creditwatch_check_duration_seconds,
   creditwatch_last_success_timestamp_seconds
 
@@ -217,9 +218,18 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, width=min(_output_width(sys.stdout), 80))
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
-        if "\n" in text:  # an epilog, laid out by hand
-            return super()._fill_text(text, width, indent)
-        return textwrap.fill(" ".join(text.split()), width, initial_indent=indent)
+        """Prose paragraphs wrapped; a paragraph with indented lines (a file example,
+        the exit statuses) kept as laid out."""
+        paragraphs = []
+        for paragraph in text.split("\n\n"):
+            if any(line.startswith(" ") for line in paragraph.splitlines()):
+                paragraphs.append(paragraph)
+            else:
+                # a `quoted command` stays on one line: its spaces do not break
+                prose = re.sub(r"`[^`]*`", lambda m: m[0].replace(" ", "\0"), paragraph)
+                filled = textwrap.fill(" ".join(prose.split()), width, break_on_hyphens=False)
+                paragraphs.append(filled.replace("\0", " "))
+        return "\n\n".join(paragraphs)
 
 
 def _output_width(stream: TextIO) -> int:
