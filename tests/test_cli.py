@@ -61,9 +61,7 @@ YEARS_AHEAD = datetime.now(UTC).year - 2023
 def example(provider: str, operation_id: str, status: str = "200") -> Any:
     """The first documented example with its dates `YEARS_AHEAD` years later."""
     text = json.dumps(documented_example(provider, operation_id, status))
-    moved = re.sub(
-        r'"(\d{4})-(\d{2}-\d{2})', lambda m: f'"{int(m[1]) + YEARS_AHEAD}-{m[2]}', text
-    )
+    moved = re.sub(r'"(\d{4})-(\d{2}-\d{2})', lambda m: f'"{int(m[1]) + YEARS_AHEAD}-{m[2]}', text)
     return json.loads(moved)
 
 
