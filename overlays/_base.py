@@ -557,9 +557,8 @@ class Transport(Generic[H]):
             error = self._connection_error(error, request)
         delay = self._retry_delay(error, retries)
         if delay is None:
-            if retries >= self.max_retries and self._retry_delay_any(error):
-                attempts = retries + 1
-                error.message += f" (after {attempts} attempt{'s' if attempts > 1 else ''})"
+            if retries and retries >= self.max_retries and self._retry_delay_any(error):
+                error.message += f" (after {retries + 1} attempts)"
                 error.args = (error.message, *error.args[1:])
             raise error
         logger.info(

@@ -128,6 +128,7 @@ async def async_context_managers() -> None:
 
 
 def flamel_sync(c: flamel.Client) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), flamel.Client)
     assert_type(c.get_my_info(), AuthUserDto)
     assert_type(c.with_raw_response.get_my_info(), APIResponse[AuthUserDto])
     assert_type(c.with_raw_response.get_my_info().parsed, AuthUserDto)
@@ -136,6 +137,7 @@ def flamel_sync(c: flamel.Client) -> None:
 
 
 async def flamel_async(c: flamel.AsyncClient) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), flamel.AsyncClient)
     assert_type(c.get_my_info(), Coroutine[Any, Any, AuthUserDto]).close()
     assert_type(await c.get_my_info(), AuthUserDto)
     assert_type(
@@ -150,6 +152,7 @@ async def flamel_async(c: flamel.AsyncClient) -> None:
 
 
 def exorde_sync(c: exorde.Client) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), exorde.Client)
     assert_type(c.get_user_info(), ExordeUser)
     assert_type(c.get_user_info_response(), UserInfoResponse)
     assert_type(c.with_raw_response.get_user_info(), APIResponse[ExordeUser])
@@ -158,6 +161,7 @@ def exorde_sync(c: exorde.Client) -> None:
 
 
 async def exorde_async(c: exorde.AsyncClient) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), exorde.AsyncClient)
     assert_type(c.get_user_info(), Coroutine[Any, Any, ExordeUser]).close()
     assert_type(await c.get_user_info(), ExordeUser)
     assert_type(c.get_user_info_response(), Coroutine[Any, Any, UserInfoResponse]).close()
@@ -179,12 +183,14 @@ async def exorde_async(c: exorde.AsyncClient) -> None:
 
 
 def generect_sync(c: generect.Client) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), generect.Client)
     assert_type(c.get_user_me(), GenerectUser)
     assert_type(c.with_raw_response.get_user_me(), APIResponse[GenerectUser])
     assert_type(c.balance(), Balance[GenerectUser])
 
 
 async def generect_async(c: generect.AsyncClient) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), generect.AsyncClient)
     assert_type(c.get_user_me(), Coroutine[Any, Any, GenerectUser]).close()
     assert_type(await c.get_user_me(), GenerectUser)
     assert_type(
@@ -199,12 +205,14 @@ async def generect_async(c: generect.AsyncClient) -> None:
 
 
 def easyslip_sync(c: easyslip.Client) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), easyslip.Client)
     assert_type(c.get_me(), MeData)
     assert_type(c.with_raw_response.get_me(), APIResponse[MeData])
     assert_type(c.balance(), Balance[MeData])
 
 
 async def easyslip_async(c: easyslip.AsyncClient) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), easyslip.AsyncClient)
     assert_type(c.get_me(), Coroutine[Any, Any, MeData]).close()
     assert_type(await c.get_me(), MeData)
     assert_type(c.with_raw_response.get_me(), Coroutine[Any, Any, APIResponse[MeData]]).close()
@@ -217,6 +225,7 @@ async def easyslip_async(c: easyslip.AsyncClient) -> None:
 
 
 def llmgenerator_sync(c: llmgenerator.Client) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), llmgenerator.Client)
     assert_type(c.get_current_subscription(), SubscriptionResponse)
     assert_type(c.get_credit_balance(), CreditBalance)
     raw = c.with_raw_response
@@ -229,6 +238,7 @@ def llmgenerator_sync(c: llmgenerator.Client) -> None:
 
 
 async def llmgenerator_async(c: llmgenerator.AsyncClient) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), llmgenerator.AsyncClient)
     assert_type(c.get_current_subscription(), Coroutine[Any, Any, SubscriptionResponse]).close()
     assert_type(await c.get_current_subscription(), SubscriptionResponse)
     assert_type(c.get_credit_balance(), Coroutine[Any, Any, CreditBalance]).close()
