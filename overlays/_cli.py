@@ -144,6 +144,7 @@ into another shell to try `creditwatch balances` or the README's Python examples
 
 exit status:
   0  the demo ran (--serve: stopped with Ctrl-C)
+  1  with --below: an example provider is below it
   2  the arguments are wrong, or the mock could not start (--port in use)"""
 
 _BALANCES_EPILOG = f"""\
