@@ -171,7 +171,8 @@ def _serve(args: argparse.Namespace, secrets: set[str]) -> int:
         if exc.name != "prometheus_client":
             raise
         print(
-            'creditwatch serve needs prometheus-client: pip install "creditwatch[exporter]"',
+            "creditwatch serve needs prometheus-client: pip install prometheus-client "
+            '(from a checkout of creditwatch: pip install ".[exporter]")',
             file=sys.stderr,
         )
         return EXIT_FAILED

@@ -193,7 +193,7 @@ Serves /metrics (Prometheus text format) and /healthz on --host:--port. Checks r
 in the background every --interval seconds with at most --concurrency requests in
 flight, whatever the scrape rate; a failing check sets creditwatch_check_success to 0
 and keeps the last good values. Needs the exporter extra:
-pip install "creditwatch[exporter]". SIGTERM or Ctrl-C stops it (exit status 0).
+pip install ".[exporter]" in a checkout. SIGTERM or Ctrl-C stops it (exit status 0).
 
 metrics (labels provider, account; the credit metrics also unit):
   creditwatch_credits_remaining, creditwatch_credits_limit,
