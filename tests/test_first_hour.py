@@ -275,8 +275,12 @@ def test_each_subcommand_lists_its_own_exit_statuses() -> None:
     demo = run_cli("demo", "--help", env=base_env())
     balances = run_cli("balances", "--help", env=base_env())
 
-    assert "--below" not in demo.stdout.split("exit status:")[1]
-    assert "--below" in balances.stdout.split("exit status:")[1]
+    demo_statuses = demo.stdout.split("exit status:")[1]
+    balances_statuses = balances.stdout.split("exit status:")[1]
+    for only_balances in ("--runs-out-within", "accounts file", "missing key", "130"):
+        assert only_balances not in demo_statuses
+        assert only_balances in balances_statuses
+    assert "--port in use" in demo_statuses
     for run in (demo, balances, run_cli("history", "--help", env=base_env())):
         assert max(len(line) for line in run.stdout.splitlines()) <= 80
 
