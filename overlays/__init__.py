@@ -31,7 +31,7 @@ if _TYPE_CHECKING:
     from . import easyslip, exorde, flamel, generect, llmgenerator
     from ._aiohttp import DefaultAioHttpClient
     from ._balance import Balance, abalances, balances
-    from ._history import record
+    from ._history import HistoryError, record
     from ._response import APIResponse
 
 PROVIDERS = ("flamel", "exorde", "generect", "easyslip", "llmgenerator")
@@ -43,6 +43,7 @@ _LAZY = {
     "APIResponse": "._response",
     "DefaultAioHttpClient": "._aiohttp",
     "record": "._history",
+    "HistoryError": "._history",
 }
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "BadRequestError",
     "Balance",
     "DefaultAioHttpClient",
+    "HistoryError",
     "InternalServerError",
     "MissingCredentialsError",
     "NotFoundError",

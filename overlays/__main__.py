@@ -53,11 +53,15 @@ def _run(args: argparse.Namespace) -> int:
     secrets = set() if args.command == "demo" else _environment_secrets()
     note = None
     status = EXIT_OK
+    if getattr(args, "verbose", False):
+        _log_to_stderr(secrets)
     try:
         if args.command == "history":
             return _history(args)
         if args.command == "serve":
             return _serve(args, secrets)
+        if args.command == "demo" and args.serve:
+            return _demo_serve(args.port)
         if args.command == "demo":
             rows, history = _demo_rows()
             note = _demo.NOTE
@@ -67,8 +71,10 @@ def _run(args: argparse.Namespace) -> int:
             rows, status = _with_history(rows, args)
         _report(rows, args, secrets, note)
         if args.command == "demo" and not args.json:
-            _print(sys.stdout, "\n" + _demo.HISTORY_NOTE + "\n", secrets)
-            _print(sys.stdout, _cli.render_history(history), secrets)
+            width = _cli._output_width(sys.stdout)
+            _print(sys.stdout, "\n" + _wrap(_demo.HISTORY_NOTE, width) + "\n", secrets)
+            _print(sys.stdout, _cli.render_history(history, width=width), secrets)
+            _print(sys.stdout, "\n" + _wrap(_demo.NEXT_STEP, width), secrets)
     except AccountsFileError as exc:
         _print(sys.stderr, f"creditwatch: {exc}", secrets)
         return EXIT_FAILED
@@ -78,6 +84,66 @@ def _run(args: argparse.Namespace) -> int:
         _print(sys.stderr, f"creditwatch: {type(exc).__name__}: {exc}", secrets)
         return EXIT_FAILED
     return max(status, _cli.exit_status(rows, args.below, args.runs_out_within))
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap  # noqa: PLC0415
+
+    return textwrap.fill(text, width)
+
+
+def _log_to_stderr(secrets: set[str]) -> None:
+    """``--verbose``: the library's DEBUG lines (each request and response) on stderr,
+    redacted like everything the command line prints. ``CREDITWATCH_LOG`` has its own
+    handler: not twice."""
+    import logging  # noqa: PLC0415
+
+    from ._base import LOG_ENV  # noqa: PLC0415
+
+    if os.environ.get(LOG_ENV, "").strip():
+        return
+
+    class Redact(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            record.msg, record.args = _cli.redact(record.getMessage(), secrets), None
+            return True
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("creditwatch: %(message)s"))
+    handler.addFilter(Redact())
+    logger = logging.getLogger("creditwatch")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
+def _demo_serve(port: int) -> int:
+    """``creditwatch demo --serve``: the mock in the foreground until Ctrl-C, after the
+    ``export`` lines that point every provider at it."""
+    try:
+        server = _demo.MockServer(_demo.honest_routes(_demo.load_examples()), port=port)
+    except OSError as exc:
+        print(
+            f"creditwatch: cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}", file=sys.stderr
+        )
+        return EXIT_FAILED
+    lines = [
+        f"# creditwatch demo --serve: the demo's mock on http://127.0.0.1:{server.port}",
+        "# (Ctrl-C stops it). Paste these lines into another shell (the keys are fake:",
+        "# the mock accepts any), then run `creditwatch balances` or a README example:",
+    ]
+    for provider in PROVIDERS:
+        prefix = provider.upper()
+        lines.append(f"export {prefix}_API_KEY={_demo.DEMO_KEY}")
+        lines.append(f"export {prefix}_BASE_URL={server.base_url(provider)}")
+    print("\n".join(lines), flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        return EXIT_OK
+    finally:
+        server.close()
+    return EXIT_OK
 
 
 # -- serve ----------------------------------------------------------------------------
@@ -106,7 +172,8 @@ def _serve(args: argparse.Namespace, secrets: set[str]) -> int:
         if exc.name != "prometheus_client":
             raise
         print(
-            'creditwatch serve needs prometheus-client: pip install "creditwatch[exporter]"',
+            "creditwatch serve needs prometheus-client: pip install prometheus-client "
+            '(from a checkout of creditwatch: pip install ".[exporter]")',
             file=sys.stderr,
         )
         return EXIT_FAILED
@@ -132,12 +199,12 @@ def _with_history(rows: list[Row], args: argparse.Namespace) -> tuple[list[Row],
 
     path = _db_path(args)
     try:
-        if args.record:
-            checks = [
-                Check(provider=r.provider, outcome=r.outcome, account=r.name or "")
-                for r in rows
-                if r.outcome is not None
-            ]
+        checks = [
+            Check(provider=r.provider, outcome=r.outcome, account=r.name or "")
+            for r in rows
+            if r.outcome is not None
+        ]
+        if args.record and checks:  # nothing configured: no database is created
             with History(path) as history:
                 history.add(checks)
         history_or_none = History.existing(path)
@@ -269,7 +336,7 @@ def _demo_rows() -> tuple[list[Row], list[Series]]:
     history's series."""
     from ._history import History  # noqa: PLC0415
 
-    with _demo.MockServer(_demo.routes(_demo.load_examples())) as server:
+    with _demo.MockServer(_demo.honest_routes(_demo.load_examples())) as server:
         results = _with_progress(
             len(PROVIDERS), "providers", lambda done: _demo.check(server, on_done=done)
         )
@@ -298,13 +365,16 @@ def _report(
 ) -> None:
     within = args.runs_out_within
     if args.json:
-        _print(sys.stdout, _cli.render_json(rows, args.below, within), secrets)
+        text = _cli.render_json(rows, args.below, within, include_account=args.include_account)
+        _print(sys.stdout, text, secrets)
         if note:
             _print(sys.stderr, note, secrets)
     else:
+        # the demo fits the terminal (80 columns when not one); a report keeps one table
+        width = _cli._output_width(sys.stdout) if note else None
         if note:
-            _print(sys.stdout, note + "\n", secrets)
-        _print(sys.stdout, _cli.render_table(rows, args.below, within), secrets)
+            _print(sys.stdout, _wrap(note, width or 80) + "\n", secrets)
+        _print(sys.stdout, _cli.render_table(rows, args.below, within, width=width), secrets)
         for line in _cli.error_lines(rows):
             _print(sys.stderr, line, secrets)
     if all(row.outcome is None for row in rows):

@@ -18,6 +18,7 @@ completion list in an IDE is its public surface.
 
 from __future__ import annotations
 
+import copy as _copy
 import email.utils
 import importlib
 import ipaddress
@@ -32,7 +33,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import attrs
 import httpx
@@ -51,6 +52,8 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from types import EllipsisType
+
     from ._balance import Balance
 
 T = TypeVar("T")
@@ -69,6 +72,28 @@ USER_AGENT = (
 )
 
 logger = logging.getLogger("creditwatch")
+LOG_ENV = "CREDITWATCH_LOG"
+"""``CREDITWATCH_LOG=debug`` (every request and response line) or ``info`` (retries)
+turns on the library's logging to stderr, as ``OPENAI_LOG`` does for openai-python."""
+
+
+def _log_from_environment() -> None:
+    level = {"debug": logging.DEBUG, "info": logging.INFO}.get(
+        os.environ.get(LOG_ENV, "").strip().lower()
+    )
+    if level is None or any(getattr(h, "_creditwatch_env", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter("[%(asctime)s %(name)s %(levelname)s] %(message)s", "%H:%M:%S")
+    )
+    handler.setLevel(level)  # the command line may lower the logger's level to follow requests
+    handler._creditwatch_env = True  # type: ignore[attr-defined]  # added once
+    logger.addHandler(handler)
+    logger.setLevel(level)
+
+
+_log_from_environment()
 
 Parse = Callable[[Any], T]
 """Decoded JSON -> what a method returns (the generated ``from_dict``, or a generated
@@ -308,6 +333,22 @@ class Transport(Generic[H]):
             self._headers = headers
             self._timeout = self.timeout
 
+    def with_options(
+        self, *, timeout: float | httpx.Timeout | EllipsisType | None, max_retries: int | None
+    ) -> Self:
+        """A copy with another timeout and/or retry count (``...``/None: keep) that
+        sends through the same connection pool, which it never closes."""
+        copy = _copy.copy(self)
+        copy.owns_http = False
+        if timeout is not ...:
+            copy.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+            copy._timeout = copy.timeout  # the pool's default is the original's: per request
+        if max_retries is not None:
+            if max_retries < 0:
+                raise ValueError("max_retries must be >= 0")
+            copy.max_retries = max_retries
+        return copy
+
     def _new_http(self, headers: dict[str, str], timeout: httpx.Timeout) -> H:
         """The connection pool of a client given no ``http_client``."""
         raise NotImplementedError
@@ -446,6 +487,13 @@ class Transport(Generic[H]):
 
     # -- retries --------------------------------------------------------------------
 
+    @staticmethod
+    def _retry_delay_any(error: APIError) -> bool:
+        """Whether `error` is of a kind that is retried (when retries are left)."""
+        if isinstance(error, APIStatusError):
+            return error.status_code in RETRYABLE_STATUSES or error.status_code >= 500
+        return isinstance(error, APIConnectionError)
+
     def _retry_delay(self, error: APIError, retries: int) -> float | None:
         """Seconds to wait before retrying after `error`, or None not to retry."""
         if retries >= self.max_retries:
@@ -462,14 +510,56 @@ class Transport(Generic[H]):
         backoff = min(INITIAL_BACKOFF * 2.0**retries, MAX_BACKOFF)
         return backoff * (1 - 0.25 * random.random())  # noqa: S311 - jitter, not crypto
 
+    def _sending(self, request: httpx.Request, retries: int) -> float:
+        """Log an attempt (DEBUG: method, URL without query, attempt n of m; never a
+        header). The record's ``creditwatch_event`` fields let the command line show
+        which provider it is waiting for. Returns the start time."""
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s: %s %s (attempt %d of %d)",
+                self.profile.label,
+                request.method,
+                request.url.copy_with(query=None, fragment=None),
+                retries + 1,
+                self.max_retries + 1,
+                extra={
+                    "creditwatch_event": "send",
+                    "creditwatch_provider": self.profile.name,
+                    "creditwatch_request": id(request),
+                    "creditwatch_attempt": (retries + 1, self.max_retries + 1),
+                },
+            )
+        return time.monotonic()
+
+    def _answered(self, request: httpx.Request, outcome: str, start: float) -> None:
+        """Log the end of an attempt (DEBUG): the status line, or the failure."""
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s: %s %s -> %s (%.2f s)",
+                self.profile.label,
+                request.method,
+                request.url.copy_with(query=None, fragment=None),
+                outcome,
+                time.monotonic() - start,
+                extra={
+                    "creditwatch_event": "done",
+                    "creditwatch_provider": self.profile.name,
+                    "creditwatch_request": id(request),
+                },
+            )
+
     def _failed(
         self, request: httpx.Request, error: APIError | httpx.TransportError, retries: int
     ) -> float:
-        """After a failed attempt: the delay before the next one, or raise the error."""
+        """After a failed attempt: the delay before the next one, or raise the error
+        (saying how many attempts were made when it was worth retrying)."""
         if isinstance(error, httpx.TransportError):
             error = self._connection_error(error, request)
         delay = self._retry_delay(error, retries)
         if delay is None:
+            if retries and retries >= self.max_retries and self._retry_delay_any(error):
+                error.message += f" (after {retries + 1} attempts)"
+                error.args = (error.message, *error.args[1:])
             raise error
         logger.info(
             "%s %s %s failed (%s: %s); retry %d of %d in %.2f s",
@@ -535,11 +625,14 @@ class SyncTransport(Transport[httpx.Client]):
         retries = 0
         while True:
             error: APIError | httpx.TransportError
+            start = self._sending(request, retries)
             try:
                 response = self._send(request)
             except httpx.TransportError as exc:
+                self._answered(request, type(exc).__name__, start)
                 error = exc
             else:
+                self._answered(request, f"{response.status_code} {response.reason_phrase}", start)
                 try:
                     return self._process(response, parse, retries)
                 except APIStatusError as exc:
@@ -579,11 +672,14 @@ class AsyncTransport(Transport[httpx.AsyncClient]):
         retries = 0
         while True:
             error: APIError | httpx.TransportError
+            start = self._sending(request, retries)
             try:
                 response = await self._send(request)
             except httpx.TransportError as exc:
+                self._answered(request, type(exc).__name__, start)
                 error = exc
             else:
+                self._answered(request, f"{response.status_code} {response.reason_phrase}", start)
                 try:
                     return self._process(response, parse, retries)
                 except APIStatusError as exc:

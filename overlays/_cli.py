@@ -10,9 +10,13 @@ import asyncio
 import contextlib
 import functools
 import json
+import logging
 import math
 import re
+import shutil
 import sys
+import textwrap
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from enum import Enum
@@ -39,6 +43,7 @@ DEFAULT_CONCURRENCY = 10
 DEFAULT_SINCE = "30d"
 DEFAULT_PORT = 9464
 DEFAULT_INTERVAL = 60.0
+DEFAULT_DEMO_PORT = 8977
 
 Outcome: TypeAlias = Balance[object] | Exception | None
 """A balance, the error that replaced it, or None: the provider has no key configured."""
@@ -127,10 +132,21 @@ def parse_duration(text: str) -> float:
 _EXIT_STATUS_HELP = """\
 exit status:
   0  every checked provider answered and none is below --below
-  1  at least one is below --below (or runs out within --runs-out-within)
+  1  at least one is below --below, has expired (its expiry date is past), or
+     runs out within --runs-out-within
   2  at least one failed (missing key, HTTP error, timeout...), nothing is
      configured, or the arguments or the accounts file are wrong
   130 interrupted (Ctrl-C)"""
+
+_DEMO_EPILOG = """\
+--serve runs the mock in the foreground (until Ctrl-C) instead, after printing
+`export` lines (fake keys, base URLs of the mock) for every provider: paste them
+into another shell to try `creditwatch balances` or the README's Python examples.
+
+exit status:
+  0  the demo ran (--serve: stopped with Ctrl-C)
+  1  with --below: an example provider is below it
+  2  the arguments are wrong, or the mock could not start (--port in use)"""
 
 _BALANCES_EPILOG = f"""\
 Keys come from the environment: FLAMEL_API_KEY, EXORDE_API_KEY, GENERECT_API_KEY,
@@ -147,9 +163,9 @@ Unlimited balances, and balances without that number, are never below.
 accounts file (--accounts, TOML):
   [[account]]
   name = "team-a"                 # unique; the row's name
-  provider = "flamel"             # {", ".join(PROVIDERS)}
+  provider = "flamel"             # one of the PROVIDERs above
   key_env = "TEAM_A_FLAMEL_KEY"   # the environment variable holding the key
-  base_url = "https://..."        # optional; else <P>_BASE_URL, else the provider's
+  base_url = "https://..."        # optional (else <P>_BASE_URL)
 Keys never live in the file. A missing variable fails that account only.
 
 history (--record, --db): --record appends this check to the history database
@@ -178,21 +194,57 @@ Serves /metrics (Prometheus text format) and /healthz on --host:--port. Checks r
 in the background every --interval seconds with at most --concurrency requests in
 flight, whatever the scrape rate; a failing check sets creditwatch_check_success to 0
 and keeps the last good values. Needs the exporter extra:
-pip install "creditwatch[exporter]". SIGTERM or Ctrl-C stops it (exit status 0).
+pip install ".[exporter]" in a checkout. SIGTERM or Ctrl-C stops it (exit status 0).
 
 metrics (labels provider, account; the credit metrics also unit):
   creditwatch_credits_remaining, creditwatch_credits_limit,
-  creditwatch_credits_used_per_day, creditwatch_credits_runs_out_timestamp_seconds,
+  creditwatch_credits_used_per_day,
+  creditwatch_credits_runs_out_timestamp_seconds,
   creditwatch_check_success, creditwatch_check_duration_seconds,
   creditwatch_last_success_timestamp_seconds
 
 --print-rules and --print-scrape-config print the alert rules and the Prometheus
-scrape configuration shipped with creditwatch (default port {DEFAULT_PORT})."""
+scrape configuration shipped with creditwatch (default port {DEFAULT_PORT}).
+
+exit status:
+  0  stopped by SIGTERM or Ctrl-C, or --print-rules / --print-scrape-config
+  2  the arguments or the accounts file are wrong, the port cannot be used, or
+     prometheus-client is missing"""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Wraps the description to the terminal (at most 80 columns) and keeps the
+    epilog's hand-made layout (examples, the accounts file, exit statuses)."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=min(_output_width(sys.stdout), 80))
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        """Prose paragraphs wrapped; a paragraph with indented lines (a file example,
+        the exit statuses) kept as laid out."""
+        paragraphs = []
+        for paragraph in text.split("\n\n"):
+            if any(line.startswith(" ") for line in paragraph.splitlines()):
+                paragraphs.append(paragraph)
+            else:
+                # a `quoted command` stays on one line: its spaces do not break
+                prose = re.sub(r"`[^`]*`", lambda m: m[0].replace(" ", "\0"), paragraph)
+                filled = textwrap.fill(" ".join(prose.split()), width, break_on_hyphens=False)
+                paragraphs.append(filled.replace("\0", " "))
+        return "\n\n".join(paragraphs)
+
+
+def _output_width(stream: TextIO) -> int:
+    """The terminal's width when ``stream`` is one, else 80."""
+    if _isatty(stream):
+        return max(40, shutil.get_terminal_size((80, 24)).columns)
+    return 80
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="creditwatch",
+        formatter_class=_Formatter,
         description="Credits left at Flamel, Exorde, Generect, EasySlip and LLMGenerator.",
         epilog="Run `creditwatch balances --help` for the details, or `creditwatch demo` "
         "to see the output with example data (no keys, no network).",
@@ -205,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="check the credits left at every configured provider",
         description="Check the credits left at every configured provider, concurrently.",
         epilog=_BALANCES_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     balances.add_argument(
         "providers",
@@ -249,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Burn rate and forecast per provider and account, from the checks "
         "recorded with `creditwatch balances --record`.",
         epilog=_HISTORY_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     history.add_argument(
         "providers",
@@ -273,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A Prometheus exporter: checks every configured provider (or every "
         "account of --accounts) in the background and serves the values at /metrics.",
         epilog=_SERVE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     serve.add_argument(
         "--port", type=_port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0: any free"
@@ -328,10 +380,22 @@ def build_parser() -> argparse.ArgumentParser:
         "their API documentation, served by a mock on 127.0.0.1, then their history "
         "and forecast from 30 days of synthetic checks (kept in memory). Reads no "
         "keys, writes no file and needs no network.",
-        epilog=_EXIT_STATUS_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_DEMO_EPILOG,
+        formatter_class=_Formatter,
     )
     _add_output_options(demo)
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="run the mock in the foreground until Ctrl-C, after printing `export` lines "
+        "for every provider's key and base URL",
+    )
+    demo.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_DEMO_PORT,
+        help=f"with --serve: the port on 127.0.0.1 (default {DEFAULT_DEMO_PORT}; 0: any free)",
+    )
     return parser
 
 
@@ -347,6 +411,18 @@ def _add_db_option(parser: argparse.ArgumentParser) -> None:
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--include-account",
+        action="store_true",
+        help="with --json: add each provider's raw account data (`account`): it may hold "
+        "personal data (e-mail, names, card fields), so it is left out by default",
+    )
+    parser.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="log each HTTP request and response line to stderr (never a key)",
+    )
     parser.add_argument(
         "--below",
         type=Threshold.parse,
@@ -367,10 +443,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace | int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_FAILED
+    command = _subcommand(parser, args.command)
     providers: list[str] = list(dict.fromkeys(getattr(args, "providers", [])))
     unknown = [p for p in providers if p not in PROVIDERS]
     if unknown:
-        parser.print_usage(sys.stderr)
+        command.print_usage(sys.stderr)
         print(
             f"creditwatch: unknown provider {', '.join(map(repr, unknown))}; "
             f"choose from {', '.join(PROVIDERS)}",
@@ -380,12 +457,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace | int:
     args.providers = providers
     if args.command == "balances":
         if args.concurrency is not None and args.accounts is None:
-            parser.print_usage(sys.stderr)
+            command.print_usage(sys.stderr)
             print("creditwatch: --concurrency applies to --accounts only", file=sys.stderr)
             return EXIT_FAILED
         if args.concurrency is None:
             args.concurrency = DEFAULT_CONCURRENCY
     return args
+
+
+def _subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name`` (its usage line names its own options)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found: argparse.ArgumentParser = action.choices[name]
+            return found
+    return parser
 
 
 # -- results --------------------------------------------------------------------------
@@ -404,14 +490,17 @@ class Row:
 
 
 def status(row: Row, below: Threshold | None, within: float | None = None) -> str:
-    """``ok``, ``below``, ``runs out`` (within ``within`` seconds), ``error`` or
-    ``not configured``."""
+    """``ok``, ``below``, ``expired`` (the expiry date is past), ``runs out`` (within
+    ``within`` seconds), ``error`` or ``not configured``."""
     if row.outcome is None:
         return "not configured"
     if isinstance(row.outcome, Exception):
         return "error"
     if below is not None and below.is_below(row.outcome):
         return "below"
+    expires_at = row.outcome.expires_at
+    if expires_at is not None and expires_at <= datetime.now(UTC):
+        return "expired"
     if (
         within is not None
         and row.forecast is not None
@@ -425,7 +514,7 @@ def exit_status(rows: Sequence[Row], below: Threshold | None, within: float | No
     statuses = [status(row, below, within) for row in rows if row.outcome is not None]
     if not statuses or "error" in statuses:
         return EXIT_FAILED
-    return EXIT_BELOW if {"below", "runs out"} & set(statuses) else EXIT_OK
+    return EXIT_BELOW if {"below", "expired", "runs out"} & set(statuses) else EXIT_OK
 
 
 def error_lines(rows: Iterable[Row]) -> list[str]:
@@ -491,7 +580,12 @@ def _secrets_pattern(secrets: frozenset[str]) -> re.Pattern[str]:
 # -- table ----------------------------------------------------------------------------
 
 
-def render_table(rows: Sequence[Row], below: Threshold | None, within: float | None = None) -> str:
+def render_table(
+    rows: Sequence[Row],
+    below: Threshold | None,
+    within: float | None = None,
+    width: int | None = None,
+) -> str:
     accounts = any(row.name is not None for row in rows)
     forecasts = any(row.forecast is not None for row in rows)
     header = ["provider", "plan", "remaining", "limit", "% left", "resets/expires", "status"]
@@ -505,21 +599,38 @@ def render_table(rows: Sequence[Row], below: Threshold | None, within: float | N
         lines.append([_clean(row.name or "-"), *cells] if accounts else cells)
     if accounts:
         header.insert(0, "account")
-    return _columns(header, lines, right={"remaining", "limit", "% left"})
+    return _columns(header, lines, right={"remaining", "limit", "% left"}, width=width)
 
 
-def _columns(header: list[str], lines: list[list[str]], right: set[str]) -> str:
-    """Aligned columns two spaces apart; the columns named in ``right`` flush right."""
+def _columns(
+    header: list[str], lines: list[list[str]], right: set[str], width: int | None = None
+) -> str:
+    """Aligned columns two spaces apart; the columns named in ``right`` flush right.
+    With ``width``, a table wider than that is split into tables that fit, each
+    repeating the first column (blank lines between them)."""
     lines = [header, *lines]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    out = []
-    for line in lines:
-        padded = [
-            cell.rjust(widths[i]) if header[i] in right else cell.ljust(widths[i])
-            for i, cell in enumerate(line)
-        ]
-        out.append("  ".join(padded).rstrip())
-    return "\n".join(out)
+    groups = [list(range(len(header)))]
+    if width is not None and sum(widths) + 2 * (len(widths) - 1) > width:
+        groups = []
+        current = [0]
+        for i in range(1, len(header)):
+            if len(current) > 1 and sum(widths[j] + 2 for j in current) + widths[i] > width:
+                groups.append(current)
+                current = [0]
+            current.append(i)
+        groups.append(current)
+    tables = []
+    for group in groups:
+        out = []
+        for line in lines:
+            padded = [
+                line[i].rjust(widths[i]) if header[i] in right else line[i].ljust(widths[i])
+                for i in group
+            ]
+            out.append("  ".join(padded).rstrip())
+        tables.append("\n".join(out))
+    return "\n\n".join(tables)
 
 
 def _cells(row: Row, below: Threshold | None, within: float | None) -> list[str]:
@@ -554,10 +665,11 @@ def _number(value: float | None) -> str:
 
 
 def _when(balance: Balance[object]) -> str:
-    if balance.resets_at is not None:
-        return f"resets {_datetime(balance.resets_at)}"
-    if balance.expires_at is not None:
-        return f"expires {_datetime(balance.expires_at)}"
+    """``resets <when>`` or ``expires <when>``; ``(past)`` after a date that is."""
+    for word, when in (("resets", balance.resets_at), ("expires", balance.expires_at)):
+        if when is not None:
+            past = " (past)" if when <= datetime.now(UTC) else ""
+            return f"{word} {_datetime(when)}{past}"
     return "-"
 
 
@@ -573,15 +685,29 @@ def _datetime(value: datetime) -> str:
 # -- JSON -----------------------------------------------------------------------------
 
 
-def render_json(rows: Sequence[Row], below: Threshold | None, within: float | None = None) -> str:
-    objects = [json_object(row, below, within) for row in rows]
+def render_json(
+    rows: Sequence[Row],
+    below: Threshold | None,
+    within: float | None = None,
+    *,
+    include_account: bool = False,
+) -> str:
+    objects = [json_object(row, below, within, include_account=include_account) for row in rows]
     return json.dumps(objects, indent=2, default=_json_default)
 
 
-def json_object(row: Row, below: Threshold | None, within: float | None = None) -> dict[str, Any]:
-    """Balance's attribute names; errors as ``{"provider", "error": {type, message,
-    status_code, code}}``; ``status`` on every object; ``name`` with ``--accounts``;
-    ``forecast`` when there is a history."""
+def json_object(
+    row: Row,
+    below: Threshold | None,
+    within: float | None = None,
+    *,
+    include_account: bool = False,
+) -> dict[str, Any]:
+    """Balance's attribute names (``account``, the provider's raw data, only with
+    ``include_account``: it may hold personal data); errors as ``{"provider",
+    "error": {type, message, status_code, code}}``; ``status`` on every object;
+    ``name`` (the account's name) with ``--accounts``; ``forecast`` when there is a
+    history."""
     head: dict[str, Any] = {} if row.name is None else {"name": row.name}
     head["provider"] = row.provider
     head["status"] = status(row, below, within)
@@ -610,8 +736,8 @@ def json_object(row: Row, below: Threshold | None, within: float | None = None) 
             "resets_at": _iso(outcome.resets_at),
             "expires_at": _iso(outcome.expires_at),
             "checked_at": _iso(outcome.checked_at),
-            "account": plain(outcome.account),
         }
+        | ({"account": plain(outcome.account)} if include_account else {})
         | ({} if row.forecast is None else {"forecast": forecast_json(row.forecast)})
     )
 
@@ -631,7 +757,7 @@ def forecast_json(forecast: Forecast) -> dict[str, Any]:
 # -- history --------------------------------------------------------------------------
 
 
-def render_history(series: Sequence[Series]) -> str:
+def render_history(series: Sequence[Series], width: int | None = None) -> str:
     """One line per provider/account: latest remaining, trend, burn rate, forecast."""
     accounts = any(s.account for s in series)
     header = ["provider", "remaining", "trend", "used/day", "runs out", "checks", "last check"]
@@ -656,7 +782,7 @@ def render_history(series: Sequence[Series]) -> str:
         if accounts:
             cells.insert(1, _clean(one.account or "-"))
         lines.append(cells)
-    return _columns(header, lines, right={"remaining", "used/day", "checks"})
+    return _columns(header, lines, right={"remaining", "used/day", "checks"}, width=width)
 
 
 def render_history_json(series: Sequence[Series]) -> str:
@@ -666,7 +792,7 @@ def render_history_json(series: Sequence[Series]) -> str:
         objects.append(
             {
                 "provider": one.provider,
-                "account": one.account or None,
+                "name": one.account or None,
                 "checks": one.checks,
                 "failures": one.failures,
                 "last_check_at": _iso(one.last_check_at),
@@ -714,13 +840,49 @@ def _json_default(value: object) -> Any:
 # -- progress -------------------------------------------------------------------------
 
 
+class _InFlight(logging.Handler):
+    """Follows the requests the transport logs (``creditwatch_event`` records, DEBUG):
+    which provider each one is for, its attempt, and when it was sent."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.requests: dict[int, tuple[str, tuple[int, int], float]] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event = getattr(record, "creditwatch_event", None)
+        key = getattr(record, "creditwatch_request", None)
+        if event == "send" and isinstance(key, int):
+            provider = str(getattr(record, "creditwatch_provider", "?"))
+            attempt = getattr(record, "creditwatch_attempt", (1, 1))
+            self.requests[key] = (provider, attempt, time.monotonic())
+        elif event == "done" and isinstance(key, int):
+            self.requests.pop(key, None)
+
+    def stalled(self, after: float) -> list[tuple[int, str, tuple[int, int], float]]:
+        """Requests without an answer for ``after`` seconds or more: (key, provider,
+        (attempt, attempts), seconds waited), longest first."""
+        now = time.monotonic()
+        waiting = [
+            (key, provider, attempt, now - start)
+            for key, (provider, attempt, start) in list(self.requests.items())
+            if now - start >= after
+        ]
+        return sorted(waiting, key=lambda item: -item[3])
+
+
+def _waiting_text(provider: str, attempt: tuple[int, int], seconds: float) -> str:
+    return f"waiting for {provider}: attempt {attempt[0]} of {attempt[1]}, {seconds:.0f} s so far"
+
+
 class Progress:
-    """A spinner with a count on stderr while the checks run, only when stderr is a
-    terminal (never in pipes, logs or CI). Appears after a short delay, so fast runs
-    do not flicker, and erases itself."""
+    """Progress on stderr while the checks run. On a terminal, a spinner with a count
+    (after a short delay, so fast runs do not flicker; erased at the end). Anywhere, a
+    request that has had no answer for `STALL` seconds is named: which provider, which
+    attempt (on a terminal in the spinner line; in a pipe or log, one line each)."""
 
     FRAMES = "|/-\\"
     DELAY = 0.1
+    STALL = 2.0
 
     def __init__(
         self, total: int, noun: str, *, stream: TextIO | None = None, enabled: bool | None = None
@@ -732,13 +894,21 @@ class Progress:
         self.enabled = _isatty(self._stream) if enabled is None else enabled
         self._task: asyncio.Task[None] | None = None
         self._shown = False
+        self._inflight = _InFlight()
+        self._reported: set[tuple[int, int]] = set()
+        self._level = logging.NOTSET
 
     def advance(self) -> None:
         self.done += 1
 
     async def __aenter__(self) -> Progress:
-        if self.enabled and self.total:
-            self._task = asyncio.create_task(self._spin())
+        if self.total:
+            logger = logging.getLogger("creditwatch")
+            self._level = logger.level
+            if not logger.isEnabledFor(logging.DEBUG):
+                logger.setLevel(logging.DEBUG)  # the records _InFlight follows
+            logger.addHandler(self._inflight)
+            self._task = asyncio.create_task(self._spin() if self.enabled else self._watch())
         return self
 
     async def __aexit__(
@@ -752,6 +922,9 @@ class Progress:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+            logger = logging.getLogger("creditwatch")
+            logger.removeHandler(self._inflight)
+            logger.setLevel(self._level)
         if self._shown:
             self._write("\r\033[K")
 
@@ -761,8 +934,24 @@ class Progress:
             await asyncio.sleep(self.DELAY)
             self._shown = True
             spinner = self.FRAMES[frame % len(self.FRAMES)]
-            self._write(f"\r{spinner} checking {self.noun}: {self.done}/{self.total} done")
+            text = f"{spinner} checking {self.noun}: {self.done}/{self.total} done"
+            stalled = self._inflight.stalled(self.STALL)
+            if stalled:
+                _, provider, attempt, seconds = stalled[0]
+                more = f" (+{len(stalled) - 1} more)" if len(stalled) > 1 else ""
+                text += f"; {_waiting_text(provider, attempt, seconds)}{more}"
+            width = _output_width(self._stream) - 1
+            self._write(f"\r\033[K{text[:width]}")
             frame += 1
+
+    async def _watch(self) -> None:
+        """Not a terminal: one line per request attempt that stalls."""
+        while True:
+            await asyncio.sleep(0.25)
+            for key, provider, attempt, seconds in self._inflight.stalled(self.STALL):
+                if (key, attempt[0]) not in self._reported:
+                    self._reported.add((key, attempt[0]))
+                    self._write(f"creditwatch: {_waiting_text(provider, attempt, seconds)}\n")
 
     def _write(self, text: str) -> None:
         with contextlib.suppress(OSError, ValueError):

@@ -15,11 +15,26 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 from ._base import AsyncTransport, SyncTransport, Transport
 
 if TYPE_CHECKING:
+    from types import EllipsisType
+
     import httpx
 
     from ._balance import Balance
 
 A = TypeVar("A")
+C = TypeVar("C", bound="_Configured")
+
+
+def copy_with_options(
+    client: C, timeout: float | httpx.Timeout | EllipsisType | None, max_retries: int | None
+) -> C:
+    """A copy of ``client`` whose transport shares the original's connection pool (what
+    the generated ``with_options`` returns, typed there with the concrete class). A
+    function, not a method: an editor's completion list after ``client.`` stays the
+    public surface."""
+    copy = object.__new__(type(client))
+    copy._transport = client._transport.with_options(timeout=timeout, max_retries=max_retries)
+    return copy
 
 
 class _Configured:

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import math
+import re
 import socketserver
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeAlias
 
 import attrs
 
@@ -32,8 +34,11 @@ if TYPE_CHECKING:
 __all__ = [
     "DEMO_KEY",
     "MockServer",
+    "Route",
     "check",
     "current_checks",
+    "honest_routes",
+    "honest_shifts",
     "load_examples",
     "routes",
     "synthetic_history",
@@ -41,9 +46,17 @@ __all__ = [
 
 DEMO_KEY = "demo-key-not-a-real-secret"
 NOTE = (
-    "creditwatch demo: example data from the providers' API documentation, served by a "
-    "local mock; no keys were read and nothing left this machine."
+    "creditwatch demo: example data from the providers' API documentation (dates moved "
+    "to lie around today), served by a local mock; no keys were read and nothing left "
+    "this machine."
 )
+NEXT_STEP = (
+    "Next: set a key (e.g. export FLAMEL_API_KEY=...; `creditwatch balances --help` "
+    "lists them all), then run `creditwatch balances`. To try the Python examples of "
+    "the README against this mock: `creditwatch demo --serve`."
+)
+AHEAD = timedelta(days=25)
+"""Where a shifted reset or expiry lands: this far from now."""
 HISTORY_NOTE = (
     "History and forecast from 30 days of synthetic checks (every 6 hours, kept in "
     "memory), ending at the values above:"
@@ -103,27 +116,106 @@ def load_examples() -> dict[str, Any]:
     return {provider: data[provider] for provider in PROVIDERS if provider in data}
 
 
-def routes(examples: Mapping[str, Any]) -> dict[str, bytes]:
-    """``/<provider><path>`` -> the first documented 200 example of each GET operation.
+Route: TypeAlias = tuple[bytes, tuple[tuple[str, str], ...]]
+"""A mock answer: the JSON body and the headers the spec documents for it."""
 
-    An operation without one gets no route: the mock answers 404 and the demo shows
-    that provider's error, rather than inventing data."""
-    table: dict[str, bytes] = {}
+
+def routes(
+    examples: Mapping[str, Any], shifts: Mapping[str, timedelta] | None = None
+) -> dict[str, Route]:
+    """``/<provider><path>`` -> the first documented 200 example of each GET operation,
+    with the response headers the spec documents (LLMGenerator's ``X-RateLimit-*``).
+
+    ``shifts`` moves every date in a provider's bodies by that much (see
+    `honest_shifts`). An operation without an example gets no route: the mock answers
+    404 and the demo shows that provider's error, rather than inventing data."""
+    table: dict[str, Route] = {}
+    now = time.time()
     for provider, operations in examples.items():
+        shift = (shifts or {}).get(provider)
         for operation in operations.values():
             if str(operation.get("method", "")).lower() != "get":
                 continue
             samples = operation.get("responses", {}).get("200") or {}
             if samples:
                 body = next(iter(samples.values()))
-                table[f"/{provider}{operation['path']}"] = json.dumps(body).encode()
+                if shift:
+                    body = _shift_dates(body, shift)
+                documented = operation.get("headers", {}).get("200", {})
+                headers = tuple(
+                    (name, str(_header_value(value, now))) for name, value in documented.items()
+                )
+                table[f"/{provider}{operation['path']}"] = (json.dumps(body).encode(), headers)
     return table
+
+
+def _header_value(value: object, now: float) -> object:
+    """A documented header example; one that is a Unix time (a rate-limit reset) is
+    served a minute from now, so that it is not years in the past."""
+    if isinstance(value, int) and 10**9 <= value < 10**10:
+        return int(now) + 60
+    return value
+
+
+_DATE = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:\d{2})?\Z"
+)
+
+
+def _shift_dates(value: Any, shift: timedelta) -> Any:
+    """``value`` (decoded JSON) with every ISO 8601 date or date-time moved by ``shift``,
+    in its own spelling (a ``Z`` stays a ``Z``, a date stays a date)."""
+    if isinstance(value, dict):
+        return {k: _shift_dates(v, shift) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shift_dates(v, shift) for v in value]
+    if not isinstance(value, str) or not _DATE.match(value):
+        return value
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    moved = parsed + shift
+    if len(value) == 10:  # a date
+        return moved.date().isoformat()
+    text = moved.isoformat(timespec="milliseconds" if "." in value else "seconds")
+    if value.endswith("Z"):
+        text = text.replace("+00:00", "Z")
+    return text
+
+
+def honest_shifts(
+    results: Mapping[str, Result], now: datetime | None = None
+) -> dict[str, timedelta]:
+    """Per provider, how far to move its example dates (whole days) so that the reset
+    or expiry of its balance lies ahead, ``AHEAD`` from now: the documentation's
+    examples were written years ago. Providers whose balance has no such date in the
+    past keep their dates."""
+    now = datetime.now(UTC) if now is None else now
+    shifts = {}
+    for provider, result in results.items():
+        if not isinstance(result, Balance):
+            continue
+        when = result.resets_at or result.expires_at
+        if when is not None and when < now + timedelta(days=1):
+            days = math.ceil((now + AHEAD - when) / timedelta(days=1))
+            shifts[provider] = timedelta(days=days)
+    return shifts
+
+
+def honest_routes(examples: Mapping[str, Any]) -> dict[str, Route]:
+    """`routes`, with the dates moved by `honest_shifts` (found with one pass of the
+    real clients against the unshifted mock)."""
+    raw = routes(examples)
+    with MockServer(raw) as server:
+        results = asyncio.run(check(server))
+    return routes(examples, honest_shifts(results))
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
-    routes: Mapping[str, bytes]
+    routes: Mapping[str, Route]
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that hangs up (a stopped exporter) is not worth a traceback
@@ -144,18 +236,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
-        body = self.server.routes.get(path)
-        if body is None:
+        route = self.server.routes.get(path)
+        if route is None:
             self._send(
                 404, f"creditwatch demo: no documented example for GET {path}".encode(), "text"
             )
         else:
-            self._send(200, body, "application/json")
+            self._send(200, route[0], "application/json", route[1])
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "text/plain" if content_type == "text" else content_type)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 
@@ -166,8 +266,8 @@ class _Handler(BaseHTTPRequestHandler):
 class MockServer:
     """The mock on 127.0.0.1 and a free port, in a daemon thread; a context manager."""
 
-    def __init__(self, routes: Mapping[str, bytes]) -> None:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+    def __init__(self, routes: Mapping[str, Route], port: int = 0) -> None:
+        self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.routes = dict(routes)
         self._thread: threading.Thread | None = None
 
@@ -187,6 +287,14 @@ class MockServer:
         )
         self._thread.start()
         return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted (``creditwatch demo --serve``)."""
+        self._server.serve_forever(poll_interval=0.2)
+
+    def close(self) -> None:
+        """Release the port (after `serve_forever`)."""
+        self._server.server_close()
 
     def __exit__(
         self,

@@ -145,7 +145,8 @@ ORDER BY checked_at DESC, id DESC LIMIT 1
 
 class HistoryError(sqlite3.DatabaseError):
     """The history file cannot be used (written by a newer creditwatch, not a
-    database); the message names the file."""
+    database); the message names the file. Public as ``creditwatch.HistoryError``;
+    being a ``sqlite3.DatabaseError``, ``except sqlite3.Error`` catches it too."""
 
 
 def default_path(environ: Mapping[str, str] | None = None) -> Path:

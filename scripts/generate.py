@@ -78,18 +78,31 @@ def normalized_text(provider: Provider) -> str:
 
 
 def documented_examples(spec_text: str) -> dict[str, Any]:
-    """{operationId: {method, path, responses: {status: {example name: body}}}}."""
+    """{operationId: {method, path, responses: {status: {example name: body}},
+    headers: {status: {header: example}}}}: ``headers`` only for the statuses whose
+    response documents headers with examples (the demo's mock sends them)."""
     spec = yaml.safe_load(spec_text)
     result: dict[str, Any] = {}
     for path, method, op in speclib.operations(spec):
         responses: dict[str, dict[str, Any]] = {}
+        headers: dict[str, dict[str, Any]] = {}
         for status, response in op.get("responses", {}).items():
-            media = speclib.resolve(spec, response).get("content", {}).get("application/json", {})
+            resolved = speclib.resolve(spec, response)
+            media = resolved.get("content", {}).get("application/json", {})
             examples = {k: v["value"] for k, v in media.get("examples", {}).items()}
             if not examples and "example" in media:
                 examples = {"default": media["example"]}
             responses[str(status)] = examples
+            documented = {
+                name: header["example"]
+                for name, ref in resolved.get("headers", {}).items()
+                if "example" in (header := speclib.resolve(spec, ref))
+            }
+            if documented:
+                headers[str(status)] = documented
         result[op["operationId"]] = {"method": method, "path": path, "responses": responses}
+        if headers:
+            result[op["operationId"]]["headers"] = headers
     return result
 
 
@@ -113,6 +126,7 @@ def generate_package(provider: Provider, spec_text: str, workdir: Path) -> Path:
     project = Project(openapi=openapi, config=config, custom_template_path=CODEGEN / "templates")
     try:  # what templates/client.py.jinja renders: the provider's client classes
         project.env.globals["creditwatch_surface"] = surface.build(provider.name, spec, openapi)
+        project.env.globals["creditwatch_docs"] = provider.source  # what users can read
     except surface.SurfaceError as exc:
         raise SystemExit(f"{provider.name}: {exc}") from None
     with contextlib.redirect_stdout(io.StringIO()):  # it prints "Generating <path>"

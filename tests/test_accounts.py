@@ -244,7 +244,9 @@ def test_each_account_is_checked_with_its_own_key(tmp_path: Path, server: FaultS
 def test_accounts_json_is_keyed_by_account_name(tmp_path: Path, server: FaultServer) -> None:
     path = accounts_file(tmp_path, server)
 
-    run = run_cli("balances", "--accounts", str(path), "--json", env=accounts_env())
+    run = run_cli(
+        "balances", "--accounts", str(path), "--json", "--include-account", env=accounts_env()
+    )
 
     assert run.returncode == 0, run.stderr
     objects = json.loads(run.stdout)

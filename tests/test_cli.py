@@ -46,11 +46,23 @@ def fake_key(provider: str) -> str:
 # -- documented examples and the expected balances ------------------------------------
 
 
-def example(provider: str, operation_id: str, status: str = "200") -> Any:
-    """The first documented example, as the demo serves it."""
+def documented_example(provider: str, operation_id: str, status: str = "200") -> Any:
+    """The first documented example, as the spec has it (its dates are years old)."""
     samples = EXAMPLES[provider][operation_id]["responses"][status]
     assert samples, f"examples.json has no {status} example for {provider} {operation_id}"
     return next(iter(samples.values()))
+
+
+# The documented examples were written in 2023-2025; moved by whole years, so that an
+# expiry they show lies ahead (a past one makes the status "expired", exit status 1).
+YEARS_AHEAD = datetime.now(UTC).year - 2023
+
+
+def example(provider: str, operation_id: str, status: str = "200") -> Any:
+    """The first documented example with its dates `YEARS_AHEAD` years later."""
+    text = json.dumps(documented_example(provider, operation_id, status))
+    moved = re.sub(r'"(\d{4})-(\d{2}-\d{2})', lambda m: f'"{int(m[1]) + YEARS_AHEAD}-{m[2]}', text)
+    return json.loads(moved)
 
 
 def operation_paths(provider: str) -> dict[str, str]:
@@ -186,17 +198,22 @@ def assert_clean(run: Run, env: Mapping[str, str]) -> None:
 
 
 def parse_table(stdout: str) -> dict[str, dict[str, str]]:
-    """Rows of the table by their first column (provider, or account name)."""
+    """Rows of the table by their first column (provider, or account name). A table
+    split to fit the width (the demo: blocks that repeat the first column, a blank
+    line apart) is read as one."""
     lines = stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(("provider", "account")))
-    header = re.split(r"\s{2,}", lines[start].strip())
-    rows = {}
-    for line in lines[start + 1 :]:
-        if not line.strip():
-            break
-        cells = re.split(r"\s{2,}", line.strip())
-        assert len(cells) == len(header), f"{line!r} does not match {header}"
-        rows[cells[0]] = dict(zip(header, cells, strict=True))
+    first = lines[start].split()[0]
+    rows: dict[str, dict[str, str]] = {}
+    while start < len(lines) and lines[start].startswith(first):
+        header = re.split(r"\s{2,}", lines[start].strip())
+        start += 1
+        while start < len(lines) and lines[start].strip():
+            cells = re.split(r"\s{2,}", lines[start].strip())
+            assert len(cells) == len(header), f"{lines[start]!r} does not match {header}"
+            rows.setdefault(cells[0], {}).update(zip(header, cells, strict=True))
+            start += 1
+        start += 1  # the blank line between blocks
     return rows
 
 
@@ -503,8 +520,7 @@ def test_json_schema_and_values(server: FaultServer) -> None:
             "resets_at",
             "expires_at",
             "checked_at",
-            "account",
-        }
+        }  # no "account": the provider's raw data (e-mail, card fields) needs a flag
         want = expected(provider)
         assert obj["status"] == "ok"
         for field in ("remaining", "limit", "percent_left"):
@@ -520,11 +536,52 @@ def test_json_schema_and_values(server: FaultServer) -> None:
             assert obj[field] is None or _aware(obj[field])
         if want.when is not None:
             assert obj[f"{want.when}_at"] is not None
-        assert isinstance(obj["account"], dict) and obj["account"]
-    flamel = objects[0]["account"]
     served = example("flamel", "getMyInfo")
-    assert flamel["userId"] == served["userId"]
-    assert flamel["email"] == served["email"]
+    assert served["email"] not in run.stdout
+    assert str(served["customerKey"]) not in run.stdout
+
+
+def test_json_include_account_adds_the_raw_account(server: FaultServer) -> None:
+    env = configured_env(server, ("flamel",))
+
+    run = run_cli("balances", "--json", "--include-account", env=env)
+
+    assert run.returncode == 0, run.stderr
+    flamel = json.loads(run.stdout)[0]
+    served = example("flamel", "getMyInfo")
+    assert flamel["account"]["userId"] == served["userId"]
+    assert flamel["account"]["email"] == served["email"]
+
+
+def test_json_keys_are_one_vocabulary(server: FaultServer, tmp_path: Path) -> None:
+    """An account's NAME is `name` in `balances --accounts --json` and `history --json`;
+    `account` is only ever the provider's raw account data (--include-account)."""
+    accounts, env = accounts_setup(server, tmp_path, {"client-a": "flamel"})
+    db = tmp_path / "h.sqlite3"
+
+    checked = run_cli(
+        "balances", "--accounts", str(accounts), "--json", "--record", "--db", str(db), env=env
+    )
+    history = run_cli("history", "--db", str(db), "--json", env=env)
+
+    [balance] = json.loads(checked.stdout)
+    [series] = json.loads(history.stdout)
+    assert balance["name"] == series["name"] == "client-a"
+    assert "account" not in balance and "account" not in series
+    with_account = run_cli(
+        "balances", "--accounts", str(accounts), "--json", "--include-account", env=env
+    )
+    [raw] = json.loads(with_account.stdout)
+    assert raw["name"] == "client-a" and isinstance(raw["account"], dict)
+
+
+def test_demo_json_has_no_personal_data() -> None:
+    run = run_cli("demo", "--json", env=base_env())
+
+    assert run.returncode == 0, run.stderr
+    for obj in json.loads(run.stdout):
+        assert "account" not in obj
+    assert documented_example("flamel", "getMyInfo")["email"] not in run.stdout
 
 
 def test_json_datetimes_keep_the_providers_instant(server: FaultServer) -> None:
@@ -688,7 +745,7 @@ def test_record_accounts_by_name(server: FaultServer, tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert parse_table(run.stdout)["client-a"]["runs out"] == "not enough data"
     found = json.loads(history.stdout)
-    assert [(o["provider"], o["account"]) for o in found] == [
+    assert [(o["provider"], o["name"]) for o in found] == [
         ("flamel", "client-a"),
         ("flamel", "client-b"),
     ]
@@ -758,7 +815,7 @@ def test_record_then_history_table_and_json(server: FaultServer, tmp_path: Path)
     assert history["generect"]["last check"].endswith("(AuthenticationError)")
     flamel, generect = json.loads(as_json.stdout)
     assert flamel["provider"] == "flamel"
-    assert flamel["account"] is None
+    assert flamel["name"] is None
     assert (flamel["checks"], flamel["failures"], flamel["last_error"]) == (3, 0, None)
     assert flamel["remaining"] == remaining
     assert flamel["forecast"]["kind"] == "runs_out"

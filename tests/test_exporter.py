@@ -372,7 +372,8 @@ def test_without_the_exporter_extra_it_says_how_to_get_it() -> None:
         [sys.executable, "-c", code], env=base_env(), capture_output=True, text=True, check=False
     )
     assert result.returncode == 2
-    assert 'pip install "creditwatch[exporter]"' in result.stderr
+    assert "pip install prometheus-client" in result.stderr
+    assert 'pip install ".[exporter]"' in result.stderr  # from a checkout: no index release
     assert "Traceback" not in result.stderr
 
 

@@ -107,7 +107,15 @@ def complete(code: str) -> dict[str, jedi.api.classes.Completion]:
     return {c.name: c for c in script.complete(len(lines), len(lines[-1]))}
 
 
-CLIENT_SURFACE = {"balance", "base_url", "close", "max_retries", "provider", "timeout"}
+CLIENT_SURFACE = {
+    "balance",
+    "base_url",
+    "close",
+    "max_retries",
+    "provider",
+    "timeout",
+    "with_options",
+}
 OPERATIONS = {
     "flamel": {"get_my_info"},
     "exorde": {"get_user_info", "get_user_info_response"},
@@ -128,6 +136,38 @@ def test_client_completion_is_its_public_surface(provider: str, kind: str) -> No
     expected = (CLIENT_SURFACE - {"close"}) | lifecycle | {"with_raw_response"}
     assert public == expected | OPERATIONS[provider]
     assert "credits" in names["balance"].docstring().lower()
+
+
+WITH_BLOCKS = {
+    "Client": "with {provider}.Client() as client:\n    {expr}",
+    "AsyncClient": "async def main() -> None:\n"
+    "    async with {provider}.AsyncClient() as client:\n        {expr}",
+}
+
+
+@pytest.mark.parametrize("kind", list(WITH_BLOCKS))
+@pytest.mark.parametrize("provider", list(OPERATIONS))
+def test_completion_inside_with_keeps_the_client_type(provider: str, kind: str) -> None:
+    """The README's pattern: ``with Client() as client: client.`` offers the operations
+    (``__enter__``/``__aenter__`` return the concrete class, not the base's ``Self``)."""
+    block = WITH_BLOCKS[kind]
+    names = complete(
+        f"from creditwatch import {provider}\n" + block.format(provider=provider, expr="client.")
+    )
+    assert OPERATIONS[provider] | {"with_raw_response", "with_options", "balance"} <= set(names)
+    # ... and the result of an operation completes to its model's fields.
+    operation = min(OPERATIONS[provider] - {"uses_access_token"})
+    call = f"client.{operation}()." if kind == "Client" else f"(await client.{operation}())."
+    fields = complete(
+        f"from creditwatch import {provider}\n" + block.format(provider=provider, expr=call)
+    )
+    assert {"to_dict", "additional_properties"} <= set(fields), sorted(fields)
+    # with_options keeps the type too
+    copied = complete(
+        f"from creditwatch import {provider}\n"
+        + block.format(provider=provider, expr="client.with_options(timeout=5).")
+    )
+    assert OPERATIONS[provider] <= set(copied)
 
 
 def test_raw_client_completion_is_the_operations() -> None:

@@ -96,6 +96,7 @@ NOT_IN_WHEEL = {
 # Path parts that must never be shipped in the sdist.
 NOT_IN_SDIST = {
     ".venv",
+    ".venv-test",
     "venv",
     "node_modules",
     "__pycache__",
@@ -388,6 +389,9 @@ def test_sdist_contents(dists: Dists) -> None:
     for required in (
         "pyproject.toml",
         "README.md",
+        "CONTRIBUTING.md",
+        "CHANGELOG.md",
+        "LICENSE",
         "overlays/py.typed",
         "generated/examples.json",
     ):

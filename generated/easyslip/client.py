@@ -2,10 +2,11 @@
 # Do not edit: change the spec, the normalizer (scripts/codegen/) or the
 # templates, then run `python scripts/generate.py`.
 """EasySlip API: the client classes of ``creditwatch.easyslip``, one method per
-operation of ``specs/easyslip.yaml``."""
+operation of the provider's API (https://easyslip-document.cl1.easythunder.com/en/v1/me)."""
 
 from __future__ import annotations
 
+from types import EllipsisType
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -19,6 +20,7 @@ from ..._base import (
 )
 from ..._client import AsyncClient as _AsyncClient
 from ..._client import SyncClient as _SyncClient
+from ..._client import copy_with_options
 from ..._response import APIResponse
 from .api.account import get_me as _get_me
 from .models.me_data import MeData
@@ -71,6 +73,20 @@ class Client(_SyncClient["Account"]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return RawClient(self._transport)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | EllipsisType | None = ...,
+        max_retries: int | None = None,
+    ) -> Client:
+        """A copy of this client with another ``timeout`` and/or ``max_retries``
+        (``...`` / None: keep this client's). It shares this client's connection pool
+        and credential; closing the copy leaves the pool open."""
+        return copy_with_options(self, timeout, max_retries)
+
+    def __enter__(self) -> Client:
+        return self
 
     def get_me(self) -> MeData:
         """Get application info
@@ -130,6 +146,20 @@ class AsyncClient(_AsyncClient["Account"]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return AsyncRawClient(self._transport)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | EllipsisType | None = ...,
+        max_retries: int | None = None,
+    ) -> AsyncClient:
+        """A copy of this client with another ``timeout`` and/or ``max_retries``
+        (``...`` / None: keep this client's). It shares this client's connection pool
+        and credential; closing the copy leaves the pool open."""
+        return copy_with_options(self, timeout, max_retries)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
 
     async def get_me(self) -> MeData:
         """Get application info

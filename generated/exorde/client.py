@@ -2,10 +2,11 @@
 # Do not edit: change the spec, the normalizer (scripts/codegen/) or the
 # templates, then run `python scripts/generate.py`.
 """Exorde API: the client classes of ``creditwatch.exorde``, one method per
-operation of ``specs/exorde.yaml``."""
+operation of the provider's API (https://docs.exorde.io/reference/get-user-info)."""
 
 from __future__ import annotations
 
+from types import EllipsisType
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -19,6 +20,7 @@ from ..._base import (
 )
 from ..._client import AsyncClient as _AsyncClient
 from ..._client import SyncClient as _SyncClient
+from ..._client import copy_with_options
 from ..._response import APIResponse
 from .api.user import get_user_info as _get_user_info
 from .models.api_version import ApiVersion
@@ -73,6 +75,20 @@ class Client(_SyncClient["Account"]):
         and the parsed result)."""
         return RawClient(self._transport)
 
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | EllipsisType | None = ...,
+        max_retries: int | None = None,
+    ) -> Client:
+        """A copy of this client with another ``timeout`` and/or ``max_retries``
+        (``...`` / None: keep this client's). It shares this client's connection pool
+        and credential; closing the copy leaves the pool open."""
+        return copy_with_options(self, timeout, max_retries)
+
+    def __enter__(self) -> Client:
+        return self
+
     def get_user_info(self, *, x_exorde_api_version: ApiVersion = ApiVersion.V1) -> User:
         """Get user info
 
@@ -87,10 +103,11 @@ class Client(_SyncClient["Account"]):
 
         Returns:
             User: the ``user`` of the body (UserInfoResponse). A User resource. `id`,
-                `createdAt` and `updatedAt` are required (provider-facts.md). `email` is not marked
-                required by provider-facts.md (which marks the required fields of the same object),
-                so it is optional. `plan` is optional: the reference page tags `user` and `status`
-                as "required" objects but shows `plan` without that tag, like the optional
+                `createdAt` and `updatedAt` are required (Exorde's API reference,
+                https://docs.exorde.io/reference/get-user-info). `email` is not marked required
+                there (the reference marks the required fields of the same object), so it is
+                optional. `plan` is optional: the reference page tags `user` and `status` as
+                "required" objects but shows `plan` without that tag, like the optional
                 `apiDeprecationNotice`.
 
         Raises:
@@ -177,6 +194,20 @@ class AsyncClient(_AsyncClient["Account"]):
         and the parsed result)."""
         return AsyncRawClient(self._transport)
 
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | EllipsisType | None = ...,
+        max_retries: int | None = None,
+    ) -> AsyncClient:
+        """A copy of this client with another ``timeout`` and/or ``max_retries``
+        (``...`` / None: keep this client's). It shares this client's connection pool
+        and credential; closing the copy leaves the pool open."""
+        return copy_with_options(self, timeout, max_retries)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
     async def get_user_info(self, *, x_exorde_api_version: ApiVersion = ApiVersion.V1) -> User:
         """Get user info
 
@@ -191,10 +222,11 @@ class AsyncClient(_AsyncClient["Account"]):
 
         Returns:
             User: the ``user`` of the body (UserInfoResponse). A User resource. `id`,
-                `createdAt` and `updatedAt` are required (provider-facts.md). `email` is not marked
-                required by provider-facts.md (which marks the required fields of the same object),
-                so it is optional. `plan` is optional: the reference page tags `user` and `status`
-                as "required" objects but shows `plan` without that tag, like the optional
+                `createdAt` and `updatedAt` are required (Exorde's API reference,
+                https://docs.exorde.io/reference/get-user-info). `email` is not marked required
+                there (the reference marks the required fields of the same object), so it is
+                optional. `plan` is optional: the reference page tags `user` and `status` as
+                "required" objects but shows `plan` without that tag, like the optional
                 `apiDeprecationNotice`.
 
         Raises:

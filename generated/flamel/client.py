@@ -2,10 +2,11 @@
 # Do not edit: change the spec, the normalizer (scripts/codegen/) or the
 # templates, then run `python scripts/generate.py`.
 """Flamel API: the client classes of ``creditwatch.flamel``, one method per
-operation of ``specs/flamel.yaml``."""
+operation of the provider's API (https://api.flamel.app/api-reference/users/get-my-info%EB%82%B4-%EC%A0%95%EB%B3%B4-%EC%A1%B0%ED%9A%8C.md)."""
 
 from __future__ import annotations
 
+from types import EllipsisType
 from typing import TYPE_CHECKING
 
 import httpx
@@ -19,6 +20,7 @@ from ..._base import (
 )
 from ..._client import AsyncClient as _AsyncClient
 from ..._client import SyncClient as _SyncClient
+from ..._client import copy_with_options
 from ..._response import APIResponse
 from .api.users import get_my_info as _get_my_info
 from .models.auth_user_dto import AuthUserDto
@@ -66,6 +68,20 @@ class Client(_SyncClient["Account"]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return RawClient(self._transport)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | EllipsisType | None = ...,
+        max_retries: int | None = None,
+    ) -> Client:
+        """A copy of this client with another ``timeout`` and/or ``max_retries``
+        (``...`` / None: keep this client's). It shares this client's connection pool
+        and credential; closing the copy leaves the pool open."""
+        return copy_with_options(self, timeout, max_retries)
+
+    def __enter__(self) -> Client:
+        return self
 
     def get_my_info(self) -> AuthUserDto:
         """Get My Info
@@ -120,6 +136,20 @@ class AsyncClient(_AsyncClient["Account"]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return AsyncRawClient(self._transport)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | EllipsisType | None = ...,
+        max_retries: int | None = None,
+    ) -> AsyncClient:
+        """A copy of this client with another ``timeout`` and/or ``max_retries``
+        (``...`` / None: keep this client's). It shares this client's connection pool
+        and credential; closing the copy leaves the pool open."""
+        return copy_with_options(self, timeout, max_retries)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
 
     async def get_my_info(self) -> AuthUserDto:
         """Get My Info

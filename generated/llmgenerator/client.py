@@ -2,10 +2,11 @@
 # Do not edit: change the spec, the normalizer (scripts/codegen/) or the
 # templates, then run `python scripts/generate.py`.
 """LLMGenerator API: the client classes of ``creditwatch.llmgenerator``, one method per
-operation of ``specs/llmgenerator.yaml``."""
+operation of the provider's API (https://docs.llmgenerator.com/ko/api-reference/subscriptions/current)."""
 
 from __future__ import annotations
 
+from types import EllipsisType
 from typing import TYPE_CHECKING
 
 import httpx
@@ -19,6 +20,7 @@ from ..._base import (
 )
 from ..._client import AsyncClient as _AsyncClient
 from ..._client import SyncClient as _SyncClient
+from ..._client import copy_with_options
 from ..._response import APIResponse
 from .api.credit import get_credit_balance as _get_credit_balance
 from .api.credit import get_credit_balance_with_api_key as _get_credit_balance_with_api_key
@@ -83,6 +85,20 @@ class Client(_SyncClient["Account"]):
         and the parsed result)."""
         return RawClient(self._transport)
 
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | EllipsisType | None = ...,
+        max_retries: int | None = None,
+    ) -> Client:
+        """A copy of this client with another ``timeout`` and/or ``max_retries``
+        (``...`` / None: keep this client's). It shares this client's connection pool
+        and credential; closing the copy leaves the pool open."""
+        return copy_with_options(self, timeout, max_retries)
+
+    def __enter__(self) -> Client:
+        return self
+
     def get_current_subscription(self) -> SubscriptionResponse:
         """Get current subscription
 
@@ -123,8 +139,8 @@ class Client(_SyncClient["Account"]):
 
         Returns the remaining credit balance, totals and recent credit transactions. Requires
         session authentication (JWT access token). For third-party integrations using an API
-        key, use `GET /credits/balance/api` instead. (Documented in provider-facts.md, not in
-        the seed.)
+        key, use `GET /credits/balance/api` instead. (LLMGenerator's API documentation:
+        https://docs.llmgenerator.com)
 
         Returns:
             CreditBalance: Credit balance, totals and recent credit transactions.
@@ -192,6 +208,20 @@ class AsyncClient(_AsyncClient["Account"]):
         and the parsed result)."""
         return AsyncRawClient(self._transport)
 
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | EllipsisType | None = ...,
+        max_retries: int | None = None,
+    ) -> AsyncClient:
+        """A copy of this client with another ``timeout`` and/or ``max_retries``
+        (``...`` / None: keep this client's). It shares this client's connection pool
+        and credential; closing the copy leaves the pool open."""
+        return copy_with_options(self, timeout, max_retries)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
     async def get_current_subscription(self) -> SubscriptionResponse:
         """Get current subscription
 
@@ -234,8 +264,8 @@ class AsyncClient(_AsyncClient["Account"]):
 
         Returns the remaining credit balance, totals and recent credit transactions. Requires
         session authentication (JWT access token). For third-party integrations using an API
-        key, use `GET /credits/balance/api` instead. (Documented in provider-facts.md, not in
-        the seed.)
+        key, use `GET /credits/balance/api` instead. (LLMGenerator's API documentation:
+        https://docs.llmgenerator.com)
 
         Returns:
             CreditBalance: Credit balance, totals and recent credit transactions.

@@ -1,4 +1,4 @@
-"""The easyslip models, generated from specs/easyslip.yaml; each loads on first use."""
+"""The easyslip models, generated from EasySlip's API description; each loads on first use."""
 
 from typing import TYPE_CHECKING
 

@@ -1,7 +1,7 @@
 """Exorde: the user behind an API key, with plan and credits (``GET /user/info``).
 ``get_user_info()`` returns the body's ``user``, ``get_user_info_response()`` the whole
 body (``status``: credit cost, deprecation notice). Classes generated from
-``specs/exorde.yaml``; Exorde's quirks are in `_profile`."""
+Exorde's API description; Exorde's quirks are in `_profile`."""
 
 from .._generated.exorde.client import AsyncClient, Client
 from .._generated.exorde.types import UNSET, Unset

@@ -1,4 +1,4 @@
-"""The exorde models, generated from specs/exorde.yaml; each loads on first use."""
+"""The exorde models, generated from Exorde's API description; each loads on first use."""
 
 from typing import TYPE_CHECKING
 

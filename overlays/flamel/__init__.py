@@ -1,6 +1,6 @@
 """Flamel: the account behind an API key (``GET /api/users/me``), with its credits.
 
-``Client`` and ``AsyncClient`` are generated from ``specs/flamel.yaml``; Flamel's
+``Client`` and ``AsyncClient`` are generated from Flamel's API description; Flamel's
 quirks (``X-Api-Key``, its optional success wrapper, its error body) are in
 `_profile`.
 """

@@ -1,4 +1,4 @@
-"""The flamel models, generated from specs/flamel.yaml; each loads on first use."""
+"""The flamel models, generated from Flamel's API description; each loads on first use."""
 
 from typing import TYPE_CHECKING
 

@@ -1,6 +1,6 @@
 """Generect: the current user's credits per product (``GET /api/auth/users/me/``).
 
-``Client`` and ``AsyncClient`` are generated from ``specs/generect.yaml``; Generect's
+``Client`` and ``AsyncClient`` are generated from Generect's API description; Generect's
 quirks (the ``Token`` auth prefix, its error body) are in `_profile`.
 """
 

@@ -1,4 +1,4 @@
-"""The generect models, generated from specs/generect.yaml; each loads on first use."""
+"""The generect models, generated from Generect's API description; each loads on first use."""
 
 from typing import TYPE_CHECKING
 

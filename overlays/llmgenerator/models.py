@@ -1,4 +1,5 @@
-"""The llmgenerator models, generated from specs/llmgenerator.yaml; each loads on first use."""
+"""The llmgenerator models, generated from LLMGenerator's API description; each loads on
+first use."""
 
 from typing import TYPE_CHECKING
 

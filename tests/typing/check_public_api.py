@@ -14,6 +14,7 @@ un-awaited coroutine, closed so that nothing would leak if it ever ran),
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Coroutine
 from typing import Any, assert_type
 
@@ -127,6 +128,7 @@ async def async_context_managers() -> None:
 
 
 def flamel_sync(c: flamel.Client) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), flamel.Client)
     assert_type(c.get_my_info(), AuthUserDto)
     assert_type(c.with_raw_response.get_my_info(), APIResponse[AuthUserDto])
     assert_type(c.with_raw_response.get_my_info().parsed, AuthUserDto)
@@ -135,6 +137,7 @@ def flamel_sync(c: flamel.Client) -> None:
 
 
 async def flamel_async(c: flamel.AsyncClient) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), flamel.AsyncClient)
     assert_type(c.get_my_info(), Coroutine[Any, Any, AuthUserDto]).close()
     assert_type(await c.get_my_info(), AuthUserDto)
     assert_type(
@@ -149,6 +152,7 @@ async def flamel_async(c: flamel.AsyncClient) -> None:
 
 
 def exorde_sync(c: exorde.Client) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), exorde.Client)
     assert_type(c.get_user_info(), ExordeUser)
     assert_type(c.get_user_info_response(), UserInfoResponse)
     assert_type(c.with_raw_response.get_user_info(), APIResponse[ExordeUser])
@@ -157,6 +161,7 @@ def exorde_sync(c: exorde.Client) -> None:
 
 
 async def exorde_async(c: exorde.AsyncClient) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), exorde.AsyncClient)
     assert_type(c.get_user_info(), Coroutine[Any, Any, ExordeUser]).close()
     assert_type(await c.get_user_info(), ExordeUser)
     assert_type(c.get_user_info_response(), Coroutine[Any, Any, UserInfoResponse]).close()
@@ -178,12 +183,14 @@ async def exorde_async(c: exorde.AsyncClient) -> None:
 
 
 def generect_sync(c: generect.Client) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), generect.Client)
     assert_type(c.get_user_me(), GenerectUser)
     assert_type(c.with_raw_response.get_user_me(), APIResponse[GenerectUser])
     assert_type(c.balance(), Balance[GenerectUser])
 
 
 async def generect_async(c: generect.AsyncClient) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), generect.AsyncClient)
     assert_type(c.get_user_me(), Coroutine[Any, Any, GenerectUser]).close()
     assert_type(await c.get_user_me(), GenerectUser)
     assert_type(
@@ -198,12 +205,14 @@ async def generect_async(c: generect.AsyncClient) -> None:
 
 
 def easyslip_sync(c: easyslip.Client) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), easyslip.Client)
     assert_type(c.get_me(), MeData)
     assert_type(c.with_raw_response.get_me(), APIResponse[MeData])
     assert_type(c.balance(), Balance[MeData])
 
 
 async def easyslip_async(c: easyslip.AsyncClient) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), easyslip.AsyncClient)
     assert_type(c.get_me(), Coroutine[Any, Any, MeData]).close()
     assert_type(await c.get_me(), MeData)
     assert_type(c.with_raw_response.get_me(), Coroutine[Any, Any, APIResponse[MeData]]).close()
@@ -216,6 +225,7 @@ async def easyslip_async(c: easyslip.AsyncClient) -> None:
 
 
 def llmgenerator_sync(c: llmgenerator.Client) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), llmgenerator.Client)
     assert_type(c.get_current_subscription(), SubscriptionResponse)
     assert_type(c.get_credit_balance(), CreditBalance)
     raw = c.with_raw_response
@@ -228,6 +238,7 @@ def llmgenerator_sync(c: llmgenerator.Client) -> None:
 
 
 async def llmgenerator_async(c: llmgenerator.AsyncClient) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), llmgenerator.AsyncClient)
     assert_type(c.get_current_subscription(), Coroutine[Any, Any, SubscriptionResponse]).close()
     assert_type(await c.get_current_subscription(), SubscriptionResponse)
     assert_type(c.get_credit_balance(), Coroutine[Any, Any, CreditBalance]).close()
@@ -283,3 +294,9 @@ def history_record(b: Balance[AuthUserDto]) -> None:
     # creditwatch.record: what balances() returns, or balances; the count recorded.
     assert_type(creditwatch.record(balances()), int)
     assert_type(creditwatch.record([b], db="history.sqlite3", account="client-a"), int)
+    # HistoryError: a history file that cannot be used (a sqlite3.DatabaseError).
+    try:
+        creditwatch.record([b], db="history.sqlite3")
+    except creditwatch.HistoryError as exc:
+        assert_type(exc, creditwatch.HistoryError)
+        assert isinstance(exc, sqlite3.DatabaseError)

@@ -72,6 +72,9 @@ def sync_calls(http: httpx.Client) -> None:
         assert_type(raw.retries, int)
         assert_type(raw.http_response, httpx.Response)
         assert_type(client.balance(), creditwatch.Balance[AuthUserDto])
+        quick = client.with_options(timeout=5.0, max_retries=0)
+        assert_type(quick, flamel.Client)
+        assert_type(quick.get_my_info(), AuthUserDto)
     with exorde.Client(base_url="https://api.exorde.io") as ex:
         assert_type(ex.get_user_info(), ExordeUser)
         assert_type(ex.get_user_info(x_exorde_api_version=ApiVersion.V1), ExordeUser)
@@ -116,6 +119,7 @@ async def async_calls(http: httpx.AsyncClient) -> None:
         raw = await client.with_raw_response.get_my_info()
         assert_type(raw, creditwatch.APIResponse[AuthUserDto])
         assert_type(await client.balance(), creditwatch.Balance[AuthUserDto])
+        assert_type(client.with_options(timeout=None), flamel.AsyncClient)
     async with exorde.AsyncClient() as ex:
         assert_type(await ex.get_user_info(), ExordeUser)
         assert_type(await ex.get_user_info_response(), UserInfoResponse)

@@ -35,9 +35,9 @@ _KNOWN_KEYS: frozenset[str] = frozenset(
 @_attrs_define
 class ErrorDetail:
     """The description of the error. It gives meaningful information about what happened.
-    The reference page does not show which of these four fields are required and
-    provider-facts.md lists them without marking any as required, so none is required here
-    (every example on the page carries all four).
+    Exorde's reference page (https://docs.exorde.io/reference/get-user-info) does not mark
+    any of these four fields as required, so none is required here (every example on the
+    page carries all four).
 
     """
 

@@ -32,9 +32,9 @@ class ErrorResponse:
 
     error: ErrorDetail
     """ The description of the error. It gives meaningful information about what happened.
-    The reference page does not show which of these four fields are required and
-    provider-facts.md lists them without marking any as required, so none is required here
-    (every example on the page carries all four).
+    Exorde's reference page (https://docs.exorde.io/reference/get-user-info) does not mark
+    any of these four fields as required, so none is required here (every example on the
+    page carries all four).
      """
     status: RequestStatus
     """ Status of the request; present in success and 4xx error bodies. """

@@ -39,9 +39,10 @@ _KNOWN_KEYS: frozenset[str] = frozenset(
 
 @_attrs_define
 class User:
-    """A User resource. `id`, `createdAt` and `updatedAt` are required (provider-facts.md). `email`
-    is not marked required by provider-facts.md (which marks the required fields of the same
-    object), so it is optional. `plan` is optional: the reference page tags `user` and `status`
+    """A User resource. `id`, `createdAt` and `updatedAt` are required (Exorde's API reference,
+    https://docs.exorde.io/reference/get-user-info). `email` is not marked required there
+    (the reference marks the required fields of the same object), so it is optional. `plan` is optional: the reference
+    page tags `user` and `status`
     as "required" objects but shows `plan` without that tag, like the optional
     `apiDeprecationNotice`.
 
