@@ -8,6 +8,7 @@ the demo reads no key from the environment, uses no proxy and needs no network.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.resources
 import json
 import math
