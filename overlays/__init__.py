@@ -21,10 +21,12 @@ from .errors import (
     AuthenticationError,
     BadRequestError,
     InternalServerError,
+    InvalidCredentialsError,
     MissingCredentialsError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
 )
 
 if _TYPE_CHECKING:
@@ -55,10 +57,12 @@ __all__ = [
     "BadRequestError",
     "Balance",
     "InternalServerError",
+    "InvalidCredentialsError",
     "MissingCredentialsError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "__version__",
     "abalances",
     "balances",

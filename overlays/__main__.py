@@ -139,9 +139,9 @@ def _with_history(rows: list[Row], args: argparse.Namespace) -> tuple[list[Row],
             ]
             with History(path) as history:
                 history.add(checks)
-        history_or_none = History.existing(path)
-    except (sqlite3.Error, OSError) as exc:
-        print(f"creditwatch: history {path}: {exc}", file=sys.stderr)
+        history_or_none = History.existing(path, readonly=True)
+    except (sqlite3.Error, OSError, ValueError) as exc:
+        _print(sys.stderr, f"creditwatch: history {path}: {exc}", ())
         return rows, EXIT_FAILED
     if history_or_none is None:
         if args.runs_out_within is None:
@@ -180,7 +180,7 @@ def _history(args: argparse.Namespace) -> int:
 
     path = _db_path(args)
     try:
-        found = History.existing(path)
+        found = History.existing(path, readonly=True)
         if found is None:
             print(
                 f"creditwatch: no history at {path} yet; record checks with "
@@ -193,12 +193,12 @@ def _history(args: argparse.Namespace) -> int:
                 since=time.time() - args.since, providers=args.providers or None
             )
     except (sqlite3.Error, OSError) as exc:
-        print(f"creditwatch: history {path}: {exc}", file=sys.stderr)
+        _print(sys.stderr, f"creditwatch: history {path}: {exc}", ())
         return EXIT_FAILED
     if args.json:
-        print(_cli.render_history_json(series), flush=True)
+        _print(sys.stdout, _cli.render_history_json(series), ())
     elif series:
-        print(_cli.render_history(series), flush=True)
+        _print(sys.stdout, _cli.render_history(series), ())
     else:
         print(f"creditwatch: no checks recorded in this window ({path})", file=sys.stderr)
     return EXIT_OK
@@ -212,20 +212,24 @@ def _provider_rows(args: argparse.Namespace) -> list[Row]:
     named: list[str] = args.providers
     names = named or configured_providers()
     results = _with_progress(
-        len(names), "providers", lambda done: _check(names, args.timeout, done)
+        len(names), "providers", lambda done: _check(names, args, done)
     )
     if named:
         return [Row(name, results[name]) for name in named]
     return [Row(name, results.get(name)) for name in PROVIDERS]
 
 
-async def _check(names: list[str], timeout: float | None, done: Done) -> dict[str, Result]:
+async def _check(names: list[str], args: argparse.Namespace, done: Done) -> dict[str, Result]:
     """`abalances()` per provider, so that one provider's surprise (say a bad
     ``<P>_BASE_URL``) stays its own error and the progress can count."""
+    timeout, deadline, max_bytes = args.timeout, args.deadline, args.max_response_bytes or None
 
     async def one(name: str) -> Result:
         try:
-            return (await abalances([name], timeout=timeout))[name]
+            found = await abalances(
+                [name], timeout=timeout, deadline=deadline, max_response_bytes=max_bytes
+            )
+            return found[name]
         except Exception as exc:
             return exc
         finally:
@@ -300,7 +304,9 @@ def _report(
 
 
 def _print(stream: TextIO, text: str, secrets: Iterable[str]) -> None:
-    text = _cli.redact(text, secrets)
+    """``text`` on ``stream``: credentials redacted, control characters escaped (a
+    provider's message or a file's content never drives the terminal)."""
+    text = _cli.escape_controls(_cli.redact(text, secrets))
     try:
         print(text, file=stream, flush=True)
     except UnicodeEncodeError:  # a provider's non-ASCII plan name on a narrow console

@@ -73,6 +73,10 @@ def load_accounts(path: Path) -> list[Account]:
             data = tomllib.load(file)
     except OSError as exc:
         raise AccountsFileError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise AccountsFileError(
+            f"{path}: not UTF-8 text (byte {exc.start}); a TOML file must be UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise AccountsFileError(f"{path}: not valid TOML: {exc}") from None
     return parse_accounts(data, source=str(path))

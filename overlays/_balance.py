@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 import importlib
+import math
 import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import attrs
 
 from . import PROVIDERS as PROVIDERS  # noqa: PLC0414 - re-exported for the CLI
-from .errors import APIError, MissingCredentialsError
+from ._base import DEFAULT_MAX_RESPONSE_BYTES
+from .errors import APIError, APITimeoutError
 
 A_co = TypeVar("A_co", covariant=True)
 
 Unit = Literal["credits", "quota"]
+
+
+def _holdable(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    """A number a Balance can hold: None, or finite within a float's range (an
+    integer beyond it, ``inf`` and ``nan`` are refused, naming the field)."""
+    if value is None:
+        return
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError(f"{attribute.name}: a number beyond the range of a float") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{attribute.name}: {number} is not a finite number")
 
 
 @attrs.frozen(kw_only=True)
@@ -29,8 +44,8 @@ class Balance(Generic[A_co]):
     """
 
     provider: str
-    remaining: float | None
-    limit: float | None
+    remaining: float | None = attrs.field(validator=_holdable)
+    limit: float | None = attrs.field(validator=_holdable)
     unlimited: bool = False
     unit: Unit = "credits"
     plan: str | None = None
@@ -46,9 +61,10 @@ class Balance(Generic[A_co]):
         if self.remaining is None or not self.limit:
             return None
         try:
-            return 100.0 * self.remaining / self.limit
+            percent = 100.0 * self.remaining / self.limit
         except OverflowError:
             return None
+        return percent if math.isfinite(percent) else None
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -92,67 +108,127 @@ def _selected(providers: Iterable[str] | None) -> list[str]:
     return names
 
 
-def _client_options(timeout: float | None) -> dict[str, float]:
-    return {} if timeout is None else {"timeout": timeout}
+def _client_options(timeout: float | None, max_bytes: int | None) -> dict[str, Any]:
+    options: dict[str, Any] = {"max_response_bytes": max_bytes}
+    if timeout is not None:
+        options["timeout"] = timeout
+    return options
 
 
-def _check_sync(name: str, timeout: float | None) -> Balance[object] | APIError:
+def _unexpected(name: str, exc: BaseException) -> APIError:
+    """A failure that is not an APIError (a bad ``<P>_BASE_URL``, a bug) as this
+    provider's APIError, the original as its cause."""
+    error = APIError(str(exc) or type(exc).__name__, provider=name)
+    error.__cause__ = exc
+    return error
+
+
+def _overdue(name: str, deadline: float) -> APITimeoutError:
+    return APITimeoutError(
+        f"{name}: no balance within the deadline of {deadline:g} s", provider=name
+    )
+
+
+def _check_sync(
+    name: str, timeout: float | None, max_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES
+) -> Balance[object] | APIError:
     module = importlib.import_module(f"creditwatch.{name}")
     try:
-        client: _SyncBalanceClient = module.Client(**_client_options(timeout))
-    except MissingCredentialsError as exc:
+        client: _SyncBalanceClient = module.Client(**_client_options(timeout, max_bytes))
+    except APIError as exc:  # missing or unsendable credentials
         return exc
-    except ValueError as exc:  # e.g. an insecure <PREFIX>_BASE_URL: this provider's error
-        return APIError(str(exc), provider=name)
+    except Exception as exc:  # e.g. an insecure <PREFIX>_BASE_URL: this provider's error
+        return _unexpected(name, exc)
     try:
         return client.balance()
     except APIError as exc:
         return exc
+    except Exception as exc:
+        return _unexpected(name, exc)
     finally:
         client.close()
 
 
 def balances(
-    providers: Iterable[str] | None = None, *, timeout: float | None = None
+    providers: Iterable[str] | None = None,
+    *,
+    timeout: float | None = None,
+    deadline: float | None = None,
+    max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> dict[str, Balance[object] | APIError]:
     """Check every configured provider (or the named ones) at once.
 
     Runs the checks concurrently (one thread each), so five providers take about as
     long as the slowest. A provider that fails is reported as its `APIError`, never
     hiding the others. Credentials and base URLs come from the environment.
+
+    ``timeout`` bounds each attempt of each request (retries add to it); ``deadline``
+    bounds the whole check, in seconds: a provider without an answer by then is an
+    `APITimeoutError` (its thread is left to finish in the background).
+    ``max_response_bytes`` caps each body (after decompression; None: no cap).
     """
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - import time
+    import threading  # noqa: PLC0415 - import time
+    import time  # noqa: PLC0415
 
     names = _selected(providers)
     if not names:
         return {}
-    with ThreadPoolExecutor(max_workers=len(names)) as pool:
-        results = pool.map(lambda n: _check_sync(n, timeout), names)
-        return dict(zip(names, results, strict=True))
+    results: dict[str, Balance[object] | APIError] = {}
+
+    def run(name: str) -> None:
+        results[name] = _check_sync(name, timeout, max_response_bytes)
+
+    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in names]
+    for thread in threads:
+        thread.start()
+    end = None if deadline is None else time.monotonic() + deadline
+    for thread in threads:
+        thread.join(None if end is None else max(0.0, end - time.monotonic()))
+    out: dict[str, Balance[object] | APIError] = {}
+    for name in names:
+        result = results.get(name)
+        out[name] = _overdue(name, deadline or 0.0) if result is None else result
+    return out
 
 
-async def _check_async(name: str, timeout: float | None) -> Balance[object] | APIError:
+async def _check_async(
+    name: str, timeout: float | None, max_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES
+) -> Balance[object] | APIError:
     module = importlib.import_module(f"creditwatch.{name}")
     try:
-        client: _AsyncBalanceClient = module.AsyncClient(**_client_options(timeout))
-    except MissingCredentialsError as exc:
+        client: _AsyncBalanceClient = module.AsyncClient(**_client_options(timeout, max_bytes))
+    except APIError as exc:
         return exc
-    except ValueError as exc:
-        return APIError(str(exc), provider=name)
+    except Exception as exc:
+        return _unexpected(name, exc)
     try:
         return await client.balance()
     except APIError as exc:
         return exc
+    except Exception as exc:
+        return _unexpected(name, exc)
     finally:
         await client.aclose()
 
 
 async def abalances(
-    providers: Iterable[str] | None = None, *, timeout: float | None = None
+    providers: Iterable[str] | None = None,
+    *,
+    timeout: float | None = None,
+    deadline: float | None = None,
+    max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> dict[str, Balance[object] | APIError]:
-    """`balances()` for asyncio: the checks run concurrently on the event loop."""
+    """`balances()` for asyncio: the checks run concurrently on the event loop (a
+    check past ``deadline`` is cancelled and reported as `APITimeoutError`)."""
     import asyncio  # noqa: PLC0415 - import time
 
+    async def one(name: str) -> Balance[object] | APIError:
+        try:
+            async with asyncio.timeout(deadline):
+                return await _check_async(name, timeout, max_response_bytes)
+        except TimeoutError:
+            return _overdue(name, deadline or 0.0)
+
     names = _selected(providers)
-    results = await asyncio.gather(*(_check_async(n, timeout) for n in names))
+    results = await asyncio.gather(*(one(n) for n in names))
     return dict(zip(names, results, strict=True))

@@ -23,7 +23,7 @@ import attrs
 
 from . import PROVIDERS
 from ._balance import Balance, credential_variables
-from ._base import DEFAULT_TIMEOUT
+from ._base import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 from ._forecast import Forecast, sparkline
 from ._version import __version__
 
@@ -37,7 +37,10 @@ EXIT_INTERRUPTED = 130
 DEFAULT_CONCURRENCY = 10
 DEFAULT_SINCE = "30d"
 DEFAULT_PORT = 9464
+DEFAULT_HOST = "127.0.0.1"
 DEFAULT_INTERVAL = 60.0
+DEFAULT_DEADLINE = 120.0
+"""Seconds the command line gives each provider's whole check, retries included."""
 
 Outcome: TypeAlias = Balance[object] | Exception | None
 """A balance, the error that replaced it, or None: the provider has no key configured."""
@@ -105,6 +108,16 @@ def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
 
 _positive_int = _whole_number(1)
 _port = _whole_number(0, 65535)
+_bytes = _whole_number(0)
+
+
+def _listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:9464`` for IPv6) -> (host, port)."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT (0.0.0.0:9464), got {text!r}")
+    return host, _port(port)
 
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
@@ -173,7 +186,8 @@ exit status:
   2  there is no history database, or it cannot be read"""
 
 _SERVE_EPILOG = f"""\
-Serves /metrics (Prometheus text format) and /healthz on --host:--port. Checks run
+Serves /metrics (Prometheus text format) and /healthz on --listen HOST:PORT
+(default 127.0.0.1:9464: this machine only; 0.0.0.0:9464 exposes it). Checks run
 in the background every --interval seconds with at most --concurrency requests in
 flight, whatever the scrape rate; a failing check sets creditwatch_check_success to 0
 and keeps the last good values. Needs the exporter extra:
@@ -219,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help=f"seconds each HTTP request may take (default {DEFAULT_TIMEOUT:g})",
     )
+    _add_limit_options(balances)
     balances.add_argument(
         "--accounts",
         type=Path,
@@ -275,12 +290,19 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument(
+        "--listen",
+        type=_listen,
+        metavar="HOST:PORT",
+        help=f"address and port to listen on (default {DEFAULT_HOST}:{DEFAULT_PORT}: this "
+        "machine only; 0.0.0.0:9464 for a Prometheus on another host)",
+    )
+    serve.add_argument(
         "--port", type=_port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0: any free"
     )
     serve.add_argument(
         "--host",
-        default="0.0.0.0",  # noqa: S104 - an exporter is scraped from another host
-        help="address to listen on (default 0.0.0.0: every interface)",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}; see --listen)",
     )
     serve.add_argument(
         "--accounts", type=Path, metavar="FILE", help="check the accounts of this TOML file"
@@ -305,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help=f"seconds each HTTP request may take (default {DEFAULT_TIMEOUT:g})",
     )
+    _add_limit_options(serve, deadline=None)
     serve.add_argument(
         "--record",
         action="store_true",
@@ -332,6 +355,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_output_options(demo)
     return parser
+
+
+def _add_limit_options(
+    parser: argparse.ArgumentParser, deadline: float | None = DEFAULT_DEADLINE
+) -> None:
+    parser.add_argument(
+        "--deadline",
+        type=_positive_float,
+        default=deadline,
+        metavar="S",
+        help="seconds each provider's whole check may take, retries included (default "
+        + (f"{deadline:g})" if deadline else "the --interval)"),
+    )
+    parser.add_argument(
+        "--max-response-bytes",
+        type=_bytes,
+        default=DEFAULT_MAX_RESPONSE_BYTES,
+        metavar="N",
+        help=f"largest answer accepted, after decompression (default "
+        f"{DEFAULT_MAX_RESPONSE_BYTES}; 0: no limit)",
+    )
 
 
 def _add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -377,6 +421,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace | int:
         )
         return EXIT_FAILED
     args.providers = providers
+    if getattr(args, "listen", None) is not None:
+        args.host, args.port = args.listen
     if args.command == "balances":
         if args.concurrency is not None and args.accounts is None:
             parser.print_usage(sys.stderr)
@@ -438,7 +484,7 @@ def error_lines(rows: Iterable[Row]) -> list[str]:
 
 
 def _one_line(exc: BaseException) -> str:
-    return re.sub(r"\s+", " ", str(exc)).strip() or "(no message)"
+    return escape_controls(re.sub(r"\s+", " ", str(exc)).strip()) or "(no message)"
 
 
 def nothing_configured_hint() -> str:
@@ -447,11 +493,26 @@ def nothing_configured_hint() -> str:
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Defence in depth: no credential reaches the output, even if a message had one."""
-    for secret in sorted(set(secrets), key=len, reverse=True):
-        if len(secret) >= 8:  # real keys are long; short strings would garble output
-            text = text.replace(secret, "<redacted>")
+    """Defence in depth: no credential reaches the output, even if a message had one:
+    whole, of any length, or cut where a message shortened it (a start of at least 4
+    characters followed by ``...``)."""
+    for secret in sorted(set(filter(None, secrets)), key=len, reverse=True):
+        text = text.replace(secret, "<redacted>")
+        if "..." in text:
+            for end in range(len(secret) - 1, min(4, len(secret)) - 1, -1):
+                cut = secret[:end] + "..."
+                if cut in text:
+                    text = text.replace(cut, "<redacted>...")
     return text
+
+
+_CONTROLS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_controls(text: str) -> str:
+    """Control characters (escape sequences, carriage returns, bells, C1 controls,
+    bidirectional overrides) as visible escapes (``\\x1b``); line breaks stay."""
+    return _CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 # -- table ----------------------------------------------------------------------------
@@ -507,8 +568,9 @@ def _cells(row: Row, below: Threshold | None, within: float | None) -> list[str]
 
 
 def _clean(text: object) -> str:
-    """A cell without runs of spaces (they separate the columns) or control characters."""
-    return re.sub(r"\s+", " ", "".join(c for c in str(text) if c.isprintable() or c == " "))
+    """A cell without runs of spaces (they separate the columns), its control
+    characters escaped."""
+    return escape_controls(re.sub(r"\s+", " ", str(text)))
 
 
 def _number(value: float | None) -> str:
@@ -609,9 +671,9 @@ def render_history(series: Sequence[Series]) -> str:
         forecast = one.forecast()
         last = _datetime(one.last_check_at)
         if one.last_error:
-            last += f" ({one.last_error})"
+            last += f" ({_clean(one.last_error)})"
         cells = [
-            one.provider,
+            _clean(one.provider),
             "-" if latest is None else _number(latest.remaining),
             sparkline(one.trend) or "-",
             "-" if forecast.used_per_day is None else _number(round(forecast.used_per_day, 2)),
