@@ -211,9 +211,7 @@ def _provider_rows(args: argparse.Namespace) -> list[Row]:
     """The named providers, or every provider (those without a key as not configured)."""
     named: list[str] = args.providers
     names = named or configured_providers()
-    results = _with_progress(
-        len(names), "providers", lambda done: _check(names, args, done)
-    )
+    results = _with_progress(len(names), "providers", lambda done: _check(names, args, done))
     if named:
         return [Row(name, results[name]) for name in named]
     return [Row(name, results.get(name)) for name in PROVIDERS]

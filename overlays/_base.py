@@ -23,6 +23,7 @@ import importlib
 import ipaddress
 import json
 import logging
+import math
 import os
 import platform
 import random
@@ -314,7 +315,7 @@ def parse_retry_after(headers: httpx.Headers, *, now: float | None = None) -> fl
     except ValueError:
         pass
     else:
-        return max(0.0, seconds) if seconds == seconds else None  # NaN: unreadable
+        return None if math.isnan(seconds) else max(0.0, seconds)  # NaN: unreadable
     try:
         when = email.utils.parsedate_to_datetime(value)
         if when.tzinfo is None:
@@ -770,7 +771,9 @@ class Transport(Generic[H]):
                 why = f"no complete answer within {self._budget:g} s"
             elif isinstance(exc, httpx.ReadTimeout) and "budget" in str(exc):
                 why = f"ReadTimeout: {exc}"
-            error = APITimeoutError(f"{label}: {where} timed out ({why})", provider=self.profile.name)
+            error = APITimeoutError(
+                f"{label}: {where} timed out ({why})", provider=self.profile.name
+            )
         else:
             error = APIConnectionError(
                 self.scrub(f"{label}: {where} failed: {type(exc).__name__}: {exc}"),

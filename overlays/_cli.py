@@ -494,9 +494,15 @@ def nothing_configured_hint() -> str:
 
 def redact(text: str, secrets: Iterable[str]) -> str:
     """Defence in depth: no credential reaches the output, even if a message had one:
-    whole, of any length, or cut where a message shortened it (a start of at least 4
-    characters followed by ``...``)."""
+    whole (one shorter than 8 characters where it stands alone, not inside a word),
+    or cut where a message shortened it (a start of at least 4 characters followed
+    by ``...``)."""
     for secret in sorted(set(filter(None, secrets)), key=len, reverse=True):
+        if len(secret) < 8:  # short: only where it stands alone, so "k" spares "checking"
+            text = re.sub(
+                rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", "<redacted>", text
+            )
+            continue
         text = text.replace(secret, "<redacted>")
         if "..." in text:
             for end in range(len(secret) - 1, min(4, len(secret)) - 1, -1):
@@ -506,7 +512,9 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-_CONTROLS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS = re.compile(
+    r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def escape_controls(text: str) -> str:

@@ -387,7 +387,7 @@ class _Quiet(WSGIRequestHandler):
     within `REQUEST_TIMEOUT` is closed."""
 
     def setup(self) -> None:
-        self.timeout = REQUEST_TIMEOUT
+        self.request.settimeout(REQUEST_TIMEOUT)  # what StreamRequestHandler.timeout does
         super().setup()
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -415,7 +415,7 @@ class _Server(ThreadingWSGIServer):
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
-            super().process_request_thread(request, client_address)  # type: ignore[misc]
+            super().process_request_thread(request, client_address)
         finally:
             self._slots.release()
 

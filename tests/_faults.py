@@ -291,7 +291,6 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.close_connection or reply.close_early:
             self.close_connection = True
 
-
     def _stream(self, reply: Reply, headers: dict[str, tuple[str, str]]) -> None:
         """A reply whose body is sent chunk by chunk as ``reply.chunks`` makes it."""
         assert reply.chunks is not None
