@@ -197,7 +197,8 @@ metrics (labels provider, account; the credit metrics also unit):
   creditwatch_credits_remaining, creditwatch_credits_limit,
   creditwatch_credits_used_per_day, creditwatch_credits_runs_out_timestamp_seconds,
   creditwatch_check_success, creditwatch_check_duration_seconds,
-  creditwatch_last_success_timestamp_seconds
+  creditwatch_last_success_timestamp_seconds,
+  creditwatch_last_check_timestamp_seconds (time() minus it: the values' age)
 
 --print-rules and --print-scrape-config print the alert rules and the Prometheus
 scrape configuration shipped with creditwatch (default port {DEFAULT_PORT})."""
@@ -366,7 +367,7 @@ def _add_limit_options(
         default=deadline,
         metavar="S",
         help="seconds each provider's whole check may take, retries included (default "
-        + (f"{deadline:g})" if deadline else "the --interval)"),
+        + (f"{deadline:g})" if deadline else "the --interval, at least 30)"),
     )
     parser.add_argument(
         "--max-response-bytes",

@@ -72,6 +72,8 @@ backlog (`LISTEN_BACKLOG`), then in the kernel's SYN queue."""
 LISTEN_BACKLOG = 1024
 """Connections the kernel holds until a handler takes them (Linux caps it at
 net.core.somaxconn, 4096 by default)."""
+MIN_DEADLINE = 30.0
+"""Without --deadline, each check may take the --interval, and at least this long."""
 CREDIT_LABELS = ("provider", "account", "unit")
 CHECK_LABELS = ("provider", "account")
 
@@ -576,7 +578,7 @@ def main(args: argparse.Namespace, secrets: set[str]) -> int:
         kwargs={
             "concurrency": args.concurrency,
             "timeout": args.timeout,
-            "deadline": args.deadline or args.interval,
+            "deadline": args.deadline or max(args.interval, MIN_DEADLINE),
             "max_response_bytes": args.max_response_bytes or None,
         },
         name="creditwatch-checker",
