@@ -591,6 +591,18 @@ class Transport(Generic[H]):
         encoding = response.headers.get("content-encoding", "").strip().lower()
         return _Body(encoding, self.max_response_bytes), encoding in _OWN_DECODING
 
+    def _already_read(self, response: httpx.Response) -> httpx.Response:
+        """A response whose body the transport read already (``httpx.MockTransport``):
+        only the cap is left to check."""
+        limit = self.max_response_bytes
+        try:
+            size = len(response.content)
+        except httpx.DecodingError as exc:
+            raise self._read_failed(response, exc) from exc
+        if limit is not None and size > limit:
+            raise self._read_failed(response, _TooLarge())
+        return response
+
     def _deadline(self) -> float | None:
         return None if self._budget is None else time.monotonic() + self._budget
 
@@ -809,6 +821,8 @@ class SyncTransport(Transport[httpx.Client]):
     def _fetch(self, request: httpx.Request, deadline: float | None) -> httpx.Response:
         """Send, then read the body under the cap and the attempt's deadline."""
         response = self.http.send(request, stream=True, follow_redirects=False)
+        if response.is_stream_consumed:  # a transport that answers with the body read
+            return self._already_read(response)
         try:
             body, raw = self._reader(response)
             chunks = response.iter_raw() if raw else response.iter_bytes()
@@ -873,6 +887,8 @@ class AsyncTransport(Transport[httpx.AsyncClient]):
     async def _fetch(self, request: httpx.Request) -> httpx.Response:
         """`SyncTransport._fetch`, awaited (the deadline is the caller's timeout)."""
         response = await self.http.send(request, stream=True, follow_redirects=False)
+        if response.is_stream_consumed:  # a transport that answers with the body read
+            return self._already_read(response)
         try:
             body, raw = self._reader(response)
             chunks = response.aiter_raw() if raw else response.aiter_bytes()
