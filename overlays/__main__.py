@@ -248,7 +248,12 @@ def _account_rows(args: argparse.Namespace, secrets: set[str]) -> list[Row]:
         len(accounts),
         "accounts",
         lambda done: check_accounts(
-            accounts, concurrency=args.concurrency, timeout=args.timeout, on_done=done
+            accounts,
+            concurrency=args.concurrency,
+            timeout=args.timeout,
+            on_done=done,
+            deadline=args.deadline,
+            max_response_bytes=args.max_response_bytes or None,
         ),
     )
     return [Row(a.provider, r, name=a.name) for a, r in zip(accounts, results, strict=True)]

@@ -27,8 +27,8 @@ import httpx
 
 from . import PROVIDERS
 from ._balance import Balance
-from ._base import load_profile, resolve_base_url
-from .errors import MissingCredentialsError
+from ._base import DEFAULT_MAX_RESPONSE_BYTES, load_profile, resolve_base_url
+from .errors import APITimeoutError, MissingCredentialsError
 
 __all__ = [
     "Account",
@@ -169,12 +169,17 @@ async def check_key(
     http: httpx.AsyncClient,
     base_url: str | None = None,
     timeout: float | None = None,
+    max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> Result:
     """One provider's balance with an explicit key, over a shared connection pool.
 
     Errors are returned, never raised: one account never hides the others."""
     module = importlib.import_module(f"creditwatch.{provider}")
-    options: dict[str, Any] = {"base_url": base_url, "http_client": http}
+    options: dict[str, Any] = {
+        "base_url": base_url,
+        "http_client": http,
+        "max_response_bytes": max_response_bytes,
+    }
     if timeout is not None:
         options["timeout"] = timeout
     try:
@@ -196,10 +201,13 @@ async def check_account(
     semaphore: asyncio.Semaphore,
     timeout: float | None = None,
     environ: Mapping[str, str] | None = None,
+    max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+    deadline: float | None = None,
 ) -> Result:
     """One account's balance, its request made while holding ``semaphore``. A key
     variable that is unset or empty is that account's `MissingCredentialsError`;
-    there is no fallback to ``<PROVIDER>_API_KEY``."""
+    there is no fallback to ``<PROVIDER>_API_KEY``. A check that has no answer
+    ``deadline`` seconds after its turn came is an `APITimeoutError`."""
     env = os.environ if environ is None else environ
     key = env.get(account.key_env, "").strip()
     if not key:
@@ -209,9 +217,21 @@ async def check_account(
             provider=account.provider,
         )
     async with semaphore:
-        return await check_key(
-            account.provider, key, http=http, base_url=account.base_url, timeout=timeout
-        )
+        try:
+            async with asyncio.timeout(deadline):
+                return await check_key(
+                    account.provider,
+                    key,
+                    http=http,
+                    base_url=account.base_url,
+                    timeout=timeout,
+                    max_response_bytes=max_response_bytes,
+                )
+        except TimeoutError:
+            return APITimeoutError(
+                f"account {account.name!r}: no balance within the deadline of {deadline:g} s",
+                provider=account.provider,
+            )
 
 
 def account_pool(concurrency: int) -> httpx.AsyncClient:
@@ -228,9 +248,11 @@ async def check_accounts(
     timeout: float | None = None,
     environ: Mapping[str, str] | None = None,
     on_done: Callable[[], None] | None = None,
+    deadline: float | None = None,
+    max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> list[Result]:
     """Every account's balance (`check_account`), in order, with at most
-    ``concurrency`` requests in flight."""
+    ``concurrency`` requests in flight; ``deadline`` as in `check_account`."""
     if concurrency < 1:
         raise ValueError("concurrency must be >= 1")
     semaphore = asyncio.Semaphore(concurrency)
@@ -240,7 +262,13 @@ async def check_accounts(
         async def one(account: Account) -> Result:
             try:
                 return await check_account(
-                    account, http=http, semaphore=semaphore, timeout=timeout, environ=environ
+                    account,
+                    http=http,
+                    semaphore=semaphore,
+                    timeout=timeout,
+                    environ=environ,
+                    max_response_bytes=max_response_bytes,
+                    deadline=deadline,
                 )
             finally:
                 if on_done is not None:

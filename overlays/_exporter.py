@@ -49,7 +49,6 @@ from ._base import DEFAULT_MAX_RESPONSE_BYTES
 from ._cli import DEFAULT_SINCE, EXIT_FAILED, EXIT_OK, parse_duration, redact
 from ._forecast import Forecast
 from ._history import Check, History, default_path
-from .errors import APITimeoutError
 
 __all__ = ["Checker", "Exporter", "Failure", "Target", "main"]
 
@@ -158,12 +157,18 @@ class Checker:
             async def check(target: Target) -> Result:
                 if target.entry is not None:
                     return await check_account(
-                        target.entry, http=http, semaphore=semaphore, timeout=self.timeout
+                        target.entry,
+                        http=http,
+                        semaphore=semaphore,
+                        timeout=self.timeout,
+                        max_response_bytes=self.max_response_bytes,
+                        deadline=self.deadline,
                     )
-                async with semaphore:
+                async with semaphore:  # the deadline counts from here, as for accounts
                     found = await abalances(
                         [target.provider],
                         timeout=self.timeout,
+                        deadline=self.deadline,
                         max_response_bytes=self.max_response_bytes,
                     )
                     return found[target.provider]
@@ -172,14 +177,7 @@ class Checker:
                 started = time.perf_counter()
                 result: Result
                 try:
-                    async with asyncio.timeout(self.deadline):
-                        result = await check(target)
-                except TimeoutError:
-                    result = APITimeoutError(
-                        f"{target.provider}: no balance within the check's deadline of "
-                        f"{self.deadline:g} s",
-                        provider=target.provider,
-                    )
+                    result = await check(target)
                 except Exception as exc:
                     result = exc
                 if isinstance(result, Balance):  # the provider's model stays here

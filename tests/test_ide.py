@@ -107,7 +107,15 @@ def complete(code: str) -> dict[str, jedi.api.classes.Completion]:
     return {c.name: c for c in script.complete(len(lines), len(lines[-1]))}
 
 
-CLIENT_SURFACE = {"balance", "base_url", "close", "max_retries", "provider", "timeout"}
+CLIENT_SURFACE = {
+    "balance",
+    "base_url",
+    "close",
+    "max_response_bytes",
+    "max_retries",
+    "provider",
+    "timeout",
+}
 OPERATIONS = {
     "flamel": {"get_my_info"},
     "exorde": {"get_user_info", "get_user_info_response"},
