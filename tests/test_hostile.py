@@ -31,10 +31,10 @@ from creditwatch import _base
 
 from _cases import CASES, MODES, call
 from _faults import FaultServer, Reply, json_reply
-from conftest import PROVIDERS
+from conftest import FAKE_KEY, PROVIDERS
 from test_cli import base_env, configured_env, run_cli, serve_examples
 
-KEY = "test-key-not-a-real-secret-hostile-0123"
+KEY = f"{FAKE_KEY}-hostile"  # built here: no key-like literal in the sdist
 
 
 def leaks(text: str) -> bool:
@@ -393,11 +393,11 @@ def test_metrics_survive_an_absurd_number() -> None:
 
 MEMORY_CHILD = """
 import resource, sys, time, creditwatch
-provider, url = sys.argv[1:3]
+provider, url, key = sys.argv[1:4]
 started = time.monotonic()
 try:
     with getattr(creditwatch, provider).Client(
-        "test-key-not-a-real-secret-memory", base_url=url, max_retries=0, timeout=300
+        key, base_url=url, max_retries=0, timeout=300
     ) as client:
         client.balance()
     outcome = "ok"
@@ -429,7 +429,7 @@ def peak_memory(provider: str, reply: Reply) -> tuple[str, int, float]:
         for path in _paths(provider):
             server.script_path(path, reply)
         proc = subprocess.run(
-            [sys.executable, "-c", MEMORY_CHILD, provider, server.base_url],
+            [sys.executable, "-c", MEMORY_CHILD, provider, server.base_url, KEY],
             capture_output=True, text=True, timeout=600, check=False,
         )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
