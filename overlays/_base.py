@@ -466,7 +466,6 @@ class Transport(Generic[H]):
     """The credential in every form a provider may echo it (`secret_forms`)."""
     _origin: httpx.URL
     _headers: dict[str, str]
-    _auth: dict[str, str]
     _sensitive: frozenset[str]
     _timeout: httpx.Timeout | None
     _budget: float | None
@@ -497,14 +496,13 @@ class Transport(Generic[H]):
             raise ValueError("max_response_bytes must be >= 1 (or None: no cap)")
         self.max_response_bytes = max_response_bytes
         self._origin = httpx.URL(self.base_url).copy_with(path="/", query=None, fragment=None)
-        # The credential goes with each request, never into the pool's default headers
-        # (whose repr httpx does not redact for custom names such as X-Api-Key).
-        self._auth = dict(profile.auth_headers(credential))
-        self._sensitive = SENSITIVE_HEADERS | {name.lower() for name in self._auth}
-        headers = {"User-Agent": USER_AGENT, **profile.extra_headers}
+        auth = profile.auth_headers(credential)
+        self._sensitive = SENSITIVE_HEADERS | {name.lower() for name in auth}
+        headers = {"User-Agent": USER_AGENT, **profile.extra_headers, **auth}
         self.owns_http = http_client is None
         if http_client is None:  # our own pool: the headers and timeout are its defaults
             self.http = self._new_http(headers, self.timeout)
+            self._hide_headers(self.http.headers)  # its repr hides the credential too
             self._headers = {}
             self._timeout = None
         else:  # the caller's pool, used as is: ours go with each request
@@ -546,15 +544,15 @@ class Transport(Generic[H]):
         headers = request.headers
         for name, value in (kwargs.get("headers") or {}).items():
             headers[name] = value
-        for name, value in self._auth.items():
-            headers[name] = value
-        self._hide(request)
+        self._hide_headers(headers)
         return request
 
     def _hide(self, request: httpx.Request) -> None:
-        """Give the request's headers a repr that hides the credential: the same
-        object and data, class `SecretHeaders` (no copy on the per-call path)."""
-        headers = request.headers
+        self._hide_headers(request.headers)
+
+    def _hide_headers(self, headers: httpx.Headers) -> None:
+        """Give ``headers`` a repr that hides the credential: the same object and
+        data, class `SecretHeaders` (no copy on the per-call path)."""
         headers.__class__ = SecretHeaders
         headers.sensitive = self._sensitive  # type: ignore[attr-defined]
         headers.secrets = self.secrets  # type: ignore[attr-defined]
