@@ -586,7 +586,11 @@ class Transport(Generic[H]):
 
     def _reader(self, response: httpx.Response) -> tuple[_Body, bool]:
         """A capped body for ``response``; True when we decode it (read it raw)."""
-        encoding = response.headers.get("content-encoding", "").strip().lower()
+        headers = response.headers
+        # `in` first: Headers.get raises and catches a KeyError for an absent header
+        encoding = (
+            headers["content-encoding"].strip().lower() if "content-encoding" in headers else ""
+        )
         return _Body(encoding, self.max_response_bytes), encoding in _OWN_DECODING
 
     def _already_read(self, response: httpx.Response) -> httpx.Response:
