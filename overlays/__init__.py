@@ -21,10 +21,12 @@ from .errors import (
     AuthenticationError,
     BadRequestError,
     InternalServerError,
+    InvalidCredentialsError,
     MissingCredentialsError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
 )
 
 if _TYPE_CHECKING:
@@ -60,10 +62,12 @@ __all__ = [
     "DefaultAioHttpClient",
     "HistoryError",
     "InternalServerError",
+    "InvalidCredentialsError",
     "MissingCredentialsError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "__version__",
     "abalances",
     "balances",

@@ -207,9 +207,9 @@ def _with_history(rows: list[Row], args: argparse.Namespace) -> tuple[list[Row],
         if args.record and checks:  # nothing configured: no database is created
             with History(path) as history:
                 history.add(checks)
-        history_or_none = History.existing(path)
-    except (sqlite3.Error, OSError) as exc:
-        print(f"creditwatch: history {path}: {exc}", file=sys.stderr)
+        history_or_none = History.existing(path, readonly=True)
+    except (sqlite3.Error, OSError, ValueError) as exc:
+        _print(sys.stderr, f"creditwatch: history {path}: {exc}", ())
         return rows, EXIT_FAILED
     if history_or_none is None:
         if args.runs_out_within is None:
@@ -248,7 +248,7 @@ def _history(args: argparse.Namespace) -> int:
 
     path = _db_path(args)
     try:
-        found = History.existing(path)
+        found = History.existing(path, readonly=True)
         if found is None:
             print(
                 f"creditwatch: no history at {path} yet; record checks with "
@@ -261,12 +261,12 @@ def _history(args: argparse.Namespace) -> int:
                 since=time.time() - args.since, providers=args.providers or None
             )
     except (sqlite3.Error, OSError) as exc:
-        print(f"creditwatch: history {path}: {exc}", file=sys.stderr)
+        _print(sys.stderr, f"creditwatch: history {path}: {exc}", ())
         return EXIT_FAILED
     if args.json:
-        print(_cli.render_history_json(series), flush=True)
+        _print(sys.stdout, _cli.render_history_json(series), ())
     elif series:
-        print(_cli.render_history(series), flush=True)
+        _print(sys.stdout, _cli.render_history(series), ())
     else:
         print(f"creditwatch: no checks recorded in this window ({path})", file=sys.stderr)
     return EXIT_OK
@@ -279,18 +279,24 @@ def _provider_rows(args: argparse.Namespace) -> list[Row]:
     """The named providers, or every provider (those without a key as not configured)."""
     named: list[str] = args.providers
     names = named or configured_providers()
-    results = _with_progress(
-        len(names), "providers", lambda done: _check(names, args.timeout, done)
-    )
+    results = _with_progress(len(names), "providers", lambda done: _check(names, args, done))
     if named:
         return [Row(name, results[name]) for name in named]
     return [Row(name, results.get(name)) for name in PROVIDERS]
 
 
-async def _check(names: list[str], timeout: float | None, done: Done) -> dict[str, Result]:
+async def _check(names: list[str], args: argparse.Namespace, done: Done) -> dict[str, Result]:
     """What `abalances()` does, counting each provider as it ends (a provider's
     surprise, say a bad ``<P>_BASE_URL``, stays its own error)."""
-    targets = [Target(provider=name, timeout=timeout) for name in names]
+    targets = [
+        Target(
+            provider=name,
+            timeout=args.timeout,
+            deadline=args.deadline,
+            max_response_bytes=args.max_response_bytes or None,
+        )
+        for name in names
+    ]
     results = await acheck_many(targets, on_result=lambda *_: done())
     return dict(zip(names, results, strict=True))
 
@@ -313,7 +319,12 @@ def _account_rows(args: argparse.Namespace, secrets: set[str]) -> list[Row]:
         len(accounts),
         "accounts",
         lambda done: check_accounts(
-            accounts, concurrency=args.concurrency, timeout=args.timeout, on_done=done
+            accounts,
+            concurrency=args.concurrency,
+            timeout=args.timeout,
+            on_done=done,
+            deadline=args.deadline,
+            max_response_bytes=args.max_response_bytes or None,
         ),
     )
     return [Row(a.provider, r, name=a.name) for a, r in zip(accounts, results, strict=True)]
@@ -382,7 +393,9 @@ def _report(
 
 
 def _print(stream: TextIO, text: str, secrets: Iterable[str]) -> None:
-    text = _cli.redact(text, secrets)
+    """``text`` on ``stream``: credentials redacted, control characters escaped (a
+    provider's message or a file's content never drives the terminal)."""
+    text = _cli.escape_controls(_cli.redact(text, secrets))
     try:
         print(text, file=stream, flush=True)
     except UnicodeEncodeError:  # a provider's non-ASCII plan name on a narrow console

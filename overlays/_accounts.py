@@ -28,7 +28,7 @@ from typing import Any
 import attrs
 
 from . import PROVIDERS
-from ._base import load_profile, resolve_base_url
+from ._base import DEFAULT_MAX_RESPONSE_BYTES, load_profile, resolve_base_url
 from ._checks import Result, Target, acheck_many, credential_names
 from .errors import APIError, MissingCredentialsError
 
@@ -86,6 +86,10 @@ def load_accounts(path: Path) -> list[Account]:
             data = tomllib.load(file)
     except OSError as exc:
         raise AccountsFileError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise AccountsFileError(
+            f"{path}: not UTF-8 text (byte {exc.start}); a TOML file must be UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise AccountsFileError(f"{path}: not valid TOML: {exc}") from None
     return parse_accounts(data, source=str(path))
@@ -199,11 +203,18 @@ def _names(names: Sequence[str]) -> str:
 
 
 def target_of(
-    account: Account, *, timeout: float | None = None, environ: Mapping[str, str] | None = None
+    account: Account,
+    *,
+    timeout: float | None = None,
+    environ: Mapping[str, str] | None = None,
+    deadline: float | None = None,
+    max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> Target | APIError:
     """What to check for an account: its credentials from the environment variables
     it names. A variable that is unset or empty is that account's
-    `MissingCredentialsError`; there is no fallback to ``<PROVIDER>_API_KEY``."""
+    `MissingCredentialsError`; there is no fallback to ``<PROVIDER>_API_KEY``. A check
+    that has no answer ``deadline`` seconds after its turn came is an
+    `APITimeoutError`."""
     env = os.environ if environ is None else environ
     credentials: dict[str, str] = {}
     for argument, variable in account.variables().items():
@@ -221,6 +232,8 @@ def target_of(
         credentials=credentials,
         base_url=account.base_url,
         timeout=timeout,
+        deadline=deadline,
+        max_response_bytes=max_response_bytes,
     )
 
 
@@ -231,12 +244,24 @@ async def check_accounts(
     timeout: float | None = None,
     environ: Mapping[str, str] | None = None,
     on_done: Callable[[], None] | None = None,
+    deadline: float | None = None,
+    max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> list[Result]:
     """Every account's balance, in order, with at most ``concurrency`` requests in
-    flight, over one shared pool (aiohttp's with the ``aiohttp`` extra)."""
+    flight, over one shared pool (aiohttp's with the ``aiohttp`` extra); ``deadline``
+    and ``max_response_bytes`` as in `target_of`."""
     if concurrency < 1:
         raise ValueError("concurrency must be >= 1")
-    targets = [target_of(a, timeout=timeout, environ=environ) for a in accounts]
+    targets = [
+        target_of(
+            a,
+            timeout=timeout,
+            environ=environ,
+            deadline=deadline,
+            max_response_bytes=max_response_bytes,
+        )
+        for a in accounts
+    ]
     return await acheck_many(
         targets,
         concurrency=concurrency,

@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
 from . import PROVIDERS as PROVIDERS  # noqa: PLC0414 - re-exported for the CLI
+from ._base import DEFAULT_MAX_RESPONSE_BYTES
 from .errors import APIError
 
 A_co = TypeVar("A_co", covariant=True)
 
 Unit = Literal["credits", "quota"]
+
+
+def _holdable(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    """A number a Balance can hold: None, or finite within a float's range (an
+    integer beyond it, ``inf`` and ``nan`` are refused, naming the field)."""
+    if value is None:
+        return
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError(f"{attribute.name}: a number beyond the range of a float") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{attribute.name}: {number} is not a finite number")
 
 
 @attrs.frozen(kw_only=True)
@@ -28,8 +43,8 @@ class Balance(Generic[A_co]):
     """
 
     provider: str
-    remaining: float | None
-    limit: float | None
+    remaining: float | None = attrs.field(validator=_holdable)
+    limit: float | None = attrs.field(validator=_holdable)
     unlimited: bool = False
     unit: Unit = "credits"
     plan: str | None = None
@@ -45,9 +60,10 @@ class Balance(Generic[A_co]):
         if self.remaining is None or not self.limit:
             return None
         try:
-            return 100.0 * self.remaining / self.limit
+            percent = 100.0 * self.remaining / self.limit
         except OverflowError:
             return None
+        return percent if math.isfinite(percent) else None
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -83,37 +99,71 @@ def _selected(providers: Iterable[str] | None) -> list[str]:
 
 
 def balances(
-    providers: Iterable[str] | None = None, *, timeout: float | None = None
+    providers: Iterable[str] | None = None,
+    *,
+    timeout: float | None = None,
+    deadline: float | None = None,
+    max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> dict[str, Balance[object] | APIError]:
     """Check every configured provider (or the named ones) at once.
 
     Runs the checks concurrently (one thread each), so five providers take about as
     long as the slowest. A provider that fails is reported as its `APIError`, never
     hiding the others. Credentials and base URLs come from the environment.
+
+    ``timeout`` bounds each attempt of each request (retries add to it); ``deadline``
+    bounds the whole check, in seconds: a provider without an answer by then is an
+    `APITimeoutError` (its thread is left to finish in the background).
+    ``max_response_bytes`` caps each body (after decompression; None: no cap).
     """
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - import time
+    import threading  # noqa: PLC0415 - import time
+    import time  # noqa: PLC0415
 
     import httpx  # noqa: PLC0415
 
-    from ._checks import Target, check  # noqa: PLC0415
+    from ._checks import Target, check, overdue  # noqa: PLC0415
 
     names = _selected(providers)
     if not names:
         return {}
     # One pool for all: a pool of its own per provider cost ~20 ms of CPU each (httpx
-    # builds an SSL context per client).
-    with httpx.Client() as http, ThreadPoolExecutor(max_workers=len(names)) as pool:
-        results = pool.map(lambda n: check(Target(provider=n, timeout=timeout), http=http), names)
-        return dict(zip(names, results, strict=True))
+    # builds an SSL context per client). Threads past the deadline are left to finish
+    # in the background; the pool they share is closed under them.
+    results: dict[str, Balance[object] | APIError] = {}
+    http = httpx.Client()
+
+    def run(name: str) -> None:
+        target = Target(provider=name, timeout=timeout, max_response_bytes=max_response_bytes)
+        results[name] = check(target, http=http)
+
+    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in names]
+    for thread in threads:
+        thread.start()
+    end = None if deadline is None else time.monotonic() + deadline
+    for thread in threads:
+        thread.join(None if end is None else max(0.0, end - time.monotonic()))
+    http.close()
+    return {name: results[name] if name in results else overdue(name, deadline) for name in names}
 
 
 async def abalances(
-    providers: Iterable[str] | None = None, *, timeout: float | None = None
+    providers: Iterable[str] | None = None,
+    *,
+    timeout: float | None = None,
+    deadline: float | None = None,
+    max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> dict[str, Balance[object] | APIError]:
     """`balances()` for asyncio: the checks run concurrently on the event loop, over
-    one connection pool (aiohttp's with the ``aiohttp`` extra)."""
+    one connection pool (aiohttp's with the ``aiohttp`` extra); a check past
+    ``deadline`` is cancelled and reported as `APITimeoutError`."""
     from ._checks import Target, acheck_many  # noqa: PLC0415 - import time
 
     names = _selected(providers)
-    results = await acheck_many([Target(provider=n, timeout=timeout) for n in names])
+    targets = [
+        Target(
+            provider=n, timeout=timeout, deadline=deadline, max_response_bytes=max_response_bytes
+        )
+        for n in names
+    ]
+    results = await acheck_many(targets)
     return dict(zip(names, results, strict=True))

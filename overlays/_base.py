@@ -24,13 +24,16 @@ import importlib
 import ipaddress
 import json
 import logging
+import math
 import os
 import platform
 import random
 import re
 import sys
 import time
+import urllib.parse
 import warnings
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
@@ -46,8 +49,10 @@ from .errors import (
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
+    InvalidCredentialsError,
     MissingCredentialsError,
     RateLimitError,
+    ResponseTooLargeError,
     status_error_class,
 )
 
@@ -61,6 +66,9 @@ A = TypeVar("A")
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RESPONSE_BYTES = 1 << 20
+"""1 MiB: credit bodies are under 20 KiB (CodexBar caps custom providers' answers at
+1 MiB too). Counted after decompression."""
 DEFAULT_MAX_RETRIES = 2
 INITIAL_BACKOFF = 0.5  # seconds; doubles each retry, with up to 25 % jitter
 MAX_BACKOFF = 8.0
@@ -172,6 +180,71 @@ def load_profile(provider: str) -> Profile[Any]:
     return profile
 
 
+REDACTED = "<redacted>"
+SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+"""Header names whose values every repr hides (httpx hides only the first two)."""
+
+
+class SecretHeaders(httpx.Headers):
+    """``httpx.Headers`` whose repr hides the credential-carrying headers: the
+    profile's auth headers (Flamel's ``X-Api-Key`` included) and any value that holds
+    a credential. Requests carry these, so ``repr(exc.response.request.headers)``
+    shows ``[secure]`` where httpx would have shown the key."""
+
+    sensitive: frozenset[str] = SENSITIVE_HEADERS
+    secrets: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        hidden = [
+            (k, "[secure]" if k.lower() in self.sensitive or _holds(v, self.secrets) else v)
+            for k, v in self.multi_items()
+        ]
+        return f"{type(self).__name__}({hidden!r})"
+
+
+def _holds(text: str, secrets: Sequence[str]) -> bool:
+    return any(secret in text for secret in secrets)
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every credential form in ``secrets`` replaced by ``<redacted>``."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def secret_forms(credential: str) -> tuple[str, ...]:
+    """The forms in which a provider may echo a credential: as sent, JSON-escaped,
+    percent-encoded; longest first."""
+    forms = {credential, json.dumps(credential)[1:-1], urllib.parse.quote(credential, safe="")}
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+_SENDABLE = re.compile(r"[\x20-\x7e]*\Z")
+
+
+def check_credential(profile: Profile[Any], value: str, source: str) -> str:
+    """The credential to send: surrounding whitespace stripped (a key read from a file
+    ends with a newline); `InvalidCredentialsError` for one that is blank, holds a
+    control character or a character an HTTP header cannot carry. ``source`` names
+    where it came from (the argument or variable); the value is never shown."""
+    stripped = value.strip()
+    if _SENDABLE.match(stripped) and stripped:
+        return stripped
+    if not stripped:
+        problem = "is blank"
+    elif any(ord(c) < 0x20 or ord(c) == 0x7F or 0x80 <= ord(c) < 0xA0 for c in stripped):
+        problem = "contains a control character (a line break inside it?)"
+    else:
+        problem = "contains a character an HTTP header cannot carry (only printable ASCII)"
+    raise InvalidCredentialsError(
+        f"{profile.label}: the credential from {source} {problem}; it is not sent "
+        "(its value is not shown)",
+        provider=profile.name,
+    )
+
+
 def env(name: str) -> str | None:
     """An environment variable's value, or None when unset or blank."""
     value = os.environ.get(name, "").strip()
@@ -180,9 +253,28 @@ def env(name: str) -> str | None:
 
 def resolve_base_url(profile: Profile[Any], base_url: str | None, server: str = "") -> str:
     """Argument, then ``<PREFIX>_BASE_URL``, then the spec's server; https, or http on
-    loopback only (credentials never travel in clear text off this machine)."""
+    loopback only (credentials never travel in clear text off this machine); never
+    with user info (``user:pass@``), a query or a fragment."""
     url = (base_url or env(f"{profile.env_prefix}_BASE_URL") or server).rstrip("/")
-    parsed = httpx.URL(url)
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        raise ValueError(f"{profile.label}: base_url is not a valid URL") from None
+    extra = [
+        what
+        for what, present in (
+            ("user info (user:password@)", parsed.userinfo),
+            ("a query (?...)", parsed.query or "?" in url),
+            ("a fragment (#...)", parsed.fragment or "#" in url),
+        )
+        if present
+    ]
+    if extra:  # the URL itself is not quoted: user info may hold a password
+        raise ValueError(
+            f"{profile.label}: base_url must not have {' or '.join(extra)}: pass the "
+            "credential as a constructor argument or environment variable, and the "
+            f"scheme, host, port and path only (got {_safe_url(parsed)})"
+        )
     if parsed.scheme == "https" and parsed.host:
         return url
     if parsed.scheme == "http" and _is_loopback(parsed.host):
@@ -191,6 +283,12 @@ def resolve_base_url(profile: Profile[Any], base_url: str | None, server: str = 
         f"{profile.label}: base_url must be https:// (plain http:// is allowed only for "
         f"localhost, 127.0.0.0/8 and ::1), got {url!r}"
     )
+
+
+def _safe_url(url: httpx.URL) -> str:
+    """A URL without its user info, query and fragment, for messages."""
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}{url.path}"
 
 
 def _is_loopback(host: str) -> bool:
@@ -208,17 +306,19 @@ def resolve_credential(
     """(argument name, credential) from the constructor's credential arguments, in the
     spec's order (``api_key`` first). An argument wins; with none given, the first
     ``<PREFIX>_<ARGUMENT>`` environment variable that is set; two arguments at once
-    are refused."""
+    are refused. The credential is checked (`check_credential`)."""
     passed = [(name, value) for name, value in given if value]
     if len(passed) > 1:
         names = " or ".join(name for name, _ in given)
         raise ValueError(f"{profile.label}: pass {names}, not both")
     if passed:
-        return passed[0][0], str(passed[0][1])
+        name = passed[0][0]
+        return name, check_credential(profile, str(passed[0][1]), f"the {name} argument")
     for name, _ in given:
-        value = env(f"{profile.env_prefix}_{name.upper()}")
+        variable = f"{profile.env_prefix}_{name.upper()}"
+        value = env(variable)
         if value is not None:
-            return name, value
+            return name, check_credential(profile, value, f"the {variable} variable")
     first, *others = [name for name, _ in given]
     variables = [f"{profile.env_prefix}_{name.upper()}" for name in (first, *others)]
     extra_args = "".join(f" (or {name})" for name in others)
@@ -236,16 +336,18 @@ def parse_retry_after(headers: httpx.Headers, *, now: float | None = None) -> fl
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return None if math.isnan(seconds) else max(0.0, seconds)  # NaN: unreadable
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def warn_caller(message: str, category: type[Warning]) -> None:
@@ -270,15 +372,104 @@ def _describe_body(body: str, response: httpx.Response) -> str:
     return repr(snippet[:120] + ("..." if len(snippet) > 120 else ""))
 
 
-def _describe_parse_error(exc: Exception) -> str:
+def _describe_parse_error(exc: BaseException) -> str:
     if isinstance(exc, KeyError):
         return f"required field {exc.args[0]!r} is missing"
     if hasattr(exc, "field_path"):  # the generated models' FieldError: its text names the path
         return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+    try:
+        text = str(exc)
+    except Exception:  # a str() that fails (a 5000-digit int in the text...)
+        text = ""
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
-_PARSE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError)
+def attempt_budget(timeout: httpx.Timeout) -> float | None:
+    """Seconds one attempt may take from connect to the last byte of the body: the
+    largest of the timeout's values; None (no bound) when the read timeout is None."""
+    if timeout.read is None:
+        return None
+    values = [v for v in (timeout.connect, timeout.read, timeout.write, timeout.pool) if v]
+    return max(values, default=None)
+
+
+class _Body:
+    """A response body read under a size cap, decompressed as it arrives.
+
+    gzip and deflate are decompressed here with ``max_length`` (zlib), so a
+    compression bomb never expands beyond the cap in memory; other encodings go
+    through httpx's decoders (``iter_bytes``), chunk by chunk, and are cut at the cap
+    too."""
+
+    __slots__ = ("chunks", "decoder", "limit", "size")
+
+    def __init__(self, encoding: str, limit: int | None) -> None:
+        self.limit = limit
+        self.size = 0
+        self.chunks: list[bytes] = []
+        self.decoder: Any = None
+        if encoding in ("gzip", "x-gzip"):
+            self.decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif encoding == "deflate":
+            self.decoder = _Deflate()
+
+    def add(self, data: bytes) -> bool:
+        """Take a chunk as received; False once the body is over the cap."""
+        if self.decoder is not None:
+            if self.limit is None:
+                data = self.decoder.decompress(data)
+            else:  # at most one byte over the cap: enough to know
+                data = self.decoder.decompress(data, self.limit - self.size + 1)
+                if self.decoder.unconsumed_tail:
+                    return False
+        self.size += len(data)
+        if self.limit is not None and self.size > self.limit:
+            return False
+        if data:
+            self.chunks.append(data)
+        return True
+
+    def content(self) -> bytes:
+        if self.decoder is not None:
+            tail = self.decoder.flush()
+            self.size += len(tail)
+            if self.limit is not None and self.size > self.limit:
+                raise _TooLarge
+            self.chunks.append(tail)
+        return self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
+
+
+class _TooLarge(Exception):
+    """The body went over the cap."""
+
+
+class _Deflate:
+    """``Content-Encoding: deflate``: zlib-wrapped as the RFC says, or raw deflate as
+    some servers send it (httpx accepts both)."""
+
+    def __init__(self) -> None:
+        self._obj: Any = zlib.decompressobj()
+        self._first = True
+
+    @property
+    def unconsumed_tail(self) -> bytes:
+        tail: bytes = self._obj.unconsumed_tail
+        return tail
+
+    def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+        if self._first:
+            self._first = False
+            try:
+                return bytes(self._obj.decompress(data, max_length))
+            except zlib.error:
+                self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
+        return bytes(self._obj.decompress(data, max_length))
+
+    def flush(self) -> bytes:
+        return bytes(self._obj.flush())
+
+
+_OWN_DECODING = frozenset({"", "identity", "gzip", "x-gzip", "deflate"})
 
 
 class Transport(Generic[H]):
@@ -291,12 +482,18 @@ class Transport(Generic[H]):
     base_url: str
     timeout: httpx.Timeout
     max_retries: int
+    max_response_bytes: int | None
+    """The body size cap, after decompression (None: none)."""
     owns_http: bool
     """True when the connection pool is the transport's own (closed with it)."""
     http: H
+    secrets: tuple[str, ...]
+    """The credential in every form a provider may echo it (`secret_forms`)."""
     _origin: httpx.URL
     _headers: dict[str, str]
+    _sensitive: frozenset[str]
     _timeout: httpx.Timeout | None
+    _budget: float | None
 
     def __init__(
         self,
@@ -308,24 +505,29 @@ class Transport(Generic[H]):
         timeout: float | httpx.Timeout | None,
         max_retries: int,
         http_client: H | None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.profile = profile
         self.credential_name, credential = resolve_credential(profile, credentials)
+        self.secrets = secret_forms(credential)
         self.base_url = resolve_base_url(profile, base_url, server)
         # None: no timeout, as in httpx
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._budget = attempt_budget(self.timeout)
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
         self.max_retries = max_retries
+        if max_response_bytes is not None and max_response_bytes < 1:
+            raise ValueError("max_response_bytes must be >= 1 (or None: no cap)")
+        self.max_response_bytes = max_response_bytes
         self._origin = httpx.URL(self.base_url).copy_with(path="/", query=None, fragment=None)
-        headers = {
-            "User-Agent": USER_AGENT,
-            **profile.extra_headers,
-            **profile.auth_headers(credential),
-        }
+        auth = profile.auth_headers(credential)
+        self._sensitive = SENSITIVE_HEADERS | {name.lower() for name in auth}
+        headers = {"User-Agent": USER_AGENT, **profile.extra_headers, **auth}
         self.owns_http = http_client is None
         if http_client is None:  # our own pool: the headers and timeout are its defaults
             self.http = self._new_http(headers, self.timeout)
+            self._hide_headers(self.http.headers)  # its repr hides the credential too
             self._headers = {}
             self._timeout = None
         else:  # the caller's pool, used as is: ours go with each request
@@ -358,6 +560,10 @@ class Transport(Generic[H]):
         name, url = self.profile.name, self.base_url
         return f"<{type(self).__name__} {name} {url!r} credential=<redacted>>"
 
+    def scrub(self, text: str) -> str:
+        """``text`` without the credential (`scrub`)."""
+        return scrub(text, self.secrets)
+
     # -- request --------------------------------------------------------------------
 
     def _build_request(self, kwargs: dict[str, Any]) -> httpx.Request:
@@ -376,9 +582,21 @@ class Transport(Generic[H]):
         # The operation's header parameters replace the pool's defaults of the same
         # name, as `build_request(headers=...)` would; set one by one, they cost 40 %
         # of what its merge does (it copies every default header first).
+        headers = request.headers
         for name, value in (kwargs.get("headers") or {}).items():
-            request.headers[name] = value
+            headers[name] = value
+        self._hide_headers(headers)
         return request
+
+    def _hide(self, request: httpx.Request) -> None:
+        self._hide_headers(request.headers)
+
+    def _hide_headers(self, headers: httpx.Headers) -> None:
+        """Give ``headers`` a repr that hides the credential: the same object and
+        data, class `SecretHeaders` (no copy on the per-call path)."""
+        headers.__class__ = SecretHeaders
+        headers.sensitive = self._sensitive  # type: ignore[attr-defined]
+        headers.secrets = self.secrets  # type: ignore[attr-defined]
 
     def _redirect(self, response: httpx.Response) -> httpx.Request | None:
         """The next request of a redirect to the base URL's own origin, else None.
@@ -396,13 +614,67 @@ class Transport(Generic[H]):
             raise APIStatusError(
                 f"{self.profile.label} {response.status_code}: redirected to another host "
                 f"({target.scheme}://{target.host}{f':{target.port}' if target.port else ''}"
-                f"{target.path}); not followed, so the credential stays with "
+                f"{self.scrub(target.path)}); not followed, so the credential stays with "
                 f"{self._origin.host}",
                 provider=self.profile.name,
                 response=response,
-                body=response.text,
+                body=self.scrub(response.text),
             )
+        self._hide(response.next_request)
         return response.next_request
+
+    # -- reading the body -------------------------------------------------------------
+
+    def _reader(self, response: httpx.Response) -> tuple[_Body, bool]:
+        """A capped body for ``response``; True when we decode it (read it raw)."""
+        headers = response.headers
+        # `in` first: Headers.get raises and catches a KeyError for an absent header
+        encoding = (
+            headers["content-encoding"].strip().lower() if "content-encoding" in headers else ""
+        )
+        return _Body(encoding, self.max_response_bytes), encoding in _OWN_DECODING
+
+    def _already_read(self, response: httpx.Response) -> httpx.Response:
+        """A response whose body the transport read already (``httpx.MockTransport``):
+        only the cap is left to check."""
+        limit = self.max_response_bytes
+        try:
+            size = len(response.content)
+        except httpx.DecodingError as exc:
+            raise self._read_failed(response, exc) from exc
+        if limit is not None and size > limit:
+            raise self._read_failed(response, _TooLarge())
+        return response
+
+    def _deadline(self) -> float | None:
+        return None if self._budget is None else time.monotonic() + self._budget
+
+    def _overdue(self, request: httpx.Request) -> httpx.ReadTimeout:
+        return httpx.ReadTimeout(
+            f"the attempt took longer than its {self._budget:g} s budget", request=request
+        )
+
+    def _read_failed(self, response: httpx.Response, exc: BaseException) -> APIError:
+        """What a body that could not be read becomes."""
+        if isinstance(exc, _TooLarge):
+            return ResponseTooLargeError(
+                f"{self.profile.label} {response.status_code}: the body is larger than "
+                f"max_response_bytes ({self.max_response_bytes:,} bytes after "
+                "decompression); reading stopped there",
+                provider=self.profile.name,
+                response=response,
+                body="",
+                limit=self.max_response_bytes or 0,
+            )
+        encoding = response.headers.get("content-encoding", "") or "identity"
+        error = self._validation_error(
+            response,
+            f"the body cannot be decoded (Content-Encoding: {encoding}): "
+            f"{_describe_parse_error(exc)}",
+            body="",
+        )
+        error.__cause__ = exc
+        return error
 
     # -- response -------------------------------------------------------------------
 
@@ -412,32 +684,14 @@ class Transport(Generic[H]):
         """A final response -> the parsed result, or a typed error."""
         if not 200 <= response.status_code < 300:
             raise self._status_error(response, response.status_code)
-        profile = self.profile
-        if parse is None:  # the operation documents no body
-            parsed: Any = None
-        else:
-            try:
-                data = json.loads(response.content)
-            except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-                raise self._validation_error(
-                    response, f"the body is not JSON ({_describe_body(response.text, response)})"
-                ) from None
-            if profile.body_status is not None:
-                status = _call_quietly(profile.body_status, data)
-                if status is not None:
-                    raise self._status_error(response, status)
-            try:
-                if profile.inspect is not None:
-                    profile.inspect(data)
-                if profile.unwrap is not None:
-                    data = profile.unwrap(data)
-                parsed = parse(data)
-            except APIError:
-                raise
-            except _PARSE_ERRORS as exc:
-                raise self._validation_error(
-                    response, f"the body does not match the spec: {_describe_parse_error(exc)}"
-                ) from None
+        try:
+            parsed = self._parse(response, parse)
+        except APIError:
+            raise
+        except Exception as exc:  # anything else while parsing: still this provider's error
+            raise self._validation_error(
+                response, f"the body does not match the spec: {_describe_parse_error(exc)}"
+            ) from exc
         return APIResponse(
             parsed=parsed,
             status_code=response.status_code,
@@ -447,22 +701,58 @@ class Transport(Generic[H]):
             http_response=response,
         )
 
+    def _parse(self, response: httpx.Response, parse: Parse[T] | None) -> Any:
+        if parse is None:  # the operation documents no body
+            return None
+        profile = self.profile
+        try:
+            data = json.loads(response.content)
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+            raise self._validation_error(
+                response,
+                f"the body is not JSON ({_describe_body(self.scrub(response.text), response)})",
+            ) from exc
+        if profile.body_status is not None:
+            status = _call_quietly(profile.body_status, data)
+            if status is not None and not 100 <= status <= 599:
+                raise self._validation_error(response, "the body's status is not an HTTP status")
+            if status is not None:
+                raise self._status_error(response, status)
+        if profile.inspect is not None:
+            profile.inspect(data)
+        if profile.unwrap is not None:
+            data = profile.unwrap(data)
+        return parse(data)
+
+    def compute_balance(self, rule: BalanceRule[Any], answers: Sequence[APIResponse[Any]]) -> Any:
+        """``rule.compute`` of the parsed answers; a mapping that fails (a number no
+        `Balance` can hold, a missing value) is an `APIResponseValidationError`."""
+        try:
+            return rule.compute(*(answer.parsed for answer in answers))
+        except APIError:
+            raise
+        except Exception as exc:
+            raise self._validation_error(
+                answers[-1].http_response,
+                f"no balance can be computed from the answer: {_describe_parse_error(exc)}",
+            ) from exc
+
     def _validation_error(
-        self, response: httpx.Response, reason: str
+        self, response: httpx.Response, reason: str, body: str | None = None
     ) -> APIResponseValidationError:
         return APIResponseValidationError(
-            f"{self.profile.label} {response.status_code}: {reason}",
+            self.scrub(f"{self.profile.label} {response.status_code}: {reason}"),
             provider=self.profile.name,
             response=response,
-            body=response.text,
+            body=self.scrub(response.text) if body is None else body,
         )
 
     def _status_error(self, response: httpx.Response, status: int) -> APIStatusError:
         profile = self.profile
-        body = response.text
+        body = self.scrub(response.text)
         info = ErrorInfo()
         try:
-            info = profile.decode_error(json.loads(body))
+            info = profile.decode_error(json.loads(response.content))
         except Exception:
             logger.debug("%s: undecodable error body", profile.label)
         reason = info.message or info.code or _describe_body(body, response)
@@ -476,9 +766,10 @@ class Transport(Generic[H]):
             "response": response,
             "body": body,
             "status_code": status,
-            "code": info.code,
-            "request_id": info.request_id,
+            "code": None if info.code is None else self.scrub(info.code),
+            "request_id": None if info.request_id is None else self.scrub(info.request_id),
         }
+        message = self.scrub(message)
         if cls is RateLimitError:
             return RateLimitError(
                 message, retry_after=parse_retry_after(response.headers), **common
@@ -548,12 +839,10 @@ class Transport(Generic[H]):
                 },
             )
 
-    def _failed(
-        self, request: httpx.Request, error: APIError | httpx.TransportError, retries: int
-    ) -> float:
+    def _failed(self, request: httpx.Request, error: APIError | Exception, retries: int) -> float:
         """After a failed attempt: the delay before the next one, or raise the error
         (saying how many attempts were made when it was worth retrying)."""
-        if isinstance(error, httpx.TransportError):
+        if not isinstance(error, APIError):
             error = self._connection_error(error, request)
         delay = self._retry_delay(error, retries)
         if delay is None:
@@ -574,25 +863,40 @@ class Transport(Generic[H]):
         )
         return delay
 
-    def _connection_error(
-        self, exc: httpx.TransportError, request: httpx.Request
-    ) -> APIConnectionError:
+    def _connection_error(self, exc: Exception, request: httpx.Request) -> APIConnectionError:
+        """A failure to get an answer (an httpx error, or anything else the HTTP
+        transport raised) as `APIConnectionError`, the original as its cause."""
         label = self.profile.label
         where = f"{request.method} {request.url.copy_with(query=None, fragment=None)}"
-        if isinstance(exc, httpx.TimeoutException):
-            return APITimeoutError(
-                f"{label}: {where} timed out ({type(exc).__name__})", provider=self.profile.name
+        error: APIConnectionError
+        if isinstance(exc, httpx.TimeoutException | TimeoutError):
+            why = type(exc).__name__
+            if not isinstance(exc, httpx.TimeoutException):  # the attempt's budget
+                why = f"no complete answer within {self._budget:g} s"
+            elif isinstance(exc, httpx.ReadTimeout) and "budget" in str(exc):
+                why = f"ReadTimeout: {exc}"
+            error = APITimeoutError(
+                f"{label}: {where} timed out ({why})", provider=self.profile.name
             )
-        return APIConnectionError(
-            f"{label}: {where} failed: {type(exc).__name__}: {exc}", provider=self.profile.name
-        )
+        else:
+            error = APIConnectionError(
+                self.scrub(f"{label}: {where} failed: {type(exc).__name__}: {exc}"),
+                provider=self.profile.name,
+            )
+        error.__cause__ = exc
+        return error
 
 
 def _call_quietly(func: Callable[[Any], int | None], data: Any) -> int | None:
     try:
         return func(data)
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except Exception:  # an unreadable status (1e400, "x"): the body then parses or fails
         return None
+
+
+_RETRIED = (httpx.TransportError, TimeoutError, OSError)
+"""Failures to get an answer that are worth another attempt (an httpx transport's
+own errors, and the plain ones a third-party transport may let through)."""
 
 
 class SyncTransport(Transport[httpx.Client]):
@@ -606,16 +910,35 @@ class SyncTransport(Transport[httpx.Client]):
         if self.owns_http:
             self.http.close()
 
-    def _send(self, request: httpx.Request) -> httpx.Response:
-        response = self.http.send(request, follow_redirects=False)
+    def _fetch(self, request: httpx.Request, deadline: float | None) -> httpx.Response:
+        """Send, then read the body under the cap and the attempt's deadline."""
+        response = self.http.send(request, stream=True, follow_redirects=False)
+        if response.is_stream_consumed:  # a transport that answers with the body read
+            return self._already_read(response)
+        try:
+            body, raw = self._reader(response)
+            chunks = response.iter_raw() if raw else response.iter_bytes()
+            for chunk in chunks:
+                if not body.add(chunk):
+                    raise _TooLarge
+                if deadline is not None and time.monotonic() > deadline:
+                    raise self._overdue(request)
+            response._content = body.content()  # what httpx's own read() sets
+        except (_TooLarge, zlib.error, httpx.DecodingError) as exc:
+            raise self._read_failed(response, exc) from exc
+        finally:
+            response.close()
+        return response
+
+    def _send(self, request: httpx.Request, deadline: float | None) -> httpx.Response:
+        response = self._fetch(request, deadline)
         if not 300 <= response.status_code < 400:  # the common case: no redirect to check
             return response
         for _ in range(MAX_REDIRECTS):
             next_request = self._redirect(response)
             if next_request is None:
                 return response
-            response.close()
-            response = self.http.send(next_request, follow_redirects=False)
+            response = self._fetch(next_request, deadline)
         return response
 
     def request(self, kwargs: dict[str, Any], parse: Parse[T] | None) -> APIResponse[T]:
@@ -624,13 +947,15 @@ class SyncTransport(Transport[httpx.Client]):
         request = self._build_request(kwargs)
         retries = 0
         while True:
-            error: APIError | httpx.TransportError
+            error: APIError | Exception
             start = self._sending(request, retries)
             try:
-                response = self._send(request)
-            except httpx.TransportError as exc:
+                response = self._send(request, self._deadline())
+            except (APIError, *_RETRIED) as exc:
                 self._answered(request, type(exc).__name__, start)
                 error = exc
+            except httpx.HTTPError as exc:  # not a transport failure: not retried
+                raise self._connection_error(exc, request) from exc
             else:
                 self._answered(request, f"{response.status_code} {response.reason_phrase}", start)
                 try:
@@ -652,32 +977,53 @@ class AsyncTransport(Transport[httpx.AsyncClient]):
         if self.owns_http:
             await self.http.aclose()
 
+    async def _fetch(self, request: httpx.Request) -> httpx.Response:
+        """`SyncTransport._fetch`, awaited (the deadline is the caller's timeout)."""
+        response = await self.http.send(request, stream=True, follow_redirects=False)
+        if response.is_stream_consumed:  # a transport that answers with the body read
+            return self._already_read(response)
+        try:
+            body, raw = self._reader(response)
+            chunks = response.aiter_raw() if raw else response.aiter_bytes()
+            async for chunk in chunks:
+                if not body.add(chunk):
+                    raise _TooLarge
+            response._content = body.content()  # what httpx's own aread() sets
+        except (_TooLarge, zlib.error, httpx.DecodingError) as exc:
+            raise self._read_failed(response, exc) from exc
+        finally:
+            await response.aclose()
+        return response
+
     async def _send(self, request: httpx.Request) -> httpx.Response:
-        response = await self.http.send(request, follow_redirects=False)
+        response = await self._fetch(request)
         if not 300 <= response.status_code < 400:  # the common case: no redirect to check
             return response
         for _ in range(MAX_REDIRECTS):
             next_request = self._redirect(response)
             if next_request is None:
                 return response
-            await response.aclose()
-            response = await self.http.send(next_request, follow_redirects=False)
+            response = await self._fetch(next_request)
         return response
 
     async def request(self, kwargs: dict[str, Any], parse: Parse[T] | None) -> APIResponse[T]:
-        """`SyncTransport.request`, awaited."""
+        """`SyncTransport.request`, awaited; each attempt runs under its budget
+        (`attempt_budget`) as a whole, from connect to the last byte."""
         import asyncio  # noqa: PLC0415 - only async users pay for it
 
         request = self._build_request(kwargs)
         retries = 0
         while True:
-            error: APIError | httpx.TransportError
+            error: APIError | Exception
             start = self._sending(request, retries)
             try:
-                response = await self._send(request)
-            except httpx.TransportError as exc:
+                async with asyncio.timeout(self._budget):
+                    response = await self._send(request)
+            except (APIError, *_RETRIED) as exc:  # TimeoutError: the budget ran out
                 self._answered(request, type(exc).__name__, start)
                 error = exc
+            except httpx.HTTPError as exc:
+                raise self._connection_error(exc, request) from exc
             else:
                 self._answered(request, f"{response.status_code} {response.reason_phrase}", start)
                 try:

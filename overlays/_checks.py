@@ -28,7 +28,8 @@ import attrs
 import httpx
 
 from ._balance import Balance
-from .errors import APIError
+from ._base import DEFAULT_MAX_RESPONSE_BYTES
+from .errors import APIError, APITimeoutError
 
 __all__ = [
     "Result",
@@ -38,6 +39,7 @@ __all__ = [
     "as_api_error",
     "check",
     "credential_names",
+    "overdue",
 ]
 
 Result: TypeAlias = Balance[object] | APIError
@@ -76,6 +78,11 @@ class Target:
     """Seconds per request; None: the client's default."""
     max_retries: int | None = None
     """None: the client's default."""
+    max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES
+    """The cap on each body, after decompression; None: no cap."""
+    deadline: float | None = None
+    """Seconds for the whole check, retries included (`acheck`; the sync `balances()`
+    bounds its threads instead); None: no bound."""
 
     def options(self) -> dict[str, Any]:
         """The client constructor's keyword arguments (without ``http_client``)."""
@@ -86,7 +93,15 @@ class Target:
             options["timeout"] = self.timeout
         if self.max_retries is not None:
             options["max_retries"] = self.max_retries
+        options["max_response_bytes"] = self.max_response_bytes
         return options
+
+
+def overdue(provider: str, deadline: float | None) -> APITimeoutError:
+    """The result of a check that had no answer within its deadline."""
+    return APITimeoutError(
+        f"{provider}: no balance within the deadline of {deadline or 0:g} s", provider=provider
+    )
 
 
 def as_api_error(exc: BaseException, provider: str) -> APIError:
@@ -138,7 +153,14 @@ async def acheck(target: Target, *, http: httpx.AsyncClient | None = None) -> Re
     except Exception as exc:
         return as_api_error(exc, target.provider)
     try:
-        return await client.balance()
+        async with asyncio.timeout(target.deadline):
+            return await client.balance()
+    except TimeoutError as exc:  # the deadline (an attempt's own budget is an APIError)
+        return (
+            overdue(target.provider, target.deadline)
+            if target.deadline
+            else as_api_error(exc, target.provider)
+        )
     except Exception as exc:
         return as_api_error(exc, target.provider)
     finally:

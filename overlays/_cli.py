@@ -28,7 +28,7 @@ import attrs
 
 from . import PROVIDERS
 from ._balance import Balance, credential_variables
-from ._base import DEFAULT_TIMEOUT
+from ._base import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 from ._forecast import Forecast, sparkline
 from ._version import __version__
 
@@ -42,8 +42,11 @@ EXIT_INTERRUPTED = 130
 DEFAULT_CONCURRENCY = 10
 DEFAULT_SINCE = "30d"
 DEFAULT_PORT = 9464
+DEFAULT_HOST = "127.0.0.1"
 DEFAULT_INTERVAL = 60.0
 DEFAULT_DEMO_PORT = 8977
+DEFAULT_DEADLINE = 120.0
+"""Seconds the command line gives each provider's whole check, retries included."""
 
 Outcome: TypeAlias = Balance[object] | Exception | None
 """A balance, the error that replaced it, or None: the provider has no key configured."""
@@ -111,6 +114,16 @@ def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
 
 _positive_int = _whole_number(1)
 _port = _whole_number(0, 65535)
+_bytes = _whole_number(0)
+
+
+def _listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:9464`` for IPv6) -> (host, port)."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT (0.0.0.0:9464), got {text!r}")
+    return host, _port(port)
 
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
@@ -190,7 +203,8 @@ exit status:
   2  there is no history database, or it cannot be read"""
 
 _SERVE_EPILOG = f"""\
-Serves /metrics (Prometheus text format) and /healthz on --host:--port. Checks run
+Serves /metrics (Prometheus text format) and /healthz on --listen HOST:PORT
+(default 127.0.0.1:9464: this machine only; 0.0.0.0:9464 exposes it). Checks run
 in the background every --interval seconds with at most --concurrency requests in
 flight, whatever the scrape rate; a failing check sets creditwatch_check_success to 0
 and keeps the last good values. Needs the exporter extra:
@@ -201,7 +215,8 @@ metrics (labels provider, account; the credit metrics also unit):
   creditwatch_credits_used_per_day,
   creditwatch_credits_runs_out_timestamp_seconds,
   creditwatch_check_success, creditwatch_check_duration_seconds,
-  creditwatch_last_success_timestamp_seconds
+  creditwatch_last_success_timestamp_seconds,
+  creditwatch_last_check_timestamp_seconds (time() minus it: the values' age)
 
 --print-rules and --print-scrape-config print the alert rules and the Prometheus
 scrape configuration shipped with creditwatch (default port {DEFAULT_PORT}).
@@ -272,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help=f"seconds each HTTP request may take (default {DEFAULT_TIMEOUT:g})",
     )
+    _add_limit_options(balances)
     balances.add_argument(
         "--accounts",
         type=Path,
@@ -328,12 +344,19 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
     )
     serve.add_argument(
+        "--listen",
+        type=_listen,
+        metavar="HOST:PORT",
+        help=f"address and port to listen on (default {DEFAULT_HOST}:{DEFAULT_PORT}: this "
+        "machine only; 0.0.0.0:9464 for a Prometheus on another host)",
+    )
+    serve.add_argument(
         "--port", type=_port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0: any free"
     )
     serve.add_argument(
         "--host",
-        default="0.0.0.0",  # noqa: S104 - an exporter is scraped from another host
-        help="address to listen on (default 0.0.0.0: every interface)",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}; see --listen)",
     )
     serve.add_argument(
         "--accounts", type=Path, metavar="FILE", help="check the accounts of this TOML file"
@@ -358,6 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help=f"seconds each HTTP request may take (default {DEFAULT_TIMEOUT:g})",
     )
+    _add_limit_options(serve, deadline=None)
     serve.add_argument(
         "--record",
         action="store_true",
@@ -397,6 +421,27 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"with --serve: the port on 127.0.0.1 (default {DEFAULT_DEMO_PORT}; 0: any free)",
     )
     return parser
+
+
+def _add_limit_options(
+    parser: argparse.ArgumentParser, deadline: float | None = DEFAULT_DEADLINE
+) -> None:
+    parser.add_argument(
+        "--deadline",
+        type=_positive_float,
+        default=deadline,
+        metavar="S",
+        help="seconds each provider's whole check may take, retries included (default "
+        + (f"{deadline:g})" if deadline else "the --interval, at least 30)"),
+    )
+    parser.add_argument(
+        "--max-response-bytes",
+        type=_bytes,
+        default=DEFAULT_MAX_RESPONSE_BYTES,
+        metavar="N",
+        help=f"largest answer accepted, after decompression (default "
+        f"{DEFAULT_MAX_RESPONSE_BYTES}; 0: no limit)",
+    )
 
 
 def _add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -455,6 +500,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace | int:
         )
         return EXIT_FAILED
     args.providers = providers
+    if getattr(args, "listen", None) is not None:
+        args.host, args.port = args.listen
     if args.command == "balances":
         if args.concurrency is not None and args.accounts is None:
             command.print_usage(sys.stderr)
@@ -528,7 +575,7 @@ def error_lines(rows: Iterable[Row]) -> list[str]:
 
 
 def _one_line(exc: BaseException) -> str:
-    return re.sub(r"\s+", " ", str(exc)).strip() or "(no message)"
+    return escape_controls(re.sub(r"\s+", " ", str(exc)).strip()) or "(no message)"
 
 
 def nothing_configured_hint() -> str:
@@ -537,19 +584,51 @@ def nothing_configured_hint() -> str:
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Defence in depth: no credential reaches the output, even if a message had one.
+    """Defence in depth: no credential reaches the output, even if a message had one:
+    whole (one shorter than 8 characters only where it stands alone, not inside a
+    word, so "k" spares "checking"), or cut where a message shortened it (a start of
+    at least 4 characters followed by ``...``).
 
-    One pass over the text, however many secrets (2,000 accounts' keys over their JSON
-    took 3 s as 2,000 ``str.replace`` passes; a trie-shaped pattern takes 20 ms); the
-    longest secret wins where two overlap."""
-    found = frozenset(s for s in secrets if len(s) >= 8)  # short strings would garble
+    Long secrets go in one pass over the text, however many there are (2,000
+    accounts' keys over their JSON took 3 s as 2,000 ``str.replace`` passes; a
+    trie-shaped pattern takes 20 ms); the longest secret wins where two overlap."""
+    found = frozenset(filter(None, secrets))
     if not found:
         return text
-    if len(found) <= 8:
-        for secret in sorted(found, key=len, reverse=True):
+    long_ = frozenset(s for s in found if len(s) >= 8)
+    if len(long_) <= 8:
+        for secret in sorted(long_, key=len, reverse=True):
             text = text.replace(secret, "<redacted>")
-        return text
-    return _secrets_pattern(found).sub("<redacted>", text)
+    else:
+        text = _secrets_pattern(long_).sub("<redacted>", text)
+    for secret in sorted(found - long_, key=len, reverse=True):
+        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", "<redacted>", text)
+    if "..." in text and long_:
+        prefixes, longest = _cut_prefixes(long_)
+        text = _CUT.sub(
+            lambda m: _redact_cut(m.group(1), prefixes, longest) + "...",
+            text,
+        )
+    return text
+
+
+_CUT = re.compile(r"(\S{4,})\.\.\.")
+
+
+@functools.lru_cache(maxsize=4)
+def _cut_prefixes(secrets: frozenset[str]) -> tuple[frozenset[str], int]:
+    """Every start of at least 4 characters of ``secrets`` (what a shortened message
+    may keep of one), and the longest secret's length."""
+    starts = {s[:end] for s in secrets for end in range(4, len(s))}
+    return frozenset(starts), max(map(len, secrets))
+
+
+def _redact_cut(word: str, prefixes: frozenset[str], longest: int) -> str:
+    """``word`` (what stood before ``...``) with a secret's start at its end redacted."""
+    for size in range(min(len(word), longest - 1), 3, -1):
+        if word[-size:] in prefixes:
+            return word[:-size] + "<redacted>"
+    return word
 
 
 @functools.lru_cache(maxsize=4)
@@ -575,6 +654,17 @@ def _secrets_pattern(secrets: frozenset[str]) -> re.Pattern[str]:
         return re.escape(literal) + (group + "?" if "" in node else group)
 
     return re.compile(emit(root))
+
+
+_CONTROLS = re.compile(
+    r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def escape_controls(text: str) -> str:
+    """Control characters (escape sequences, carriage returns, bells, C1 controls,
+    bidirectional overrides) as visible escapes (``\\x1b``); line breaks stay."""
+    return _CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 # -- table ----------------------------------------------------------------------------
@@ -652,8 +742,9 @@ def _cells(row: Row, below: Threshold | None, within: float | None) -> list[str]
 
 
 def _clean(text: object) -> str:
-    """A cell without runs of spaces (they separate the columns) or control characters."""
-    return re.sub(r"\s+", " ", "".join(c for c in str(text) if c.isprintable() or c == " "))
+    """A cell without runs of spaces (they separate the columns), its control
+    characters escaped."""
+    return escape_controls(re.sub(r"\s+", " ", str(text)))
 
 
 def _number(value: float | None) -> str:
@@ -769,9 +860,9 @@ def render_history(series: Sequence[Series], width: int | None = None) -> str:
         forecast = one.forecast()
         last = _datetime(one.last_check_at)
         if one.last_error:
-            last += f" ({one.last_error})"
+            last += f" ({_clean(one.last_error)})"
         cells = [
-            one.provider,
+            _clean(one.provider),
             "-" if latest is None else _number(latest.remaining),
             sparkline(one.trend) or "-",
             "-" if forecast.used_per_day is None else _number(round(forecast.used_per_day, 2)),

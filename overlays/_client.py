@@ -63,6 +63,12 @@ class _Configured:
         """How many times a retryable failure is retried."""
         return self._transport.max_retries
 
+    @property
+    def max_response_bytes(self) -> int | None:
+        """The largest body accepted, counted after decompression (None: no cap); a
+        larger one is a `creditwatch.ResponseTooLargeError`."""
+        return self._transport.max_response_bytes
+
     def __repr__(self) -> str:
         # The credential is never shown, not even in part.
         return (
@@ -79,15 +85,18 @@ class SyncClient(_Configured, Generic[A]):
     def balance(self) -> Balance[A]:
         """Credits left at this provider (see the README's balance table). A provider
         whose balance needs two calls makes them concurrently."""
-        rule = self._transport.profile.balance
-        calls = [getattr(self, name) for name in rule.calls]
+        transport = self._transport
+        rule = transport.profile.balance
+        raw = getattr(self, "with_raw_response")  # noqa: B009 - generated in each subclass
+        calls = [getattr(raw, name) for name in rule.calls]
         if len(calls) == 1:
-            return rule.compute(calls[0]())
+            return transport.compute_balance(rule, [calls[0]()])  # type: ignore[no-any-return]
         from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - import time
 
         with ThreadPoolExecutor(max_workers=len(calls)) as pool:
             futures = [pool.submit(call) for call in calls]
-            return rule.compute(*(future.result() for future in futures))
+            answers = [future.result() for future in futures]
+        return transport.compute_balance(rule, answers)  # type: ignore[no-any-return]
 
     def close(self) -> None:
         """Close the connection pool (not one passed in as ``http_client``)."""
@@ -110,9 +119,11 @@ class AsyncClient(_Configured, Generic[A]):
         whose balance needs two calls makes them concurrently."""
         import asyncio  # noqa: PLC0415 - only async users pay for it
 
-        rule = self._transport.profile.balance
-        results = await asyncio.gather(*(getattr(self, name)() for name in rule.calls))
-        return rule.compute(*results)
+        transport = self._transport
+        rule = transport.profile.balance
+        raw = getattr(self, "with_raw_response")  # noqa: B009 - generated in each subclass
+        answers = await asyncio.gather(*(getattr(raw, name)() for name in rule.calls))
+        return transport.compute_balance(rule, answers)  # type: ignore[no-any-return]
 
     async def aclose(self) -> None:
         """Close the connection pool (not one passed in as ``http_client``)."""

@@ -46,6 +46,7 @@ from prometheus_client.exposition import ThreadingWSGIServer, choose_encoder, gz
 from . import _checks
 from ._accounts import Account, load_accounts, target_of
 from ._balance import Balance, configured_providers
+from ._base import DEFAULT_MAX_RESPONSE_BYTES
 from ._checks import Result
 from ._cli import DEFAULT_SINCE, EXIT_FAILED, EXIT_OK, parse_duration, redact
 from ._forecast import Forecast
@@ -64,6 +65,17 @@ SWITCH_INTERVAL = 0.0005
 (default 0.005): a scrape waits less behind a rendering."""
 STOP_GRACE = 1.0
 """Seconds the checker gets to stop by itself before it is terminated."""
+REQUEST_TIMEOUT = 10.0
+"""Seconds a connection may take to send its request (and stay idle between
+requests); a half-sent request is closed after this."""
+MAX_HANDLERS = 64
+"""Requests handled at once, each by a thread; more connections wait in the listen
+backlog (`LISTEN_BACKLOG`), then in the kernel's SYN queue."""
+LISTEN_BACKLOG = 1024
+"""Connections the kernel holds until a handler takes them (Linux caps it at
+net.core.somaxconn, 4096 by default)."""
+MIN_DEADLINE = 30.0
+"""Without --deadline, each check may take the --interval, and at least this long."""
 CREDIT_LABELS = ("provider", "account", "unit")
 CHECK_LABELS = ("provider", "account")
 
@@ -106,6 +118,7 @@ class State:
     success: bool = False
     duration: float = 0.0
     last_success: float | None = None
+    last_check: float | None = None
     error: str | None = None
     forecast: Forecast | None = None
 
@@ -124,8 +137,14 @@ class Checker:
         send: Callable[[Message], None],
         concurrency: int = 10,
         timeout: float | None = None,
+        deadline: float | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.targets = targets
+        self.deadline = deadline
+        """Seconds each check may take in all (retries included): a stalled provider
+        is then a failed check, and the next cycle starts on time for the others."""
+        self.max_response_bytes = max_response_bytes
         self.history = history
         self.record = record
         self.send = send
@@ -136,9 +155,17 @@ class Checker:
 
     def _check_target(self, target: Target) -> _checks.Target | APIError:
         """What to check for a target this cycle (its key variables read now)."""
+        timeout, deadline, max_bytes = self.timeout, self.deadline, self.max_response_bytes
         if target.entry is not None:
-            return target_of(target.entry, timeout=self.timeout)
-        return _checks.Target(provider=target.provider, timeout=self.timeout)
+            return target_of(
+                target.entry, timeout=timeout, deadline=deadline, max_response_bytes=max_bytes
+            )
+        return _checks.Target(
+            provider=target.provider,
+            timeout=timeout,
+            deadline=deadline,
+            max_response_bytes=max_bytes,
+        )
 
     async def check_all(self) -> None:
         """One cycle: every target, ``concurrency`` at a time, over one shared pool
@@ -236,6 +263,7 @@ class Exporter:
             state = self.states.setdefault(target, State())
             before = state.error
             state.duration = duration
+            state.last_check = time.time()
             if isinstance(outcome, Balance):
                 state.balance = outcome
                 state.success = True
@@ -310,39 +338,88 @@ class Exporter:
             "When the latest successful check was made.",
             labels=CHECK_LABELS,
         )
+        checked = GaugeMetricFamily(
+            "creditwatch_last_check_timestamp_seconds",
+            "When the latest check ended, successful or not: time() minus this is the "
+            "age of what /metrics shows.",
+            labels=CHECK_LABELS,
+        )
         for target, state in self.states.items():
             who = [target.provider, target.account]
             success.add_metric(who, 1.0 if state.success else 0.0)
             duration.add_metric(who, state.duration)
             if state.last_success is not None:
                 last.add_metric(who, state.last_success)
+            if state.last_check is not None:
+                checked.add_metric(who, state.last_check)
             balance = state.balance
             if balance is None:
                 continue
             labels = [*who, balance.unit]
-            if balance.remaining is not None:
-                remaining.add_metric(labels, balance.remaining)
-            if balance.limit is not None and not balance.unlimited:
-                limit.add_metric(labels, balance.limit)
+            if _number(balance.remaining) is not None:
+                remaining.add_metric(labels, float(balance.remaining or 0))
+            if _number(balance.limit) is not None and not balance.unlimited:
+                limit.add_metric(labels, float(balance.limit or 0))
             forecast = state.forecast
             if forecast is not None and forecast.used_per_day is not None:
                 per_day.add_metric(labels, forecast.used_per_day)
             if forecast is not None and forecast.kind == "runs_out" and forecast.runs_out_at:
                 runs_out.add_metric(labels, forecast.runs_out_at.timestamp())
-        return [remaining, limit, per_day, runs_out, success, duration, last]
+        return [remaining, limit, per_day, runs_out, success, duration, last, checked]
+
+
+def _number(value: float | None) -> float | None:
+    """A value a gauge can show, else None (one absurd value never fails /metrics)."""
+    try:
+        return None if value is None else float(value)
+    except (OverflowError, TypeError, ValueError):
+        return None
 
 
 # -- HTTP -----------------------------------------------------------------------------
 
 
 class _Quiet(WSGIRequestHandler):
+    """No access log; a connection that does not send its request (or stays idle)
+    within `REQUEST_TIMEOUT` is closed."""
+
+    def setup(self) -> None:
+        self.request.settimeout(REQUEST_TIMEOUT)  # what StreamRequestHandler.timeout does
+        super().setup()
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
 class _Server(ThreadingWSGIServer):
-    """A thread per request; binds without a host name lookup (socket.getfqdn can
-    hang without a network)."""
+    """A thread per request, at most `MAX_HANDLERS` at once, `LISTEN_BACKLOG`
+    connections waiting; binds without a host name lookup (socket.getfqdn can hang
+    without a network)."""
+
+    request_queue_size = LISTEN_BACKLOG
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._slots = threading.BoundedSemaphore(MAX_HANDLERS)
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._slots.acquire()
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that time out or go away are expected: no traceback on stderr."""
+        if not isinstance(sys.exception(), OSError):
+            super().handle_error(request, client_address)
 
     def server_bind(self) -> None:
         socketserver.TCPServer.server_bind(self)
@@ -497,7 +574,12 @@ def main(args: argparse.Namespace, secrets: set[str]) -> int:
     checker = context.Process(
         target=run_checker,
         args=(theirs, targets, path if args.record else None, args.interval),
-        kwargs={"concurrency": args.concurrency, "timeout": args.timeout},
+        kwargs={
+            "concurrency": args.concurrency,
+            "timeout": args.timeout,
+            "deadline": args.deadline or max(args.interval, MIN_DEADLINE),
+            "max_response_bytes": args.max_response_bytes or None,
+        },
         name="creditwatch-checker",
         daemon=True,
     )
@@ -549,6 +631,8 @@ def run_checker(
     *,
     concurrency: int,
     timeout: float | None,
+    deadline: float | None = None,
+    max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> None:
     """The checker process: check every ``interval`` seconds until told to stop (or
     until the server process is gone)."""
@@ -567,6 +651,8 @@ def run_checker(
             send=send,
             concurrency=concurrency,
             timeout=timeout,
+            deadline=deadline,
+            max_response_bytes=max_response_bytes,
         )
         with contextlib.suppress(BrokenPipeError, EOFError, OSError):
             asyncio.run(_loop(checker, connection, interval))

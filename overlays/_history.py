@@ -143,6 +143,35 @@ ORDER BY checked_at DESC, id DESC LIMIT 1
 """
 
 
+def _cannot_write(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    readonly = {sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM}
+    text = str(exc).lower()
+    return code in readonly or "readonly" in text or "read-only" in text or "unable to open" in text
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection: ``mode=ro``; on storage where SQLite cannot even make
+    its WAL index (a read-only folder), ``immutable=1`` (nothing can change it there)."""
+    uri = path.resolve().as_uri()
+    last: sqlite3.Error | None = None
+    for query in ("mode=ro", "mode=ro&immutable=1"):
+        try:
+            db = sqlite3.connect(
+                f"{uri}?{query}", uri=True, timeout=BUSY_TIMEOUT, isolation_level=None,
+                check_same_thread=False,
+            )  # fmt: skip
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.Error as exc:
+            last = exc
+            with contextlib.suppress(Exception):
+                db.close()
+    if not os.access(path, os.R_OK):
+        raise HistoryError(f"{path}: cannot read the history (permission denied)")
+    raise HistoryError(f"{path}: cannot read the history ({last})")
+
+
 class HistoryError(sqlite3.DatabaseError):
     """The history file cannot be used (written by a newer creditwatch, not a
     database); the message names the file. Public as ``creditwatch.HistoryError``;
@@ -224,6 +253,11 @@ class Series:
         return forecast(fit, resets_at=resets_at, unlimited=unlimited)
 
 
+def _real(value: float | None) -> float | None:
+    """A number as SQLite's REAL (an int beyond 2**63 would not bind as INTEGER)."""
+    return None if value is None else float(value)
+
+
 def _ts(value: datetime | None) -> float | None:
     return None if value is None else value.timestamp()
 
@@ -241,8 +275,16 @@ class History:
     path: str | os.PathLike[str]
     """The database file (a `Path`), or ``":memory:"``."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
         self.path = path if str(path) == ":memory:" else Path(path)
+        if readonly and isinstance(self.path, Path):
+            self._db = _open_readonly(self.path)
+            try:
+                self._check_readable()
+            except BaseException:
+                self._db.close()
+                raise
+            return
         if isinstance(self.path, Path):
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
@@ -260,12 +302,31 @@ class History:
             raise
         except sqlite3.DatabaseError as exc:
             self._db.close()
+            if _cannot_write(exc):
+                raise HistoryError(
+                    f"{self.path}: cannot write to the history: the file or its folder "
+                    f"is read-only ({exc})"
+                ) from None
             raise HistoryError(f"{self.path}: not a creditwatch history ({exc})") from None
 
+    def _check_readable(self) -> None:
+        try:
+            version = self._version()
+        except HistoryError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise HistoryError(f"{self.path}: not a creditwatch history ({exc})") from None
+        if version != SCHEMA_VERSION:
+            raise HistoryError(
+                f"{self.path}: not a creditwatch history, or one that needs upgrading "
+                f"(schema version {version}), and it cannot be written to upgrade it"
+            )
+
     @classmethod
-    def existing(cls, path: str | os.PathLike[str]) -> History | None:
-        """The history at ``path``, or None when there is no such file yet."""
-        return cls(path) if Path(path).is_file() else None
+    def existing(cls, path: str | os.PathLike[str], *, readonly: bool = False) -> History | None:
+        """The history at ``path``, or None when there is no such file yet
+        (``readonly``: opened for reading only, so that read-only storage works)."""
+        return cls(path, readonly=readonly) if Path(path).is_file() else None
 
     def close(self) -> None:
         """Close the database connection."""
@@ -342,10 +403,11 @@ class History:
                 "AND checked_at <= ? ORDER BY checked_at DESC, id DESC LIMIT 1",
                 (check.provider, check.account, at),
             ).fetchone()
+            remaining = _real(outcome.remaining)
             if previous is None:
-                segment = (0, at, outcome.remaining)
+                segment = (0, at, remaining)
             elif outcome.remaining > previous[0]:  # a reset or top-up: a new segment
-                segment = (previous[1] + 1, at, outcome.remaining)
+                segment = (previous[1] + 1, at, remaining)
             else:
                 segment = previous[1:]
         self._db.execute(
@@ -356,8 +418,8 @@ class History:
                 at,
                 check.provider,
                 check.account,
-                outcome.remaining,
-                outcome.limit,
+                _real(outcome.remaining),
+                _real(outcome.limit),
                 int(outcome.unlimited),
                 outcome.unit,
                 outcome.plan,

@@ -4,6 +4,7 @@
 
     APIError                       base; .provider
     ├── MissingCredentialsError
+    ├── InvalidCredentialsError    a credential that cannot be sent (control characters...)
     ├── APIConnectionError         network failure
     │   └── APITimeoutError
     ├── APIStatusError             .status_code .code .message .request_id .body .response
@@ -14,9 +15,12 @@
     │   ├── RateLimitError         429, .retry_after
     │   └── InternalServerError    >= 500
     └── APIResponseValidationError the body is not what the spec says; .body keeps the raw text
+        └── ResponseTooLargeError  the body exceeds max_response_bytes (after decompression)
 
-No credential ever appears in an error's text or args: messages are built from the
-provider, the status, the provider's own error reason and the URL path only.
+No credential ever appears in an error's text, args, ``message`` or ``body``: messages
+are built from the provider, the status, the provider's own error reason and the URL
+path only, and every credential the client holds is replaced by ``<redacted>`` in
+them, even when the provider echoes it back (``response.content`` stays as received).
 """
 
 from __future__ import annotations
@@ -32,10 +36,12 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "InternalServerError",
+    "InvalidCredentialsError",
     "MissingCredentialsError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
 ]
 
 
@@ -58,6 +64,13 @@ class APIError(Exception):
 
 class MissingCredentialsError(APIError):
     """No API key was given and the provider's environment variable is not set."""
+
+
+class InvalidCredentialsError(APIError):
+    """A credential that cannot be sent: blank, or with control characters (a CR/LF
+    from a file read whole) or characters an HTTP header cannot carry (non-ASCII).
+    The message names the argument or environment variable, never the value.
+    Surrounding whitespace is not an error: it is stripped."""
 
 
 class APIConnectionError(APIError):
@@ -86,6 +99,20 @@ class APIResponseValidationError(APIError):
         self.response = response
         self.body = body
         self.status_code = response.status_code
+
+
+class ResponseTooLargeError(APIResponseValidationError):
+    """The body is larger than the client's ``max_response_bytes`` (counted after
+    decompression); reading stopped there, so ``body`` is empty."""
+
+    limit: int
+    """The ``max_response_bytes`` that was exceeded."""
+
+    def __init__(
+        self, message: str, *, provider: str, response: httpx.Response, body: str, limit: int
+    ) -> None:
+        super().__init__(message, provider=provider, response=response, body=body)
+        self.limit = limit
 
 
 class APIStatusError(APIError):

@@ -148,11 +148,22 @@ class Served:
         return httpx.Response(status, content=content, headers={"content-type": JSON})
 
 
-def call(op: Op, mode: str, routes: dict[str, tuple[int, bytes]], method: str | None = None) -> Any:
+def call(
+    op: Op,
+    mode: str,
+    routes: dict[str, tuple[int, bytes]],
+    method: str | None = None,
+    **client_options: Any,
+) -> Any:
     """Construct the provider's client on a MockTransport, call one method, close."""
     module = getattr(creditwatch, op.provider)
     handler = Served(routes)
-    options: dict[str, Any] = {"base_url": BASE_URL, "max_retries": 0, **op.credential}
+    options: dict[str, Any] = {
+        "base_url": BASE_URL,
+        "max_retries": 0,
+        **op.credential,
+        **client_options,
+    }
     name = method or op.method
     if mode == "sync":
         with (

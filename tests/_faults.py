@@ -38,7 +38,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -76,6 +76,9 @@ class Reply:
     connection with a TCP RST instead of a response. ``close_connection``: send the
     whole reply with ``Connection: close`` and close the connection afterwards.
     A ``Content-Length`` in ``headers`` replaces the computed one (to lie about it).
+    ``chunks``: the body made as it is sent (``body`` is then ignored; without a
+    ``Content-Length`` in ``headers`` the end of the body is the connection's close),
+    with ``interval`` seconds before each chunk (a drip).
     """
 
     status: int = 200
@@ -86,6 +89,8 @@ class Reply:
     drop: bool = False
     reset: bool = False
     close_connection: bool = False
+    chunks: Callable[[], Iterable[bytes]] | None = None
+    interval: float = 0.0
 
     def with_delay(self, seconds: float) -> Reply:
         return dataclasses.replace(self, delay=seconds)
@@ -262,6 +267,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             phrase = "Unknown"
         headers = {k.lower(): (k, v) for k, v in reply.headers.items()}
+        if reply.chunks is not None:
+            self._stream(reply, headers)
+            return
         headers.setdefault("content-length", ("Content-Length", str(len(reply.body))))
         headers.setdefault("date", ("Date", email.utils.formatdate(usegmt=True)))
         headers.setdefault("server", ("Server", self.server_version))
@@ -282,6 +290,29 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if reply.close_connection or reply.close_early:
             self.close_connection = True
+
+    def _stream(self, reply: Reply, headers: dict[str, tuple[str, str]]) -> None:
+        """A reply whose body is sent chunk by chunk as ``reply.chunks`` makes it."""
+        assert reply.chunks is not None
+        if "content-length" not in headers:
+            headers["connection"] = ("Connection", "close")
+        head = f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}\r\n" + "".join(
+            f"{name}: {value}\r\n" for name, value in headers.values()
+        )
+        self.close_connection = True
+        stopping = self.server.owner._stopping
+        try:
+            self.wfile.write(head.encode("latin-1") + b"\r\n")
+            self.wfile.flush()
+            for chunk in reply.chunks():
+                if reply.interval and stopping.wait(reply.interval):
+                    return
+                if stopping.is_set():
+                    return
+                self.wfile.write(chunk)
+                self.wfile.flush()
+        except (ConnectionError, TimeoutError):
+            return
 
 
 for _method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):

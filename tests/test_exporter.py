@@ -49,6 +49,7 @@ CHECK_METRICS = (
     "creditwatch_check_success",
     "creditwatch_check_duration_seconds",
     "creditwatch_last_success_timestamp_seconds",
+    "creditwatch_last_check_timestamp_seconds",
 )
 CREDIT_METRICS = (
     "creditwatch_credits_remaining",

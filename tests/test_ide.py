@@ -111,6 +111,7 @@ CLIENT_SURFACE = {
     "balance",
     "base_url",
     "close",
+    "max_response_bytes",
     "max_retries",
     "provider",
     "timeout",

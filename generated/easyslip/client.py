@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ..._base import (
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     AsyncTransport,
@@ -44,7 +45,8 @@ class Client(_SyncClient["Account"]):
     """EasySlip API client.
 
     ``api_key`` falls back to ``EASYSLIP_API_KEY``; ``base_url`` to
-    ``EASYSLIP_BASE_URL``, then ``https://developer.easyslip.com/api/v1``.
+    ``EASYSLIP_BASE_URL``, then ``https://developer.easyslip.com/api/v1``. ``timeout`` bounds each attempt from
+    connect to the last byte; ``max_response_bytes`` caps a body (after decompression).
     Every method raises a `creditwatch.APIError` subclass when it fails. One client may
     be shared by many threads; close it (or use it as a context manager) when done.
     """
@@ -57,6 +59,7 @@ class Client(_SyncClient["Account"]):
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.Client | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._transport = SyncTransport(
             load_profile("easyslip"),
@@ -66,6 +69,7 @@ class Client(_SyncClient["Account"]):
             timeout=timeout,
             max_retries=max_retries,
             http_client=http_client,
+            max_response_bytes=max_response_bytes,
         )
 
     @property
@@ -117,7 +121,8 @@ class AsyncClient(_AsyncClient["Account"]):
     """Async EasySlip API client.
 
     ``api_key`` falls back to ``EASYSLIP_API_KEY``; ``base_url`` to
-    ``EASYSLIP_BASE_URL``, then ``https://developer.easyslip.com/api/v1``.
+    ``EASYSLIP_BASE_URL``, then ``https://developer.easyslip.com/api/v1``. ``timeout`` bounds each attempt from
+    connect to the last byte; ``max_response_bytes`` caps a body (after decompression).
     Every method raises a `creditwatch.APIError` subclass when it fails. One client may
     be shared by many tasks; close it (or use it as a context manager) when done.
     """
@@ -130,6 +135,7 @@ class AsyncClient(_AsyncClient["Account"]):
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.AsyncClient | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._transport = AsyncTransport(
             load_profile("easyslip"),
@@ -139,6 +145,7 @@ class AsyncClient(_AsyncClient["Account"]):
             timeout=timeout,
             max_retries=max_retries,
             http_client=http_client,
+            max_response_bytes=max_response_bytes,
         )
 
     @property

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ..._base import (
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     AsyncTransport,
@@ -45,7 +46,8 @@ class Client(_SyncClient["Account"]):
     """Exorde API client.
 
     ``api_key`` falls back to ``EXORDE_API_KEY``; ``base_url`` to
-    ``EXORDE_BASE_URL``, then ``https://api.exorde.io``.
+    ``EXORDE_BASE_URL``, then ``https://api.exorde.io``. ``timeout`` bounds each attempt from
+    connect to the last byte; ``max_response_bytes`` caps a body (after decompression).
     Every method raises a `creditwatch.APIError` subclass when it fails. One client may
     be shared by many threads; close it (or use it as a context manager) when done.
     """
@@ -58,6 +60,7 @@ class Client(_SyncClient["Account"]):
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.Client | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._transport = SyncTransport(
             load_profile("exorde"),
@@ -67,6 +70,7 @@ class Client(_SyncClient["Account"]):
             timeout=timeout,
             max_retries=max_retries,
             http_client=http_client,
+            max_response_bytes=max_response_bytes,
         )
 
     @property
@@ -164,7 +168,8 @@ class AsyncClient(_AsyncClient["Account"]):
     """Async Exorde API client.
 
     ``api_key`` falls back to ``EXORDE_API_KEY``; ``base_url`` to
-    ``EXORDE_BASE_URL``, then ``https://api.exorde.io``.
+    ``EXORDE_BASE_URL``, then ``https://api.exorde.io``. ``timeout`` bounds each attempt from
+    connect to the last byte; ``max_response_bytes`` caps a body (after decompression).
     Every method raises a `creditwatch.APIError` subclass when it fails. One client may
     be shared by many tasks; close it (or use it as a context manager) when done.
     """
@@ -177,6 +182,7 @@ class AsyncClient(_AsyncClient["Account"]):
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.AsyncClient | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._transport = AsyncTransport(
             load_profile("exorde"),
@@ -186,6 +192,7 @@ class AsyncClient(_AsyncClient["Account"]):
             timeout=timeout,
             max_retries=max_retries,
             http_client=http_client,
+            max_response_bytes=max_response_bytes,
         )
 
     @property

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from ..._base import (
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     AsyncTransport,
@@ -46,7 +47,8 @@ class Client(_SyncClient["Account"]):
 
     ``api_key`` falls back to ``LLMGENERATOR_API_KEY``, ``access_token`` to
     ``LLMGENERATOR_ACCESS_TOKEN`` (used when no API key is given); ``base_url`` to
-    ``LLMGENERATOR_BASE_URL``, then ``https://api.llmgenerator.com/api/v1``.
+    ``LLMGENERATOR_BASE_URL``, then ``https://api.llmgenerator.com/api/v1``. ``timeout`` bounds each attempt from
+    connect to the last byte; ``max_response_bytes`` caps a body (after decompression).
     Every method raises a `creditwatch.APIError` subclass when it fails. One client may
     be shared by many threads; close it (or use it as a context manager) when done.
     """
@@ -60,6 +62,7 @@ class Client(_SyncClient["Account"]):
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.Client | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._transport = SyncTransport(
             load_profile("llmgenerator"),
@@ -72,6 +75,7 @@ class Client(_SyncClient["Account"]):
             timeout=timeout,
             max_retries=max_retries,
             http_client=http_client,
+            max_response_bytes=max_response_bytes,
         )
 
     @property
@@ -169,7 +173,8 @@ class AsyncClient(_AsyncClient["Account"]):
 
     ``api_key`` falls back to ``LLMGENERATOR_API_KEY``, ``access_token`` to
     ``LLMGENERATOR_ACCESS_TOKEN`` (used when no API key is given); ``base_url`` to
-    ``LLMGENERATOR_BASE_URL``, then ``https://api.llmgenerator.com/api/v1``.
+    ``LLMGENERATOR_BASE_URL``, then ``https://api.llmgenerator.com/api/v1``. ``timeout`` bounds each attempt from
+    connect to the last byte; ``max_response_bytes`` caps a body (after decompression).
     Every method raises a `creditwatch.APIError` subclass when it fails. One client may
     be shared by many tasks; close it (or use it as a context manager) when done.
     """
@@ -183,6 +188,7 @@ class AsyncClient(_AsyncClient["Account"]):
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.AsyncClient | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._transport = AsyncTransport(
             load_profile("llmgenerator"),
@@ -195,6 +201,7 @@ class AsyncClient(_AsyncClient["Account"]):
             timeout=timeout,
             max_retries=max_retries,
             http_client=http_client,
+            max_response_bytes=max_response_bytes,
         )
 
     @property

@@ -71,6 +71,8 @@ def sync_constructors(http: httpx.Client) -> None:
         llmgenerator.Client,
     )
     assert_type(llmgenerator.Client(access_token="jwt"), llmgenerator.Client)
+    assert_type(flamel.Client("k", max_response_bytes=None).max_response_bytes, int | None)
+    assert_type(exorde.Client("k", max_response_bytes=65536), exorde.Client)
     # The credential may also be positional, and every argument may be left out
     # (it then comes from the environment).
     assert_type(flamel.Client("k"), flamel.Client)
@@ -260,6 +262,10 @@ async def llmgenerator_async(c: llmgenerator.AsyncClient) -> None:
 def all_balances() -> None:
     assert_type(balances(), dict[str, Balance[object] | APIError])
     assert_type(balances(["flamel", "exorde"], timeout=5.0), dict[str, Balance[object] | APIError])
+    assert_type(
+        balances(timeout=5.0, deadline=20.0, max_response_bytes=None),
+        dict[str, Balance[object] | APIError],
+    )
     assert_type(creditwatch.balances(), dict[str, Balance[object] | APIError])
     result = balances()["flamel"]
     if isinstance(result, Balance):
