@@ -719,7 +719,14 @@ def test_a_history_on_read_only_storage_can_be_read() -> None:
     creditwatch.record({PROVIDERS[0]: balance}, db=db)
     os.chmod(db, 0o444)
     os.chmod(folder, 0o555)
-    env = base_env()
+    # one provider configured (its server refuses at once), so --record has a check
+    # to record
+    prefix_ = PROVIDERS[0].upper()
+    env = {
+        **base_env(),
+        f"{prefix_}_API_KEY": "sk-test-FAKE-readonly",
+        f"{prefix_}_BASE_URL": "http://127.0.0.1:1",
+    }
 
     # root ignores file modes: without the capabilities that let it, it does not
     prefix: list[str] = []
