@@ -51,6 +51,19 @@ class Balance(Generic[A_co]):
             return None
 
 
+def from_unix(value: float | None) -> datetime | None:
+    """Unix seconds (UTC) as an aware datetime."""
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def next_month_start(now: datetime) -> datetime:
+    """The 1st of the month after ``now``, 00:00 UTC (monthly credits reset then)."""
+    now = now.astimezone(UTC)
+    if now.month == 12:
+        return datetime(now.year + 1, 1, 1, tzinfo=UTC)
+    return datetime(now.year, now.month + 1, 1, tzinfo=UTC)
+
+
 def aware(value: datetime | None) -> datetime | None:
     """Providers that send zone-less timestamps mean UTC."""
     if value is None or value.tzinfo is not None:
@@ -70,9 +83,9 @@ class _AsyncBalanceClient(Protocol):
 
 def credential_variables(provider: str) -> tuple[str, ...]:
     """The environment variables that can hold a provider's credential."""
-    if provider == "llmgenerator":
-        return ("LLMGENERATOR_API_KEY", "LLMGENERATOR_ACCESS_TOKEN")
-    return (f"{provider.upper()}_API_KEY",)
+    from ._generated._registry import CREDENTIAL_VARIABLES  # noqa: PLC0415
+
+    return CREDENTIAL_VARIABLES[provider]
 
 
 def configured_providers() -> list[str]:

@@ -2,7 +2,8 @@
 retries, redirects, error mapping and response parsing.
 
 A provider contributes only a `Profile` (its quirks: auth headers, error body,
-envelope, balance mapping; ``overlays/<provider>/_profile.py``). Its public client
+wrapper), compiled from its declaration (``specs/providers/<provider>.yaml``) into
+``generated/<provider>/_profile.py`` with its balance mapping. Its public client
 classes are generated from its spec (``generated/<provider>/client.py``): each method
 builds its request with the generated ``_get_kwargs`` and hands it to a transport::
 
@@ -32,12 +33,13 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import attrs
 import httpx
 
 from ._response import APIResponse
+from ._types import FieldError, Unset
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -50,11 +52,7 @@ from .errors import (
     status_error_class,
 )
 
-if TYPE_CHECKING:
-    from ._balance import Balance
-
 T = TypeVar("T")
-A = TypeVar("A")
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 
 DEFAULT_TIMEOUT = 30.0
@@ -76,9 +74,8 @@ Parse = Callable[[Any], T]
 
 
 def _text(value: object) -> str | None:
-    """A decoded field as text; None for an absent one (None, or the ``Unset`` of any
-    provider's generated models: each provider has its own class of that name)."""
-    return None if value is None or type(value).__name__ == "Unset" else str(value)
+    """A decoded field as text; None for an absent one (None, or `Unset`)."""
+    return None if value is None or isinstance(value, Unset) else str(value)
 
 
 @attrs.frozen
@@ -91,34 +88,29 @@ class ErrorInfo:
     request_id: str | None = attrs.field(default=None, converter=_text)
 
 
-@attrs.frozen
-class BalanceRule(Generic[A]):
-    """How a provider's `Balance` is computed: the client methods to call (concurrently
-    when more than one) and the mapping from their results to a `Balance`."""
-
-    calls: tuple[str, ...]
-    """Names of the client methods whose results `compute` takes, in order."""
-    compute: Callable[..., Balance[A]]
-    """``compute(*results)``: the provider's balance mapping (the README's balance table)."""
-
-
 @attrs.frozen(kw_only=True)
-class Profile(Generic[A]):
-    """A provider's quirks: the only things that differ between providers.
+class Profile:
+    """A provider's quirks: the only things that differ between providers, compiled
+    from its declaration (``specs/providers/<provider>.yaml``) into
+    ``creditwatch._generated.<provider>._profile``.
 
     Everything else (the operations, their parameters and models, the server URL,
     which credentials exist) comes from the provider's spec through the generator.
     """
 
     name: str
-    """Module name, e.g. ``"flamel"``; the prefix of its environment variables."""
+    """Module name, e.g. ``"flamel"``."""
     label: str
     """Display name, e.g. ``"Flamel"``."""
     auth_headers: Callable[[str], Mapping[str, str]]
     """Headers that carry the credential."""
-    decode_error: Callable[[Any], ErrorInfo]
-    """JSON error body -> ErrorInfo. May raise: the body then counts as undecodable."""
-    balance: BalanceRule[A]
+    decode_error: Callable[[Any, int | None], ErrorInfo]
+    """(JSON error body, status) -> ErrorInfo. May raise: the body then counts as
+    undecodable."""
+    env_prefix: str = attrs.field()
+    """Prefix of the provider's environment variables (``FLAMEL``)."""
+    credentials: Mapping[str, str] = attrs.field(factory=dict)
+    """Constructor argument -> its environment variable, ``api_key`` first."""
     extra_headers: Mapping[str, str] = attrs.field(factory=dict)
     """Headers sent with every request (e.g. ``Accept``)."""
     body_status: Callable[[Any], int | None] | None = None
@@ -131,19 +123,16 @@ class Profile(Generic[A]):
     """Looks at every decoded success body before it is parsed (Exorde: warn about an
     API deprecation notice). May raise, like a parser."""
 
-    @property
-    def env_prefix(self) -> str:
+    @env_prefix.default
+    def _env_prefix(self) -> str:
         return self.name.upper()
 
 
-def load_profile(provider: str) -> Profile[Any]:
-    """The profile of ``creditwatch.<provider>`` (its ``_profile`` module).
-
-    Looked up when a client is constructed, not when the generated client module is
-    imported, so that the generated module and the provider package can import each
-    other in either order."""
-    module = importlib.import_module(f"creditwatch.{provider}._profile")
-    profile: Profile[Any] = module.PROFILE
+def load_profile(provider: str) -> Profile:
+    """The profile of ``creditwatch.<provider>``, by name (for the CLI and account
+    files; the generated clients import theirs)."""
+    module = importlib.import_module(f"creditwatch._generated.{provider}._profile")
+    profile: Profile = module.PROFILE
     return profile
 
 
@@ -153,7 +142,7 @@ def env(name: str) -> str | None:
     return value or None
 
 
-def resolve_base_url(profile: Profile[Any], base_url: str | None, server: str = "") -> str:
+def resolve_base_url(profile: Profile, base_url: str | None, server: str = "") -> str:
     """Argument, then ``<PREFIX>_BASE_URL``, then the spec's server; https, or http on
     loopback only (credentials never travel in clear text off this machine)."""
     url = (base_url or env(f"{profile.env_prefix}_BASE_URL") or server).rstrip("/")
@@ -178,7 +167,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def resolve_credential(
-    profile: Profile[Any], given: Sequence[tuple[str, str | None]]
+    profile: Profile, given: Sequence[tuple[str, str | None]]
 ) -> tuple[str, str]:
     """(argument name, credential) from the constructor's credential arguments, in the
     spec's order (``api_key`` first). An argument wins; with none given, the first
@@ -191,11 +180,11 @@ def resolve_credential(
     if passed:
         return passed[0][0], str(passed[0][1])
     for name, _ in given:
-        value = env(f"{profile.env_prefix}_{name.upper()}")
+        value = env(_variable(profile, name))
         if value is not None:
             return name, value
     first, *others = [name for name, _ in given]
-    variables = [f"{profile.env_prefix}_{name.upper()}" for name in (first, *others)]
+    variables = [_variable(profile, name) for name in (first, *others)]
     extra_args = "".join(f" (or {name})" for name in others)
     extra_vars = "".join(f" (or {v})" for v in variables[1:])
     raise MissingCredentialsError(
@@ -203,6 +192,10 @@ def resolve_credential(
         f"{variables[0]}{extra_vars} environment variable.",
         provider=profile.name,
     )
+
+
+def _variable(profile: Profile, argument: str) -> str:
+    return profile.credentials.get(argument) or f"{profile.env_prefix}_{argument.upper()}"
 
 
 def parse_retry_after(headers: httpx.Headers, *, now: float | None = None) -> float | None:
@@ -248,7 +241,7 @@ def _describe_body(body: str, response: httpx.Response) -> str:
 def _describe_parse_error(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"required field {exc.args[0]!r} is missing"
-    if hasattr(exc, "field_path"):  # the generated models' FieldError: its text names the path
+    if isinstance(exc, FieldError):  # from the generated models: its text names the path
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
@@ -260,7 +253,7 @@ class Transport(Generic[H]):
     """A client's configuration and the half of its requests that does not depend on
     sync or async; ``H`` is the httpx client class."""
 
-    profile: Profile[Any]
+    profile: Profile
     credential_name: str
     """The constructor argument the credential came from (``"api_key"``...)."""
     base_url: str
@@ -275,7 +268,7 @@ class Transport(Generic[H]):
 
     def __init__(
         self,
-        profile: Profile[Any],
+        profile: Profile,
         credentials: Sequence[tuple[str, str | None]],
         *,
         server: str,
@@ -421,7 +414,7 @@ class Transport(Generic[H]):
         body = response.text
         info = ErrorInfo()
         try:
-            info = profile.decode_error(json.loads(body))
+            info = profile.decode_error(json.loads(body), status)
         except Exception:
             logger.debug("%s: undecodable error body", profile.label)
         reason = info.message or info.code or _describe_body(body, response)

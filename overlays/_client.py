@@ -64,15 +64,11 @@ class SyncClient(_Configured, Generic[A]):
     def balance(self) -> Balance[A]:
         """Credits left at this provider (see the README's balance table). A provider
         whose balance needs two calls makes them concurrently."""
-        rule = self._transport.profile.balance
-        calls = [getattr(self, name) for name in rule.calls]
-        if len(calls) == 1:
-            return rule.compute(calls[0]())
-        from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - import time
+        return self._compute_balance()
 
-        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-            futures = [pool.submit(call) for call in calls]
-            return rule.compute(*(future.result() for future in futures))
+    def _compute_balance(self) -> Balance[A]:
+        """Generated from the provider's declared balance mapping."""
+        raise NotImplementedError
 
     def close(self) -> None:
         """Close the connection pool (not one passed in as ``http_client``)."""
@@ -93,11 +89,11 @@ class AsyncClient(_Configured, Generic[A]):
     async def balance(self) -> Balance[A]:
         """Credits left at this provider (see the README's balance table). A provider
         whose balance needs two calls makes them concurrently."""
-        import asyncio  # noqa: PLC0415 - only async users pay for it
+        return await self._compute_balance()
 
-        rule = self._transport.profile.balance
-        results = await asyncio.gather(*(getattr(self, name)() for name in rule.calls))
-        return rule.compute(*results)
+    async def _compute_balance(self) -> Balance[A]:
+        """Generated from the provider's declared balance mapping."""
+        raise NotImplementedError
 
     async def aclose(self) -> None:
         """Close the connection pool (not one passed in as ``http_client``)."""

@@ -6,26 +6,24 @@ operation of ``specs/easyslip.yaml``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
+from ..._balance import Balance
 from ..._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     AsyncTransport,
     SyncTransport,
-    load_profile,
 )
 from ..._client import AsyncClient as _AsyncClient
 from ..._client import SyncClient as _SyncClient
 from ..._response import APIResponse
+from ._profile import PROFILE, Account, to_balance
 from .api.account import get_me as _get_me
 from .models.me_data import MeData
 from .models.me_response import MeResponse
-
-if TYPE_CHECKING:  # at run time the profile is loaded by the constructor (load_profile)
-    from ...easyslip._profile import Account  # noqa: F401 - in quoted base-class arguments
 
 __all__ = ["SERVER", "AsyncClient", "AsyncRawClient", "Client", "RawClient"]
 
@@ -38,7 +36,7 @@ def _parse_get_me(data: Any) -> MeData:
     return MeResponse.from_dict(data).data
 
 
-class Client(_SyncClient["Account"]):
+class Client(_SyncClient[Account]):
     """EasySlip API client.
 
     ``api_key`` falls back to ``EASYSLIP_API_KEY``; ``base_url`` to
@@ -57,7 +55,7 @@ class Client(_SyncClient["Account"]):
         http_client: httpx.Client | None = None,
     ) -> None:
         self._transport = SyncTransport(
-            load_profile("easyslip"),
+            PROFILE,
             (("api_key", api_key),),
             server=SERVER,
             base_url=base_url,
@@ -71,6 +69,9 @@ class Client(_SyncClient["Account"]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return RawClient(self._transport)
+
+    def _compute_balance(self) -> Balance[Account]:
+        return to_balance(self.get_me())
 
     def get_me(self) -> MeData:
         """Get application info
@@ -97,7 +98,7 @@ class Client(_SyncClient["Account"]):
         return self._transport.request(_get_me._get_kwargs(), _parse_get_me).parsed
 
 
-class AsyncClient(_AsyncClient["Account"]):
+class AsyncClient(_AsyncClient[Account]):
     """Async EasySlip API client.
 
     ``api_key`` falls back to ``EASYSLIP_API_KEY``; ``base_url`` to
@@ -116,7 +117,7 @@ class AsyncClient(_AsyncClient["Account"]):
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         self._transport = AsyncTransport(
-            load_profile("easyslip"),
+            PROFILE,
             (("api_key", api_key),),
             server=SERVER,
             base_url=base_url,
@@ -130,6 +131,9 @@ class AsyncClient(_AsyncClient["Account"]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return AsyncRawClient(self._transport)
+
+    async def _compute_balance(self) -> Balance[Account]:
+        return to_balance(await self.get_me())
 
     async def get_me(self) -> MeData:
         """Get application info

@@ -6,27 +6,25 @@ operation of ``specs/exorde.yaml``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
+from ..._balance import Balance
 from ..._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     AsyncTransport,
     SyncTransport,
-    load_profile,
 )
 from ..._client import AsyncClient as _AsyncClient
 from ..._client import SyncClient as _SyncClient
 from ..._response import APIResponse
+from ._profile import PROFILE, Account, to_balance
 from .api.user import get_user_info as _get_user_info
 from .models.api_version import ApiVersion
 from .models.user import User
 from .models.user_info_response import UserInfoResponse
-
-if TYPE_CHECKING:  # at run time the profile is loaded by the constructor (load_profile)
-    from ...exorde._profile import Account  # noqa: F401 - in quoted base-class arguments
 
 __all__ = ["SERVER", "AsyncClient", "AsyncRawClient", "Client", "RawClient"]
 
@@ -39,7 +37,7 @@ def _parse_get_user_info(data: Any) -> User:
     return UserInfoResponse.from_dict(data).user
 
 
-class Client(_SyncClient["Account"]):
+class Client(_SyncClient[Account]):
     """Exorde API client.
 
     ``api_key`` falls back to ``EXORDE_API_KEY``; ``base_url`` to
@@ -58,7 +56,7 @@ class Client(_SyncClient["Account"]):
         http_client: httpx.Client | None = None,
     ) -> None:
         self._transport = SyncTransport(
-            load_profile("exorde"),
+            PROFILE,
             (("api_key", api_key),),
             server=SERVER,
             base_url=base_url,
@@ -72,6 +70,9 @@ class Client(_SyncClient["Account"]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return RawClient(self._transport)
+
+    def _compute_balance(self) -> Balance[Account]:
+        return to_balance(self.get_user_info())
 
     def get_user_info(self, *, x_exorde_api_version: ApiVersion = ApiVersion.V1) -> User:
         """Get user info
@@ -143,7 +144,7 @@ class Client(_SyncClient["Account"]):
         ).parsed
 
 
-class AsyncClient(_AsyncClient["Account"]):
+class AsyncClient(_AsyncClient[Account]):
     """Async Exorde API client.
 
     ``api_key`` falls back to ``EXORDE_API_KEY``; ``base_url`` to
@@ -162,7 +163,7 @@ class AsyncClient(_AsyncClient["Account"]):
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         self._transport = AsyncTransport(
-            load_profile("exorde"),
+            PROFILE,
             (("api_key", api_key),),
             server=SERVER,
             base_url=base_url,
@@ -176,6 +177,9 @@ class AsyncClient(_AsyncClient["Account"]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return AsyncRawClient(self._transport)
+
+    async def _compute_balance(self) -> Balance[Account]:
+        return to_balance(await self.get_user_info())
 
     async def get_user_info(self, *, x_exorde_api_version: ApiVersion = ApiVersion.V1) -> User:
         """Get user info

@@ -6,25 +6,21 @@ operation of ``specs/generect.yaml``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import httpx
 
+from ..._balance import Balance
 from ..._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     AsyncTransport,
     SyncTransport,
-    load_profile,
 )
 from ..._client import AsyncClient as _AsyncClient
 from ..._client import SyncClient as _SyncClient
 from ..._response import APIResponse
+from ._profile import PROFILE, Account, to_balance
 from .api.auth import get_user_me as _get_user_me
 from .models.user import User
-
-if TYPE_CHECKING:  # at run time the profile is loaded by the constructor (load_profile)
-    from ...generect._profile import Account  # noqa: F401 - in quoted base-class arguments
 
 __all__ = ["SERVER", "AsyncClient", "AsyncRawClient", "Client", "RawClient"]
 
@@ -33,7 +29,7 @@ SERVER = "https://api.generect.com"
 otherwise."""
 
 
-class Client(_SyncClient["Account"]):
+class Client(_SyncClient[Account]):
     """Generect API client.
 
     ``api_key`` falls back to ``GENERECT_API_KEY``; ``base_url`` to
@@ -52,7 +48,7 @@ class Client(_SyncClient["Account"]):
         http_client: httpx.Client | None = None,
     ) -> None:
         self._transport = SyncTransport(
-            load_profile("generect"),
+            PROFILE,
             (("api_key", api_key),),
             server=SERVER,
             base_url=base_url,
@@ -66,6 +62,9 @@ class Client(_SyncClient["Account"]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return RawClient(self._transport)
+
+    def _compute_balance(self) -> Balance[Account]:
+        return to_balance(self.get_user_me())
 
     def get_user_me(self) -> User:
         """Get User (me)
@@ -87,7 +86,7 @@ class Client(_SyncClient["Account"]):
         return self._transport.request(_get_user_me._get_kwargs(), User.from_dict).parsed
 
 
-class AsyncClient(_AsyncClient["Account"]):
+class AsyncClient(_AsyncClient[Account]):
     """Async Generect API client.
 
     ``api_key`` falls back to ``GENERECT_API_KEY``; ``base_url`` to
@@ -106,7 +105,7 @@ class AsyncClient(_AsyncClient["Account"]):
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         self._transport = AsyncTransport(
-            load_profile("generect"),
+            PROFILE,
             (("api_key", api_key),),
             server=SERVER,
             base_url=base_url,
@@ -120,6 +119,9 @@ class AsyncClient(_AsyncClient["Account"]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return AsyncRawClient(self._transport)
+
+    async def _compute_balance(self) -> Balance[Account]:
+        return to_balance(await self.get_user_me())
 
     async def get_user_me(self) -> User:
         """Get User (me)

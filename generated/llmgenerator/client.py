@@ -6,20 +6,19 @@ operation of ``specs/llmgenerator.yaml``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import httpx
 
+from ..._balance import Balance
 from ..._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     AsyncTransport,
     SyncTransport,
-    load_profile,
 )
 from ..._client import AsyncClient as _AsyncClient
 from ..._client import SyncClient as _SyncClient
 from ..._response import APIResponse
+from ._profile import PROFILE, Account, to_balance
 from .api.credit import get_credit_balance as _get_credit_balance
 from .api.credit import get_credit_balance_with_api_key as _get_credit_balance_with_api_key
 from .api.subscriptions import get_current_subscription as _get_current_subscription
@@ -29,9 +28,6 @@ from .api.subscriptions import (
 from .models.credit_balance import CreditBalance
 from .models.subscription_response import SubscriptionResponse
 
-if TYPE_CHECKING:  # at run time the profile is loaded by the constructor (load_profile)
-    from ...llmgenerator._profile import Account  # noqa: F401 - in quoted base-class arguments
-
 __all__ = ["SERVER", "AsyncClient", "AsyncRawClient", "Client", "RawClient"]
 
 SERVER = "https://api.llmgenerator.com/api/v1"
@@ -39,7 +35,7 @@ SERVER = "https://api.llmgenerator.com/api/v1"
 otherwise."""
 
 
-class Client(_SyncClient["Account"]):
+class Client(_SyncClient[Account]):
     """LLMGenerator API client.
 
     ``api_key`` falls back to ``LLMGENERATOR_API_KEY``, ``access_token`` to
@@ -60,7 +56,7 @@ class Client(_SyncClient["Account"]):
         http_client: httpx.Client | None = None,
     ) -> None:
         self._transport = SyncTransport(
-            load_profile("llmgenerator"),
+            PROFILE,
             (
                 ("api_key", api_key),
                 ("access_token", access_token),
@@ -82,6 +78,19 @@ class Client(_SyncClient["Account"]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return RawClient(self._transport)
+
+    def _compute_balance(self) -> Balance[Account]:
+        from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - import time
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            subscription = pool.submit(self.get_current_subscription)
+            credits = pool.submit(self.get_credit_balance)
+            return to_balance(
+                Account(
+                    subscription=subscription.result(),
+                    credits=credits.result(),
+                )
+            )
 
     def get_current_subscription(self) -> SubscriptionResponse:
         """Get current subscription
@@ -148,7 +157,7 @@ class Client(_SyncClient["Account"]):
         ).parsed
 
 
-class AsyncClient(_AsyncClient["Account"]):
+class AsyncClient(_AsyncClient[Account]):
     """Async LLMGenerator API client.
 
     ``api_key`` falls back to ``LLMGENERATOR_API_KEY``, ``access_token`` to
@@ -169,7 +178,7 @@ class AsyncClient(_AsyncClient["Account"]):
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         self._transport = AsyncTransport(
-            load_profile("llmgenerator"),
+            PROFILE,
             (
                 ("api_key", api_key),
                 ("access_token", access_token),
@@ -191,6 +200,20 @@ class AsyncClient(_AsyncClient["Account"]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return AsyncRawClient(self._transport)
+
+    async def _compute_balance(self) -> Balance[Account]:
+        import asyncio  # noqa: PLC0415 - only async users pay for it
+
+        subscription, credits = await asyncio.gather(
+            self.get_current_subscription(),
+            self.get_credit_balance(),
+        )
+        return to_balance(
+            Account(
+                subscription=subscription,
+                credits=credits,
+            )
+        )
 
     async def get_current_subscription(self) -> SubscriptionResponse:
         """Get current subscription
