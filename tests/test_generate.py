@@ -86,7 +86,7 @@ def test_added_field_is_stale_then_regenerated_deterministically(repo: Path) -> 
 
 def test_removed_field_and_hand_edits_are_stale(repo: Path) -> None:
     def remove_field(spec: dict[str, Any]) -> None:
-        del spec["components"]["schemas"]["UserPlan"]["properties"]["maxAdditionalCredits"]
+        del spec["components"]["schemas"]["User"]["properties"]["email"]  # not in the mapping
 
     edit_spec(repo, "exorde", remove_field)
     # Hand edits of what the generator owns are stale too: a normalized spec...
@@ -101,11 +101,27 @@ def test_removed_field_and_hand_edits_are_stale(repo: Path) -> None:
     files, changes = stale_report(check)
     assert files == {
         "specs/generect.yaml",
-        "generated/exorde/models/user_plan.py",
+        "generated/exorde/models/user.py",
         "generated/flamel/client.py",
     }
     (change,) = changes
-    assert re.fullmatch(r"exorde: UserPlan: - max_additional_credits: .*\bint\b.*", change), change
+    assert re.fullmatch(r"exorde: User: - email: .*\bstr\b.*", change), change
+
+
+def test_a_removed_mapped_field_is_a_declaration_problem(repo: Path) -> None:
+    def remove_field(spec: dict[str, Any]) -> None:
+        del spec["components"]["schemas"]["UserPlan"]["properties"]["maxAdditionalCredits"]
+
+    edit_spec(repo, "exorde", remove_field)
+    before = tree_hash(repo)
+    check = generate(repo)
+    assert check.returncode == 1
+    assert check.stderr.splitlines()[0] == (
+        "specs/providers/exorde.yaml: balance.limit: field 'maxAdditionalCredits' is not in "
+        "UserPlan (fields: name, totalMonthlyCredits, remainingMonthlyCredits, "
+        "remainingAdditionalCredits); hint: did you mean 'remainingAdditionalCredits'?"
+    )
+    assert tree_hash(repo) == before
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

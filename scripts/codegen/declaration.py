@@ -84,9 +84,13 @@ class Source(_Model):
     """The snapshot (under specs/upstream/) that specs/<name>.yaml is normalized from;
     absent: specs/<name>.yaml is written by hand."""
     operations: list[str] | None = None
-    """Keep only these operationIds (and what they reach) from the upstream spec."""
+    """Keep only these operations (operationId or ``"GET /path"``) and what they reach
+    from the upstream spec (the generic subsetting step, codegen/steps.py keep_only)."""
+    steps: list[dict[str, dict[str, Any]]] = []
+    """Generic fixes, in order: ``{step name: {argument: value}}`` (codegen/steps.py)."""
     normalizer: str | None = None
-    """A module of scripts/codegen/ whose ``STEPS`` fix the upstream spec."""
+    """A module of scripts/codegen/ whose ``STEPS`` fix the upstream spec (Python, for
+    what the generic steps cannot do)."""
 
 
 class Wrapper(_Model):

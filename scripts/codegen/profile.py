@@ -249,7 +249,7 @@ class _Context:
 
 def _open_items(ctx: _Context, value: Any, key: str) -> None:
     if isinstance(value, str) and value.startswith(OPEN):
-        ctx.report(key, f"open item: {value}")
+        ctx.report(key.removesuffix(".value").removesuffix(".fixed"), f"open item: {value}")
     elif isinstance(value, dict):
         for k, v in value.items():
             _open_items(ctx, v, f"{key}.{k}" if key else str(k))
@@ -320,6 +320,8 @@ def _typed(ctx: _Context, key: str, f: Field, kinds: tuple[str, ...], what: str)
 def _amount(
     ctx: _Context, code: _Code, key: str, amount: Amount, calls: dict[str, ModelProperty]
 ) -> str | None:
+    if amount.value.startswith(OPEN):
+        return None
     try:
         parsed = amount.terms()
     except ValueError as exc:
@@ -528,6 +530,7 @@ def compile_profile(
     ctx = _Context(provider, spec, Models(data), surface)
     declaration: Declaration = provider.declaration
     _open_items(ctx, declaration.model_dump(by_alias=True, exclude_defaults=True), "")
+    open_items = bool(ctx.problems)
     calls = _call_models(ctx)
     named = declaration.balance.named_calls()
     if "" in named:
@@ -571,7 +574,8 @@ def compile_profile(
     ]
     if len(calls) == len(named):
         _balance(ctx, calls, compiled)
-        _examples(ctx, calls)
+        if not open_items:
+            _examples(ctx, calls)
     _errors(ctx, compiled)
     compiled.auth = _auth(ctx)
     _credentials(ctx)

@@ -20,12 +20,22 @@ class Provider(_Declared):
     def steps(self) -> Sequence[Step]:
         """The normalizer steps (scripts/codegen/<normalizer>.py's STEPS), after the
         generic subsetting to the declared operations."""
+        from . import steps as generic  # noqa: PLC0415
+
         source = self.declaration.spec
         steps: list[Step] = []
         if source.operations:
-            from .subset import keep_operations  # noqa: PLC0415
-
-            steps.append(keep_operations(source.operations))
+            steps.append(generic.keep_only(source.operations))
+        for entry in source.steps:
+            for name, arguments in entry.items():
+                if name not in generic.STEPS:
+                    raise DeclarationError(
+                        [f"{self.file}: spec.steps: no step {name!r} ({', '.join(generic.STEPS)})"]
+                    )
+                kwargs = {
+                    k: ROOT / v if k == "overrides" else v for k, v in (arguments or {}).items()
+                }
+                steps.append(generic.STEPS[name](**kwargs))
         if source.normalizer:
             module = importlib.import_module(f"codegen.{source.normalizer}")
             steps += module.STEPS
