@@ -80,8 +80,9 @@ def _credential(spec: dict[str, Any], operations: list[dict[str, Any]]) -> dict[
     return {"argument": "api_key", "send": f"{OPEN}: bearer, {{scheme: WORD}} or {{header: NAME}}"}
 
 
-def skeleton(name: str, title: str, upstream: str, source: str, spec: dict[str, Any],
-             selection: list[str]) -> str:  # fmt: skip
+def skeleton(
+    title: str, upstream: str, source: str, spec: dict[str, Any], selection: list[str]
+) -> str:
     operations = []
     for selector in selection:
         path, method = find_operation(spec, selector)
@@ -138,7 +139,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     source = args.source or (args.spec if fetched_at else Path(args.spec).resolve().as_uri())
     try:
         text = skeleton(
-            name,
             args.title or name.capitalize(),
             snapshot.relative_to(ROOT).as_posix(),
             source,

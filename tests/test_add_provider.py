@@ -22,7 +22,9 @@ SPEC = ROOT / "tests" / "data" / "acme.openapi.json"
 DECLARATION = "specs/providers/acme.yaml"
 # What a maintainer fills in (YAML, not Python): the skeleton's open items.
 FILLED = {
-    "  remaining: 'TODO: field path, or a + b - c, of the credits left'\n": "  remaining: credits\n",
+    "  remaining: 'TODO: field path, or a + b - c, of the credits left'\n": (
+        "  remaining: credits\n"
+    ),
     "  limit: 'TODO: field path of the limit (delete the key if there is none)'\n": (
         "  limit: quota\n  unlimited: {absent: quota}\n  plan: plan\n"
     ),
@@ -59,7 +61,9 @@ print(json.dumps({
 
 
 def _add(repo: Path) -> None:
-    run = run_script(repo, "add_provider.py", "acme", "--spec", str(SPEC), "--operation", "getCredits")
+    run = run_script(
+        repo, "add_provider.py", "acme", "--spec", str(SPEC), "--operation", "getCredits"
+    )
     assert run.returncode == 0, run.stderr
     assert (repo / DECLARATION).is_file()
     assert (repo / "specs" / "upstream" / "acme.json").read_bytes() == SPEC.read_bytes()
@@ -89,7 +93,10 @@ def test_open_items_are_reported_and_nothing_is_generated(repo: Path) -> None:
     run = generate(repo)
     assert run.returncode == 1
     lines = run.stderr.splitlines()
-    assert f"{DECLARATION}: balance.remaining: open item: TODO: field path, or a + b - c, of the credits left" in lines  # noqa: E501
+    assert (
+        f"{DECLARATION}: balance.remaining: open item: TODO: field path, or a + b - c, of the credits left"
+        in lines
+    )  # noqa: E501
     assert any(line.startswith(f"{DECLARATION}: balance.limit: open item:") for line in lines)
     assert tree_hash(repo) == before
 

@@ -29,7 +29,8 @@ import pytest
 from creditwatch._generated._registry import CREDENTIAL_VARIABLES
 
 from _faults import FaultServer, Reply, json_reply, slow_reply
-from conftest import FAKE_KEY, PROVIDERS
+from conftest import FAKE_KEY
+from conftest import PROVIDERS as PROVIDERS  # noqa: PLC0414 - test_accounts, test_exporter
 
 EXAMPLES: dict[str, Any] = json.loads(
     (importlib.resources.files("creditwatch._generated") / "examples.json").read_text("utf-8")
