@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -127,7 +128,7 @@ def generate_package(provider: Provider, spec_text: str, workdir: Path) -> Path:
         details = "\n".join(f"  {p.header}: {p.detail}" for p in problems)
         raise SystemExit(f"openapi-python-client reported problems for {provider.name}:\n{details}")
     header = PY_HEADER.format(name=provider.name, generator=GENERATOR)
-    outputs.write_provider(project.env, out, provider, compiled)
+    outputs.write_provider(project.env, out, provider, compiled, built)
     for path in sorted(out.rglob("*.py")):
         path.write_text(header + path.read_text(encoding="utf-8"), encoding="utf-8")
     for path in [*out.rglob("*.md"), out / "errors.py"]:  # a standalone project's README;
@@ -212,7 +213,9 @@ def _sha256(root: Path, paths: list[Path], *texts: str) -> str:
     return digest.hexdigest()
 
 
-def digest_text(spec_texts: dict[str, str], generated: Path, pyproject: str) -> str:
+def digest_text(
+    spec_texts: dict[str, str], generated: Path, pyproject: str, readme: str = ""
+) -> str:
     """Content digests of everything the output depends on (upstream snapshots, the
     specs as the generator reads them, the normalizer, templates, tool versions, ruff
     settings) and of the output itself (generated/ and the packages list)."""
@@ -238,7 +241,11 @@ def digest_text(spec_texts: dict[str, str], generated: Path, pyproject: str) -> 
     )
     outputs = [p for p in tree_files(generated).values() if p.name != DIGEST.name]
     packages = [line for line in pyproject.splitlines() if line.startswith("package")]
-    return json.dumps({"inputs": inputs, "outputs": _sha256(generated, outputs, *packages)})
+    readme_parts = re.findall(
+        r"<!-- BEGIN generated: .*?<!-- END generated: [^>]*-->", readme, re.S
+    )
+    outputs_digest = _sha256(generated, outputs, *packages, *readme_parts)
+    return json.dumps({"inputs": inputs, "outputs": outputs_digest})
 
 
 def unchanged_since_last_run(spec_texts: dict[str, str]) -> bool:
@@ -251,7 +258,8 @@ def unchanged_since_last_run(spec_texts: dict[str, str]) -> bool:
         p.upstream and p.spec.read_text(encoding="utf-8") != spec_texts[p.name] for p in PROVIDERS
     ):
         return False
-    current = digest_text(spec_texts, GENERATED, pyproject)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    current = digest_text(spec_texts, GENERATED, pyproject, readme)
     return DIGEST.read_text(encoding="utf-8").strip() == current
 
 
@@ -304,8 +312,10 @@ def main(argv: list[str] | None = None) -> int:
         format_tree(new_root)
 
         new_pyproject = pyproject_text(new_root)
+        readme = (ROOT / "README.md").read_text(encoding="utf-8")
+        new_readme = outputs.apply_readme(readme, outputs.readme_sections(PROVIDERS))
         (new_root / DIGEST.name).write_text(
-            digest_text(texts, new_root, new_pyproject) + "\n", encoding="utf-8"
+            digest_text(texts, new_root, new_pyproject, new_readme) + "\n", encoding="utf-8"
         )
         stale = [f"generated/{name}" for name in stale_files(new_root, GENERATED)]
         if len(stale) > 1 and f"generated/{DIGEST.name}" in stale:  # bookkeeping: name it
@@ -317,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
                 stale.insert(0, str(p.spec.relative_to(ROOT)))
         if (ROOT / "pyproject.toml").read_text(encoding="utf-8") != new_pyproject:
             stale.append("pyproject.toml (packages list)")
+        if new_readme != readme:
+            stale.append("README.md (generated tables)")
 
         changes: list[str] = []
         for p in PROVIDERS:
@@ -340,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(GENERATED)
         shutil.copytree(new_root, GENERATED)
         (ROOT / "pyproject.toml").write_text(new_pyproject, encoding="utf-8")
+        (ROOT / "README.md").write_text(new_readme, encoding="utf-8")
 
     for line in changes:
         print(f"model change: {line}")

@@ -94,9 +94,9 @@ def test_open_items_are_reported_and_nothing_is_generated(repo: Path) -> None:
     assert run.returncode == 1
     lines = run.stderr.splitlines()
     assert (
-        f"{DECLARATION}: balance.remaining: open item: TODO: field path, or a + b - c, of the credits left"
-        in lines
-    )  # noqa: E501
+        f"{DECLARATION}: balance.remaining: open item: "
+        "TODO: field path, or a + b - c, of the credits left" in lines
+    )
     assert any(line.startswith(f"{DECLARATION}: balance.limit: open item:") for line in lines)
     assert tree_hash(repo) == before
 
