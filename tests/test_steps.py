@@ -20,6 +20,7 @@ from codegen.steps import (
     STEPS,
     add_example,
     apply,
+    example_from_schema,
     header_credential,
     keep_only,
     rename_operations,
@@ -154,6 +155,7 @@ def test_servers_come_from_the_overrides_file(tmp_path: Path) -> None:
         {"url": "https://api.example.test", "description": "Production (default)"},
         {"url": "https://api.eu.example.test"},
     ]
+    assert list(spec) == ["openapi", "info", "servers", "paths", "components"]
     validate(spec)
 
 
@@ -229,6 +231,30 @@ def test_an_example_is_added_beside_the_schema() -> None:
     validate(spec)
 
 
+def with_schema_example() -> Spec:
+    spec = fastapi()
+    media = spec["paths"]["/v1/user/subscription"]["get"]["responses"]["200"]["content"]
+    media["application/json"]["schema"] = {"$ref": "#/components/schemas/Subscription"}
+    spec["components"]["schemas"] = {
+        "Subscription": {
+            "type": "object",
+            "properties": {"tier": {"type": "string"}},
+            "example": {"tier": "starter"},
+        }
+    }
+    return spec
+
+
+def test_the_schema_example_becomes_a_response_example() -> None:
+    spec = with_schema_example()
+    before = copy.deepcopy(spec["components"])
+    example_from_schema("GET /v1/user/subscription", "200", "documented")(spec)
+    media = spec["paths"]["/v1/user/subscription"]["get"]["responses"]["200"]["content"]
+    assert media["application/json"]["examples"] == {"documented": {"value": {"tier": "starter"}}}
+    assert spec["components"] == before  # the schema keeps its example
+    validate(spec)
+
+
 def test_keep_only_reduces_in_place() -> None:
     spec = fastapi()
     keep_only(["GET /v1/voices"])(spec)
@@ -271,6 +297,11 @@ MISSING: dict[str, tuple[Callable[[Path], Step], Callable[[], Spec], str]] = {
         lambda _: add_example("getUsage", "201", "x", value={}, summary="s", source="u"),
         unquoted,
         "getUsage documents no 201 response",
+    ),
+    "example_from_schema": (
+        lambda _: example_from_schema("GET /v1/user/subscription", "200", "x"),
+        fastapi,
+        "the schema of GET /v1/user/subscription 200 has no example",
     ),
 }
 
@@ -321,6 +352,11 @@ def test_a_missing_target_fails_naming_the_step(name: str, tmp_path: Path) -> No
             with_example,
             lambda _: add_example("getUsage", "200", "x", value={}, summary="s", source="u"),
             "add_example: getUsage 200 already has an example",
+        ),
+        (
+            with_example,
+            lambda _: example_from_schema("getUsage", "200", "x"),
+            "example_from_schema: getUsage 200 has a response example now: remove the step",
         ),
     ],
 )

@@ -96,7 +96,7 @@ def servers_from(overrides: Path) -> Step:
     overrides file beside it (ElevenLabs' ``openapi-overrides.yml``, which its own SDK
     generator merges in). The overrides' servers are copied in their order (the first
     is the default), each URL without a trailing slash, so that ``server + path``
-    does not produce ``//v1/...``."""
+    does not produce ``//v1/...``; they go after ``info``, where specs keep them."""
 
     @_named("servers_from")
     def step(spec: Spec) -> None:
@@ -116,9 +116,11 @@ def servers_from(overrides: Path) -> Step:
             raise SpecError(f"servers_from: {overrides.name} has no list of servers with urls")
         if not servers:
             raise SpecError(f"servers_from: {overrides.name} lists no server")
-        spec["servers"] = [
-            {**server, "url": server["url"].rstrip("/")} for server in copy.deepcopy(servers)
-        ]
+        items = list(spec.items())
+        at = next((i + 1 for i, (key, _) in enumerate(items) if key == "info"), len(items))
+        items.insert(at, ("servers", [{**s, "url": s["url"].rstrip("/")} for s in servers]))
+        spec.clear()
+        spec.update(copy.deepcopy(dict(items)))
 
     return step
 
@@ -225,6 +227,40 @@ def add_example(
     return step
 
 
+def example_from_schema(selector: str, status: str, name: str) -> Step:
+    """The response's only example is the ``example`` of its schema (ElevenLabs'
+    ``ExtendedSubscriptionResponseModel``), where readers of documented response
+    examples (``generate.py``'s ``documented_examples``, hence the demo and the
+    balance checks) do not look. The schema's example is copied unchanged to the
+    operation's ``application/json`` response `status` as example `name`; the schema
+    keeps it too."""
+
+    @_named("example_from_schema")
+    def step(spec: Spec) -> None:
+        path, method = _find("example_from_schema", spec, selector)
+        response = spec["paths"][path][method].get("responses", {}).get(status)
+        if not isinstance(response, dict):
+            raise SpecError(f"example_from_schema: {selector} documents no {status} response")
+        media = resolve(spec, response).get("content", {}).get("application/json")
+        if not isinstance(media, dict) or not isinstance(media.get("schema"), dict):
+            raise SpecError(
+                f"example_from_schema: {selector} {status} has no application/json schema"
+            )
+        if "example" in media or media.get("examples"):
+            raise SpecError(
+                f"example_from_schema: {selector} {status} has a response example now: "
+                f"remove the step"
+            )
+        schema = resolve(spec, media["schema"])
+        if "example" not in schema:
+            raise SpecError(
+                f"example_from_schema: the schema of {selector} {status} has no example"
+            )
+        media["examples"] = {name: {"value": copy.deepcopy(schema["example"])}}
+
+    return step
+
+
 STEPS: dict[str, Callable[..., Step]] = {
     builder.__name__: builder
     for builder in (
@@ -234,6 +270,7 @@ STEPS: dict[str, Callable[..., Step]] = {
         rename_operations,
         header_credential,
         add_example,
+        example_from_schema,
     )
 }
 
