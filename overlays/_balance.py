@@ -15,7 +15,9 @@ from .errors import APIError, MissingCredentialsError
 
 A_co = TypeVar("A_co", covariant=True)
 
-Unit = Literal["credits", "quota"]
+Unit = Literal["credits", "quota", "characters", "USD"]
+"""What `Balance.remaining` and `limit` count: a provider's credits or quota, characters
+(DeepL, ElevenLabs), or money as an ISO 4217 currency code (OpenRouter's dollars)."""
 
 
 @attrs.frozen(kw_only=True)

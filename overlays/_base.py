@@ -113,6 +113,9 @@ class Profile:
     """Constructor argument -> its environment variable, ``api_key`` first."""
     extra_headers: Mapping[str, str] = attrs.field(factory=dict)
     """Headers sent with every request (e.g. ``Accept``)."""
+    servers: tuple[tuple[str, str, str], ...] = ()
+    """(credential argument, suffix, server): a credential of that argument ending in
+    that suffix uses that server (DeepL's ``:fx`` Free keys)."""
     body_status: Callable[[Any], int | None] | None = None
     """For providers whose body carries its own status (EasySlip): the error status a
     success-HTTP body reports, or None when the body is a success."""
@@ -134,6 +137,14 @@ def load_profile(provider: str) -> Profile:
     module = importlib.import_module(f"creditwatch._generated.{provider}._profile")
     profile: Profile = module.PROFILE
     return profile
+
+
+def choose_server(profile: Profile, argument: str, credential: str, server: str) -> str:
+    """The server a credential selects (`Profile.servers`), else the spec's."""
+    for name, suffix, url in profile.servers:
+        if name == argument and credential.endswith(suffix):
+            return url
+    return server
 
 
 def env(name: str) -> str | None:
@@ -279,6 +290,7 @@ class Transport(Generic[H]):
     ) -> None:
         self.profile = profile
         self.credential_name, credential = resolve_credential(profile, credentials)
+        server = choose_server(profile, self.credential_name, credential, server)
         self.base_url = resolve_base_url(profile, base_url, server)
         # None: no timeout, as in httpx
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)

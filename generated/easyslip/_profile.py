@@ -50,8 +50,8 @@ def _decode_error(data: Any, status: int | None = None) -> ErrorInfo:
     from .models.error_response import ErrorResponse  # noqa: PLC0415 - first error only
 
     e0 = ErrorResponse.from_dict(data)
-    v_message = e0.message
-    return ErrorInfo(code=v_message, message=v_message)
+    e0_message = e0.message
+    return ErrorInfo(code=e0_message, message=e0_message)
 
 
 def _body_status(data: Any) -> int | None:

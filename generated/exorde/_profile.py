@@ -75,11 +75,13 @@ def _decode_error(data: Any, status: int | None = None) -> ErrorInfo:
     except PARSE_ERRORS:
         pass
     else:
-        v_error = e0.error
-        v_error_code = present(v_error.code)
-        v_error_message = present(v_error.message)
-        v_error_request_id = present(v_error.request_id)
-        return ErrorInfo(code=v_error_code, message=v_error_message, request_id=v_error_request_id)
+        e0_error = e0.error
+        e0_error_code = present(e0_error.code)
+        e0_error_message = present(e0_error.message)
+        e0_error_request_id = present(e0_error.request_id)
+        return ErrorInfo(
+            code=e0_error_code, message=e0_error_message, request_id=e0_error_request_id
+        )
     if status == 500:
         from .models.internal_error_response import InternalErrorResponse  # noqa: PLC0415 - first error only
 
@@ -88,8 +90,8 @@ def _decode_error(data: Any, status: int | None = None) -> ErrorInfo:
         except PARSE_ERRORS:
             pass
         else:
-            v_request_id = present(e1.request_id)
-            return ErrorInfo(request_id=v_request_id)
+            e1_request_id = present(e1.request_id)
+            return ErrorInfo(request_id=e1_request_id)
     return ErrorInfo()
 
 

@@ -53,8 +53,8 @@ def _decode_error(data: Any, status: int | None = None) -> ErrorInfo:
     from .models.error_envelope import ErrorEnvelope  # noqa: PLC0415 - first error only
 
     e0 = ErrorEnvelope.from_dict(data)
-    v_data = e0.data
-    return ErrorInfo(code=v_data, message=v_data)
+    e0_data = e0.data
+    return ErrorInfo(code=e0_data, message=e0_data)
 
 
 _WRAPPER_KEYS = frozenset(["success", "code", "data", "message"])

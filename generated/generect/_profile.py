@@ -46,8 +46,8 @@ def _decode_error(data: Any, status: int | None = None) -> ErrorInfo:
     from .models.error_detail import ErrorDetail  # noqa: PLC0415 - first error only
 
     e0 = ErrorDetail.from_dict(data)
-    v_detail = e0.detail
-    return ErrorInfo(message=v_detail)
+    e0_detail = e0.detail
+    return ErrorInfo(message=e0_detail)
 
 
 PROFILE = Profile(

@@ -80,8 +80,8 @@ def _decode_error(data: Any, status: int | None = None) -> ErrorInfo:
     from .models.error_response import ErrorResponse  # noqa: PLC0415 - first error only
 
     e0 = ErrorResponse.from_dict(data)
-    v_error = e0.error
-    return ErrorInfo(message=v_error)
+    e0_error = e0.error
+    return ErrorInfo(message=e0_error)
 
 
 PROFILE = Profile(

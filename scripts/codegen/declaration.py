@@ -93,6 +93,15 @@ class Source(_Model):
     what the generic steps cannot do)."""
 
 
+class ServerRule(_Model):
+    """Which of the spec's servers a credential selects (DeepL: keys ending in ``:fx``
+    are Free keys and use ``https://api-free.deepl.com``); ``base_url`` still wins."""
+
+    credential: str = "api_key"
+    suffix: str
+    url: str
+
+
 class Wrapper(_Model):
     """A wrapper the spec does not describe around some success bodies (Flamel's
     optional ``{"success": true, "data": ...}``): removed before the body is parsed."""
@@ -225,6 +234,8 @@ class Declaration(_Model):
     credentials: Annotated[list[Credential], Field(min_length=1)] = [Credential(argument="api_key")]
     headers: dict[str, str] = {}
     """Sent with every request (Exorde: ``Accept: application/json``)."""
+    servers: list[ServerRule] = []
+    """Server choice by credential (the first of the spec's servers otherwise)."""
     wrapper: Wrapper | None = None
     envelope: Envelope | None = None
     errors: list[ErrorShape] = []

@@ -36,6 +36,7 @@ from openapi_python_client.parser.properties.int import IntProperty
 from openapi_python_client.parser.properties.none import NoneProperty
 from openapi_python_client.parser.properties.string import StringProperty
 from openapi_python_client.parser.properties.union import UnionProperty
+from openapi_python_client.parser.properties.uuid import UuidProperty
 
 from .declaration import OPEN, ROOT, Amount, Declaration, Provider, Time
 from .spec import Spec, operations, resolve
@@ -82,6 +83,8 @@ class Compiled:
     error_body: list[str]
     auth: str
     headers: dict[str, str]
+    servers: list[tuple[str, str, str]]
+    """(credential argument, suffix, server URL) rules."""
     wrapper: dict[str, Any] | None
     body_status: str | None
     hook: str | None
@@ -112,6 +115,7 @@ def _kind(prop: Any) -> tuple[str, Any, bool]:
         (DateTimeProperty, "datetime"),
         (EnumProperty, "enum"),
         (StringProperty, "str"),
+        (UuidProperty, "uuid"),
         (ModelProperty, "model"),
     ):
         if isinstance(prop, cls):
@@ -185,7 +189,8 @@ class _Code:
             return self.vars[prefix]
         parent, parent_absent = self.var(prefix[:-1], f)
         absent_here = f.absent[len(prefix) - 1]
-        name = ("v_" + "_".join(p.strip("_") for p in prefix))[:60]
+        stem = "v" if self.root == "account" else self.root  # one name space per error shape
+        name = (stem + "_" + "_".join(p.strip("_") for p in prefix))[:60]
         read = f"{parent}.{prefix[-1]}"
         if absent_here:
             self.uses.add("present")
@@ -450,6 +455,8 @@ def _errors(ctx: _Context, compiled: Compiled) -> None:
             except Problem as exc:
                 ctx.report(exc.key, exc.text)
                 continue
+            if not _typed(ctx, f"{key}.{name}", f, (*TEXT, "int", "uuid"), "an error field"):
+                continue
             values[name] = code.field(f)[0]
         compiled.uses |= code.uses
         cls, module = model.class_info.name, model.class_info.module_name
@@ -502,6 +509,16 @@ def _credentials(ctx: _Context) -> None:
         default = f"{ctx.provider.env_prefix}_{c.argument.upper()}"
         if c.env is not None and c.env != default:
             ctx.report(f"credentials.{i}.env", f"must be {default} (others are not supported yet)")
+
+
+def _servers(ctx: _Context) -> None:
+    urls = [str(s.get("url", "")).rstrip("/") for s in ctx.spec.get("servers", [])]
+    arguments = [c.argument for c in ctx.provider.declaration.credentials]
+    for i, rule in enumerate(ctx.provider.declaration.servers):
+        if rule.url.rstrip("/") not in urls:
+            ctx.report(f"servers.{i}.url", f"{rule.url} is not a server of the spec ({urls})")
+        if rule.credential not in arguments:
+            ctx.report(f"servers.{i}.credential", f"no credential {rule.credential!r}")
 
 
 def _hook(ctx: _Context) -> tuple[bool, list[str]]:
@@ -563,6 +580,7 @@ def compile_profile(
         error_body=[],
         auth="",
         headers=dict(declaration.headers),
+        servers=[(r.credential, r.suffix, r.url) for r in declaration.servers],
         wrapper=None if declaration.wrapper is None else declaration.wrapper.model_dump(),
         body_status=None if declaration.envelope is None else declaration.envelope.body_status,
         hook=declaration.hook,
@@ -580,6 +598,7 @@ def compile_profile(
     compiled.auth = _auth(ctx)
     _credentials(ctx)
     compiled.hook_inspect, compiled.hook_exports = _hook(ctx)
+    _servers(ctx)
     if ctx.problems:
         return None, ctx.problems
     return compiled, []
