@@ -3,8 +3,6 @@
 """The declared providers (specs/providers/*.yaml, one file each), for the runtime:
 `creditwatch.PROVIDERS`, display names, credential variables, demo usage."""
 
-from typing import TYPE_CHECKING
-
 PROVIDERS = ("easyslip", "exorde", "flamel", "generect", "llmgenerator")
 """Every provider's module name (``creditwatch.<name>``), in order of name."""
 LABELS = {
@@ -31,12 +29,3 @@ DEMO_USAGE = {
     "llmgenerator": (0.04, None),
 }
 """``creditwatch demo``: (share of the credits used per day, days ago of a top-up)."""
-
-if TYPE_CHECKING:  # so that type checkers and IDEs see `creditwatch.<name>`
-    from .. import easyslip as easyslip
-    from .. import exorde as exorde
-    from .. import flamel as flamel
-    from .. import generect as generect
-    from .. import llmgenerator as llmgenerator
-
-__all__ = ["easyslip", "exorde", "flamel", "generect", "llmgenerator"]

@@ -12,7 +12,7 @@ Each provider is a subpackage (``creditwatch.flamel`` ...) with ``Client``,
 import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
-from ._generated import _registry
+from ._generated import _packages
 from ._generated._registry import PROVIDERS
 from ._version import __version__
 from .errors import (
@@ -32,7 +32,7 @@ from .errors import (
 
 if _TYPE_CHECKING:
     from ._balance import Balance, abalances, balances
-    from ._generated._registry import *  # the provider subpackages  # noqa: F403
+    from ._generated._packages import *  # the provider subpackages  # noqa: F403
     from ._history import record
     from ._response import APIResponse
 
@@ -66,8 +66,8 @@ __all__ = [
     "balances",
     "record",
 ]
-__all__ += _registry.__all__  # the providers
-del _registry
+__all__ += _packages.__all__  # the providers
+del _packages
 
 
 if not _TYPE_CHECKING:  # for type checkers, the names above are plain imports

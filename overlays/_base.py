@@ -31,15 +31,18 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 import httpx
 
 from ._response import APIResponse
 from ._types import FieldError, Unset
+
+if TYPE_CHECKING:
+    from ._balance import Balance
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -107,10 +110,14 @@ class Profile:
     decode_error: Callable[[Any, int | None], ErrorInfo]
     """(JSON error body, status) -> ErrorInfo. May raise: the body then counts as
     undecodable."""
+    balance: Callable[[Any], Balance[Any]]
+    """``Client.balance()``: the provider's client -> its `Balance` (generated, typed)."""
+    abalance: Callable[[Any], Awaitable[Balance[Any]]]
+    """``AsyncClient.balance()``."""
     env_prefix: str = attrs.field()
     """Prefix of the provider's environment variables (``FLAMEL``)."""
-    credentials: Mapping[str, str] = attrs.field(factory=dict)
-    """Constructor argument -> its environment variable, ``api_key`` first."""
+    credentials: tuple[tuple[str, str], ...] = ()
+    """(constructor argument, its environment variable), ``api_key`` first."""
     extra_headers: Mapping[str, str] = attrs.field(factory=dict)
     """Headers sent with every request (e.g. ``Accept``)."""
     servers: tuple[tuple[str, str, str], ...] = ()
@@ -206,7 +213,7 @@ def resolve_credential(
 
 
 def _variable(profile: Profile, argument: str) -> str:
-    return profile.credentials.get(argument) or f"{profile.env_prefix}_{argument.upper()}"
+    return dict(profile.credentials).get(argument) or f"{profile.env_prefix}_{argument.upper()}"
 
 
 def parse_retry_after(headers: httpx.Headers, *, now: float | None = None) -> float | None:

@@ -64,11 +64,7 @@ class SyncClient(_Configured, Generic[A]):
     def balance(self) -> Balance[A]:
         """Credits left at this provider (see the README's balance table). A provider
         whose balance needs two calls makes them concurrently."""
-        return self._compute_balance()
-
-    def _compute_balance(self) -> Balance[A]:
-        """Generated from the provider's declared balance mapping."""
-        raise NotImplementedError
+        return self._transport.profile.balance(self)
 
     def close(self) -> None:
         """Close the connection pool (not one passed in as ``http_client``)."""
@@ -89,11 +85,7 @@ class AsyncClient(_Configured, Generic[A]):
     async def balance(self) -> Balance[A]:
         """Credits left at this provider (see the README's balance table). A provider
         whose balance needs two calls makes them concurrently."""
-        return await self._compute_balance()
-
-    async def _compute_balance(self) -> Balance[A]:
-        """Generated from the provider's declared balance mapping."""
-        raise NotImplementedError
+        return await self._transport.profile.abalance(self)
 
     async def aclose(self) -> None:
         """Close the connection pool (not one passed in as ``http_client``)."""

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import pytest
-from creditwatch._base import ErrorInfo, Profile, choose_server
+from creditwatch._base import choose_server, load_profile
 
 from codegen.declaration import Declaration, DeclarationError, load
 from codegen.profile import evaluate
@@ -76,12 +77,8 @@ def test_evaluate_sums_defaults_and_zero_means_none() -> None:
 
 
 def test_a_credential_suffix_selects_its_server() -> None:
-    profile = Profile(
-        name="acme",
-        label="Acme",
-        auth_headers=lambda key: {"Authorization": f"Bearer {key}"},
-        decode_error=lambda data, status: ErrorInfo(),
-        servers=(("api_key", ":fx", "https://free.acme.example"),),
+    profile = attrs.evolve(
+        load_profile("flamel"), servers=(("api_key", ":fx", "https://free.acme.example"),)
     )
     main = "https://acme.example"
     assert choose_server(profile, "api_key", "k:fx", main) == "https://free.acme.example"

@@ -7,14 +7,17 @@ credential is sent, what an error body says, the status in a body and the balanc
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..._balance import Balance, aware
 from ..._base import ErrorInfo, Profile
 from ..._types import present
 from .models.me_data import MeData
 
-__all__ = ["PROFILE", "Account", "to_balance"]
+if TYPE_CHECKING:
+    from .client import AsyncClient, Client
+
+__all__ = ["PROFILE", "Account", "abalance", "balance", "to_balance"]
 
 Account = MeData
 """What EasySlip's balance is computed from."""
@@ -42,6 +45,16 @@ def to_balance(account: Account, *, now: datetime | None = None) -> Balance[Acco
     )
 
 
+def balance(client: Client) -> Balance[Account]:
+    """``Client.balance()``: the declared call(s), then `to_balance`."""
+    return to_balance(client.get_me())
+
+
+async def abalance(client: AsyncClient) -> Balance[Account]:
+    """``AsyncClient.balance()``: the declared call(s) (concurrently), then `to_balance`."""
+    return to_balance(await client.get_me())
+
+
 def _auth_headers(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
@@ -63,10 +76,10 @@ PROFILE = Profile(
     name="easyslip",
     label="EasySlip",
     env_prefix="EASYSLIP",
-    credentials={
-        "api_key": "EASYSLIP_API_KEY",
-    },
+    credentials=(("api_key", "EASYSLIP_API_KEY"),),
     auth_headers=_auth_headers,
+    balance=balance,
+    abalance=abalance,
     decode_error=_decode_error,
     body_status=_body_status,
 )

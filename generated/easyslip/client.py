@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 
-from ..._balance import Balance
 from ..._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -20,7 +19,7 @@ from ..._base import (
 from ..._client import AsyncClient as _AsyncClient
 from ..._client import SyncClient as _SyncClient
 from ..._response import APIResponse
-from ._profile import PROFILE, Account, to_balance
+from ._profile import PROFILE, Account
 from .api.account import get_me as _get_me
 from .models.me_data import MeData
 from .models.me_response import MeResponse
@@ -69,9 +68,6 @@ class Client(_SyncClient[Account]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return RawClient(self._transport)
-
-    def _compute_balance(self) -> Balance[Account]:
-        return to_balance(self.get_me())
 
     def get_me(self) -> MeData:
         """Get application info
@@ -131,9 +127,6 @@ class AsyncClient(_AsyncClient[Account]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return AsyncRawClient(self._transport)
-
-    async def _compute_balance(self) -> Balance[Account]:
-        return to_balance(await self.get_me())
 
     async def get_me(self) -> MeData:
         """Get application info

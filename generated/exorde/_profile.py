@@ -7,7 +7,7 @@ credential is sent, what an error body says and the balance mapping."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..._balance import Balance, next_month_start
 from ..._base import _PARSE_ERRORS as PARSE_ERRORS
@@ -16,7 +16,10 @@ from ..._hooks import exorde as _hook
 from ..._types import present
 from .models.user import User
 
-__all__ = ["PROFILE", "Account", "to_balance"]
+if TYPE_CHECKING:
+    from .client import AsyncClient, Client
+
+__all__ = ["PROFILE", "Account", "abalance", "balance", "to_balance"]
 
 Account = User
 """What Exorde's balance is computed from."""
@@ -63,6 +66,16 @@ def to_balance(account: Account, *, now: datetime | None = None) -> Balance[Acco
     )
 
 
+def balance(client: Client) -> Balance[Account]:
+    """``Client.balance()``: the declared call(s), then `to_balance`."""
+    return to_balance(client.get_user_info())
+
+
+async def abalance(client: AsyncClient) -> Balance[Account]:
+    """``AsyncClient.balance()``: the declared call(s) (concurrently), then `to_balance`."""
+    return to_balance(await client.get_user_info())
+
+
 def _auth_headers(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
@@ -99,10 +112,10 @@ PROFILE = Profile(
     name="exorde",
     label="Exorde",
     env_prefix="EXORDE",
-    credentials={
-        "api_key": "EXORDE_API_KEY",
-    },
+    credentials=(("api_key", "EXORDE_API_KEY"),),
     auth_headers=_auth_headers,
+    balance=balance,
+    abalance=abalance,
     extra_headers={"Accept": "application/json"},
     decode_error=_decode_error,
     inspect=_hook.inspect,

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 
-from ..._balance import Balance
 from ..._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -20,7 +19,7 @@ from ..._base import (
 from ..._client import AsyncClient as _AsyncClient
 from ..._client import SyncClient as _SyncClient
 from ..._response import APIResponse
-from ._profile import PROFILE, Account, to_balance
+from ._profile import PROFILE, Account
 from .api.user import get_user_info as _get_user_info
 from .models.api_version import ApiVersion
 from .models.user import User
@@ -70,9 +69,6 @@ class Client(_SyncClient[Account]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return RawClient(self._transport)
-
-    def _compute_balance(self) -> Balance[Account]:
-        return to_balance(self.get_user_info())
 
     def get_user_info(self, *, x_exorde_api_version: ApiVersion = ApiVersion.V1) -> User:
         """Get user info
@@ -177,9 +173,6 @@ class AsyncClient(_AsyncClient[Account]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return AsyncRawClient(self._transport)
-
-    async def _compute_balance(self) -> Balance[Account]:
-        return to_balance(await self.get_user_info())
 
     async def get_user_info(self, *, x_exorde_api_version: ApiVersion = ApiVersion.V1) -> User:
         """Get user info

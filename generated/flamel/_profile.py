@@ -7,14 +7,17 @@ credential is sent, what an error body says, the success wrapper and the balance
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..._balance import Balance, aware
 from ..._base import ErrorInfo, Profile
 from ..._types import present
 from .models.auth_user_dto import AuthUserDto
 
-__all__ = ["PROFILE", "Account", "to_balance"]
+if TYPE_CHECKING:
+    from .client import AsyncClient, Client
+
+__all__ = ["PROFILE", "Account", "abalance", "balance", "to_balance"]
 
 Account = AuthUserDto
 """What Flamel's balance is computed from."""
@@ -45,6 +48,16 @@ def to_balance(account: Account, *, now: datetime | None = None) -> Balance[Acco
     )
 
 
+def balance(client: Client) -> Balance[Account]:
+    """``Client.balance()``: the declared call(s), then `to_balance`."""
+    return to_balance(client.get_my_info())
+
+
+async def abalance(client: AsyncClient) -> Balance[Account]:
+    """``AsyncClient.balance()``: the declared call(s) (concurrently), then `to_balance`."""
+    return to_balance(await client.get_my_info())
+
+
 def _auth_headers(key: str) -> dict[str, str]:
     return {"X-Api-Key": key}
 
@@ -70,10 +83,10 @@ PROFILE = Profile(
     name="flamel",
     label="Flamel",
     env_prefix="FLAMEL",
-    credentials={
-        "api_key": "FLAMEL_API_KEY",
-    },
+    credentials=(("api_key", "FLAMEL_API_KEY"),),
     auth_headers=_auth_headers,
+    balance=balance,
+    abalance=abalance,
     decode_error=_decode_error,
     unwrap=_unwrap,
 )

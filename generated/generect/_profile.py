@@ -7,13 +7,16 @@ credential is sent, what an error body says and the balance mapping."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..._balance import Balance
 from ..._base import ErrorInfo, Profile
 from .models.user import User
 
-__all__ = ["PROFILE", "Account", "to_balance"]
+if TYPE_CHECKING:
+    from .client import AsyncClient, Client
+
+__all__ = ["PROFILE", "Account", "abalance", "balance", "to_balance"]
 
 Account = User
 """What Generect's balance is computed from."""
@@ -38,6 +41,16 @@ def to_balance(account: Account, *, now: datetime | None = None) -> Balance[Acco
     )
 
 
+def balance(client: Client) -> Balance[Account]:
+    """``Client.balance()``: the declared call(s), then `to_balance`."""
+    return to_balance(client.get_user_me())
+
+
+async def abalance(client: AsyncClient) -> Balance[Account]:
+    """``AsyncClient.balance()``: the declared call(s) (concurrently), then `to_balance`."""
+    return to_balance(await client.get_user_me())
+
+
 def _auth_headers(key: str) -> dict[str, str]:
     return {"Authorization": f"Token {key}"}
 
@@ -54,9 +67,9 @@ PROFILE = Profile(
     name="generect",
     label="Generect",
     env_prefix="GENERECT",
-    credentials={
-        "api_key": "GENERECT_API_KEY",
-    },
+    credentials=(("api_key", "GENERECT_API_KEY"),),
     auth_headers=_auth_headers,
+    balance=balance,
+    abalance=abalance,
     decode_error=_decode_error,
 )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import httpx
 
-from ..._balance import Balance
 from ..._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -18,7 +17,7 @@ from ..._base import (
 from ..._client import AsyncClient as _AsyncClient
 from ..._client import SyncClient as _SyncClient
 from ..._response import APIResponse
-from ._profile import PROFILE, Account, to_balance
+from ._profile import PROFILE, Account
 from .api.auth import get_user_me as _get_user_me
 from .models.user import User
 
@@ -62,9 +61,6 @@ class Client(_SyncClient[Account]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return RawClient(self._transport)
-
-    def _compute_balance(self) -> Balance[Account]:
-        return to_balance(self.get_user_me())
 
     def get_user_me(self) -> User:
         """Get User (me)
@@ -119,9 +115,6 @@ class AsyncClient(_AsyncClient[Account]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return AsyncRawClient(self._transport)
-
-    async def _compute_balance(self) -> Balance[Account]:
-        return to_balance(await self.get_user_me())
 
     async def get_user_me(self) -> User:
         """Get User (me)

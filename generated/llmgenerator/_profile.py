@@ -7,7 +7,7 @@ credential is sent, what an error body says and the balance mapping."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -17,7 +17,10 @@ from ..._types import present
 from .models.credit_balance import CreditBalance
 from .models.subscription_response import SubscriptionResponse
 
-__all__ = ["PROFILE", "Account", "to_balance"]
+if TYPE_CHECKING:
+    from .client import AsyncClient, Client
+
+__all__ = ["PROFILE", "Account", "abalance", "balance", "to_balance"]
 
 
 @attrs.frozen
@@ -72,6 +75,37 @@ def to_balance(account: Account, *, now: datetime | None = None) -> Balance[Acco
     )
 
 
+def balance(client: Client) -> Balance[Account]:
+    """``Client.balance()``: the declared call(s), then `to_balance`."""
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - import time
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        subscription = pool.submit(client.get_current_subscription)
+        credits = pool.submit(client.get_credit_balance)
+        return to_balance(
+            Account(
+                subscription=subscription.result(),
+                credits=credits.result(),
+            )
+        )
+
+
+async def abalance(client: AsyncClient) -> Balance[Account]:
+    """``AsyncClient.balance()``: the declared call(s) (concurrently), then `to_balance`."""
+    import asyncio  # noqa: PLC0415 - only async users pay for it
+
+    subscription, credits = await asyncio.gather(
+        client.get_current_subscription(),
+        client.get_credit_balance(),
+    )
+    return to_balance(
+        Account(
+            subscription=subscription,
+            credits=credits,
+        )
+    )
+
+
 def _auth_headers(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
@@ -88,10 +122,12 @@ PROFILE = Profile(
     name="llmgenerator",
     label="LLMGenerator",
     env_prefix="LLMGENERATOR",
-    credentials={
-        "api_key": "LLMGENERATOR_API_KEY",
-        "access_token": "LLMGENERATOR_ACCESS_TOKEN",
-    },
+    credentials=(
+        ("api_key", "LLMGENERATOR_API_KEY"),
+        ("access_token", "LLMGENERATOR_ACCESS_TOKEN"),
+    ),
     auth_headers=_auth_headers,
+    balance=balance,
+    abalance=abalance,
     decode_error=_decode_error,
 )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import httpx
 
-from ..._balance import Balance
 from ..._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -18,7 +17,7 @@ from ..._base import (
 from ..._client import AsyncClient as _AsyncClient
 from ..._client import SyncClient as _SyncClient
 from ..._response import APIResponse
-from ._profile import PROFILE, Account, to_balance
+from ._profile import PROFILE, Account
 from .api.credit import get_credit_balance as _get_credit_balance
 from .api.credit import get_credit_balance_with_api_key as _get_credit_balance_with_api_key
 from .api.subscriptions import get_current_subscription as _get_current_subscription
@@ -78,19 +77,6 @@ class Client(_SyncClient[Account]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return RawClient(self._transport)
-
-    def _compute_balance(self) -> Balance[Account]:
-        from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - import time
-
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            subscription = pool.submit(self.get_current_subscription)
-            credits = pool.submit(self.get_credit_balance)
-            return to_balance(
-                Account(
-                    subscription=subscription.result(),
-                    credits=credits.result(),
-                )
-            )
 
     def get_current_subscription(self) -> SubscriptionResponse:
         """Get current subscription
@@ -200,20 +186,6 @@ class AsyncClient(_AsyncClient[Account]):
         """The same methods, returning `creditwatch.APIResponse` (status, headers, body
         and the parsed result)."""
         return AsyncRawClient(self._transport)
-
-    async def _compute_balance(self) -> Balance[Account]:
-        import asyncio  # noqa: PLC0415 - only async users pay for it
-
-        subscription, credits = await asyncio.gather(
-            self.get_current_subscription(),
-            self.get_credit_balance(),
-        )
-        return to_balance(
-            Account(
-                subscription=subscription,
-                credits=credits,
-            )
-        )
 
     async def get_current_subscription(self) -> SubscriptionResponse:
         """Get current subscription

@@ -47,8 +47,6 @@ def __dir__() -> list[str]:
 REGISTRY = '''"""The declared providers (specs/providers/*.yaml, one file each), for the runtime:
 `creditwatch.PROVIDERS`, display names, credential variables, demo usage."""
 
-from typing import TYPE_CHECKING
-
 PROVIDERS = {providers!r}
 """Every provider's module name (``creditwatch.<name>``), in order of name."""
 LABELS = {labels!r}
@@ -58,7 +56,15 @@ CREDENTIAL_VARIABLES = {variables!r}
 DEMO_USAGE = {demo!r}
 """``creditwatch demo``: (share of the credits used per day, days ago of a top-up)."""
 
-if TYPE_CHECKING:  # so that type checkers and IDEs see `creditwatch.<name>`
+'''
+
+PACKAGES = '''"""The provider subpackages, for type checkers and IDEs: `creditwatch/__init__.py`
+star-imports this module under TYPE_CHECKING, so that `creditwatch.<name>` resolves
+(at run time the package imports a provider on first use)."""
+
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
+if _TYPE_CHECKING:
 {imports}
 
 __all__ = {all!r}
@@ -118,10 +124,11 @@ def write_shared(root: Path, providers: Sequence[Provider]) -> None:
         labels={p.name: p.title for p in providers},
         variables={p.name: tuple(p.credential_variables()) for p in providers},
         demo=demo,
-        imports="\n".join(f"    from .. import {n} as {n}" for n in names) or "    pass",
-        all=list(names),
     )
     (root / "_registry.py").write_text(HEADER + text, encoding="utf-8")
+    imports = "\n".join(f"    from .. import {n} as {n}" for n in names) or "    pass"
+    packages = PACKAGES.format(imports=imports, all=list(names))
+    (root / "_packages.py").write_text(HEADER + packages, encoding="utf-8")
 
 
 def public_packages(generated: Path) -> list[str]:
