@@ -204,6 +204,12 @@ def pyproject_text(generated: Path) -> str:
 DIGEST = GENERATED / ".digest.json"
 
 
+def readme_text() -> str:
+    """README.md (its generated tables are an output); empty in a copy without it."""
+    path = ROOT / "README.md"
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
 def _sha256(root: Path, paths: list[Path], *texts: str) -> str:
     digest = hashlib.sha256()
     for path in sorted(paths):
@@ -258,8 +264,7 @@ def unchanged_since_last_run(spec_texts: dict[str, str]) -> bool:
         p.upstream and p.spec.read_text(encoding="utf-8") != spec_texts[p.name] for p in PROVIDERS
     ):
         return False
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    current = digest_text(spec_texts, GENERATED, pyproject, readme)
+    current = digest_text(spec_texts, GENERATED, pyproject, readme_text())
     return DIGEST.read_text(encoding="utf-8").strip() == current
 
 
@@ -312,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         format_tree(new_root)
 
         new_pyproject = pyproject_text(new_root)
-        readme = (ROOT / "README.md").read_text(encoding="utf-8")
+        readme = readme_text()
         new_readme = outputs.apply_readme(readme, outputs.readme_sections(PROVIDERS))
         (new_root / DIGEST.name).write_text(
             digest_text(texts, new_root, new_pyproject, new_readme) + "\n", encoding="utf-8"
@@ -352,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(GENERATED)
         shutil.copytree(new_root, GENERATED)
         (ROOT / "pyproject.toml").write_text(new_pyproject, encoding="utf-8")
-        (ROOT / "README.md").write_text(new_readme, encoding="utf-8")
+        if new_readme != readme:
+            (ROOT / "README.md").write_text(new_readme, encoding="utf-8")
 
     for line in changes:
         print(f"model change: {line}")
