@@ -80,6 +80,42 @@ def _credential(spec: dict[str, Any], operations: list[dict[str, Any]]) -> dict[
     return {"argument": "api_key", "send": f"{OPEN}: bearer, {{scheme: WORD}} or {{header: NAME}}"}
 
 
+def _resolve(spec: dict[str, Any], node: Any) -> Any:
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+        target: Any = spec
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        node = target
+    return node
+
+
+def _schema_of(spec: dict[str, Any], response: Any) -> tuple[str, dict[str, Any]]:
+    """(schema name, schema) of a response's JSON body ("" and {} without one)."""
+    media = _resolve(spec, response).get("content", {}).get("application/json", {})
+    ref = media.get("schema", {}).get("$ref", "") if isinstance(media, dict) else ""
+    return ref.rsplit("/", 1)[-1], _resolve(spec, media.get("schema", {}))
+
+
+def _hints(spec: dict[str, Any], op: dict[str, Any]) -> list[str]:
+    """Comment lines: the success body's fields (what the paths name) and the error
+    bodies' schemas (for `errors:`)."""
+    lines = []
+    errors: dict[str, tuple[list[str], str]] = {}
+    for status, response in op.get("responses", {}).items():
+        name, schema = _schema_of(spec, response)
+        fields = ", ".join(
+            f"{k} ({v.get('type', 'object') if isinstance(v, dict) else '?'})"
+            for k, v in (schema.get("properties") or {}).items()
+        )
+        if str(status).startswith("2") and fields:
+            lines.append(f"# {status} body {name or '(inline)'}: {fields}")
+        elif str(status)[:1] in "45" and name:
+            errors.setdefault(name, ([], fields))[0].append(str(status))
+    for name, (statuses, fields) in errors.items():
+        lines.append(f"# {', '.join(statuses)} error body: schema {name} ({fields}); see errors:")
+    return lines
+
+
 def skeleton(
     title: str, upstream: str, source: str, spec: dict[str, Any], selection: list[str]
 ) -> str:
@@ -103,8 +139,10 @@ def skeleton(
     header = (
         f"# {title}: everything creditwatch needs beyond its spec (written by\n"
         f"# scripts/add_provider.py; see CONTRIBUTING.md, 'Adding a provider').\n"
-        f"# scripts/generate.py reports each {OPEN} until it is filled in.\n"
+        f"# scripts/generate.py reports each {OPEN} until it is filled in. Field paths use\n"
+        f"# the spec's names, dots for nesting. What {first} answers:\n"
     )
+    header += "".join(line + "\n" for line in _hints(spec, operations[0]))
     return header + yaml.safe_dump(declaration, sort_keys=False, allow_unicode=True, width=100)
 
 
