@@ -29,6 +29,7 @@ import pytest
 from creditwatch._generated._registry import CREDENTIAL_VARIABLES
 
 from _faults import FaultServer, Reply, json_reply, slow_reply
+from _golden import first_example
 from conftest import FAKE_KEY
 from conftest import PROVIDERS as PROVIDERS  # noqa: PLC0414 - test_accounts, test_exporter
 
@@ -74,40 +75,10 @@ class Expected:
 
 
 def expected(provider: str) -> Expected:
-    """The README's balance mapping, applied to the first documented 200 example."""
-    if provider == "flamel":
-        user = example("flamel", "getMyInfo")
-        user = user.get("data", user) if user.get("success") is True else user
-        total = user["defaultCredit"] + user["dailyCredit"] + user["monthlyCredit"]
-        limit = user["maxCredit"] if user["maxCredit"] > 0 else None
-        when = "resets" if user.get("nextPlanAt") else None
-        return Expected(total, limit, user["Plan"]["grade"], when)
-    if provider == "exorde":
-        plan = example("exorde", "getUserInfo")["user"]["plan"]
-        remaining = plan["remainingMonthlyCredits"] + plan.get("remainingAdditionalCredits", 0)
-        limit = plan["totalMonthlyCredits"] + plan.get("maxAdditionalCredits", 0)
-        return Expected(remaining, limit, plan["name"], "resets")  # the 1st of next month
-    if provider == "generect":
-        user = example("generect", "getUserMe")
-        return Expected(user["balance_platform"], user["max_credits"], user["subscription"], None)
-    if provider == "easyslip":
-        data = example("easyslip", "getMe")["data"]
-        return Expected(
-            data["remainingQuota"],
-            data["maxQuota"],
-            data["application"],
-            "expires" if data.get("expiredAt") else None,
-        )
-    assert provider == "llmgenerator"
-    subscription = example("llmgenerator", "getCurrentSubscriptionWithApiKey")
-    credits = example("llmgenerator", "getCreditBalanceWithApiKey")
-    details, current = subscription["planDetails"], subscription["subscription"]
-    return Expected(
-        credits["balance"],
-        None if details is None else details["monthlyCredits"],
-        None if current is None else current["plan"],
-        "resets" if current and current.get("currentPeriodEnd") else None,
-    )
+    """The hand-worked balance of the first documented example (tests/golden/<p>.yaml)."""
+    answer = first_example(provider)
+    when = "resets" if answer["resets_at"] else "expires" if answer["expires_at"] else None
+    return Expected(answer["remaining"], answer["limit"], answer["plan"], when)
 
 
 def serve_examples(server: FaultServer, provider: str, prefix: str | None = None) -> str:
