@@ -48,12 +48,22 @@ def expected(value: Any, checked_at: datetime) -> Any:
 
 
 @functools.cache
+def _load(provider: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((GOLDEN / f"{provider}.yaml").read_text(encoding="utf-8"))
+    return data
+
+
 def golden(provider: str) -> dict[str, dict[str, Any]]:
     """{example name: the hand-worked balance fields} of a provider."""
-    data: dict[str, dict[str, Any]] = yaml.safe_load(
-        (GOLDEN / f"{provider}.yaml").read_text(encoding="utf-8")
-    )
-    return data
+    balances: dict[str, dict[str, Any]] = _load(provider)["balances"]
+    return balances
+
+
+def request(provider: str, key: str) -> tuple[str, dict[str, str]]:
+    """(path, headers) the provider's main call sends with API key ``key``."""
+    expected = _load(provider)["request"]
+    headers = {k: v.replace("<key>", key) for k, v in expected["headers"].items()}
+    return expected["path"], headers
 
 
 def first_example(provider: str) -> dict[str, Any]:
