@@ -66,6 +66,8 @@ class Expected:
     limit: float | None
     plan: str | None
     when: str | None  # "resets" / "expires" / None
+    unit: str = "credits"
+    unlimited: bool = False
 
     @property
     def percent_left(self) -> float | None:
@@ -78,7 +80,14 @@ def expected(provider: str) -> Expected:
     """The hand-worked balance of the first documented example (tests/golden/<p>.yaml)."""
     answer = first_example(provider)
     when = "resets" if answer["resets_at"] else "expires" if answer["expires_at"] else None
-    return Expected(answer["remaining"], answer["limit"], answer["plan"], when)
+    return Expected(
+        answer["remaining"],
+        answer["limit"],
+        answer["plan"],
+        when,
+        unit=answer["unit"],
+        unlimited=answer["unlimited"],
+    )
 
 
 def serve_examples(server: FaultServer, provider: str, prefix: str | None = None) -> str:
@@ -484,8 +493,8 @@ def test_json_schema_and_values(server: FaultServer) -> None:
         assert obj["remaining"] == pytest.approx(want.remaining)
         assert obj["limit"] == pytest.approx(want.limit)
         assert obj["percent_left"] == pytest.approx(want.percent_left)
-        assert obj["unlimited"] is (provider == "easyslip" and want.limit is None)
-        assert obj["unit"] == ("quota" if provider == "easyslip" else "credits")
+        assert obj["unlimited"] is want.unlimited
+        assert obj["unit"] == want.unit
         assert obj["plan"] == want.plan
         _aware(obj["checked_at"])
         for field in ("resets_at", "expires_at"):
