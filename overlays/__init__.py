@@ -1,8 +1,9 @@
-"""creditwatch: typed clients for the account and credit endpoints of Flamel, Exorde,
-Generect, EasySlip and LLMGenerator, and one view of the credits left at each.
+"""creditwatch: typed clients for the account and credit endpoints of many providers
+(`PROVIDERS`), and one view of the credits left at each.
 
 Each provider is a subpackage (``creditwatch.flamel`` ...) with ``Client``,
-``AsyncClient`` and ``models``; it is imported the first time it is used, so
+``AsyncClient`` and ``models``, generated from its spec and its declaration
+(``specs/providers/<name>.yaml``); it is imported the first time it is used, so
 ``import creditwatch`` stays cheap.
 """
 
@@ -11,6 +12,8 @@ Each provider is a subpackage (``creditwatch.flamel`` ...) with ``Client``,
 import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
+from ._generated import _packages
+from ._generated._registry import PROVIDERS
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -30,13 +33,12 @@ from .errors import (
 )
 
 if _TYPE_CHECKING:
-    from . import easyslip, exorde, flamel, generect, llmgenerator
     from ._aiohttp import DefaultAioHttpClient
     from ._balance import Balance, abalances, balances
+    from ._generated._packages import *  # the provider subpackages  # noqa: F403
     from ._history import HistoryError, record
     from ._response import APIResponse
 
-PROVIDERS = ("flamel", "exorde", "generect", "easyslip", "llmgenerator")
 # Imported on first use, so that `import creditwatch` costs little more than httpx.
 _LAZY = {
     "Balance": "._balance",
@@ -71,13 +73,10 @@ __all__ = [
     "__version__",
     "abalances",
     "balances",
-    "easyslip",
-    "exorde",
-    "flamel",
-    "generect",
-    "llmgenerator",
     "record",
 ]
+__all__ += _packages.__all__  # the providers
+del _packages
 
 
 if not _TYPE_CHECKING:  # for type checkers, the names above are plain imports

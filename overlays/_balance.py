@@ -16,7 +16,9 @@ from .errors import APIError
 
 A_co = TypeVar("A_co", covariant=True)
 
-Unit = Literal["credits", "quota"]
+Unit = Literal["credits", "quota", "characters", "USD"]
+"""What `Balance.remaining` and `limit` count: a provider's credits or quota, characters
+(DeepL, ElevenLabs), or money as an ISO 4217 currency code (OpenRouter's dollars)."""
 
 
 def _holdable(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
@@ -66,6 +68,19 @@ class Balance(Generic[A_co]):
         return percent if math.isfinite(percent) else None
 
 
+def from_unix(value: float | None) -> datetime | None:
+    """Unix seconds (UTC) as an aware datetime."""
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def next_month_start(now: datetime) -> datetime:
+    """The 1st of the month after ``now``, 00:00 UTC (monthly credits reset then)."""
+    now = now.astimezone(UTC)
+    if now.month == 12:
+        return datetime(now.year + 1, 1, 1, tzinfo=UTC)
+    return datetime(now.year, now.month + 1, 1, tzinfo=UTC)
+
+
 def aware(value: datetime | None) -> datetime | None:
     """Providers that send zone-less timestamps mean UTC."""
     if value is None or value.tzinfo is not None:
@@ -74,11 +89,10 @@ def aware(value: datetime | None) -> datetime | None:
 
 
 def credential_variables(provider: str) -> tuple[str, ...]:
-    """The environment variables that can hold a provider's credential: one per
-    credential argument of its client (``<PROVIDER>_API_KEY`` ...)."""
-    from ._checks import credential_names  # noqa: PLC0415 - imports the provider
+    """The environment variables that can hold a provider's credential."""
+    from ._generated._registry import CREDENTIAL_VARIABLES  # noqa: PLC0415
 
-    return tuple(f"{provider.upper()}_{name.upper()}" for name in credential_names(provider))
+    return CREDENTIAL_VARIABLES[provider]
 
 
 def configured_providers() -> list[str]:

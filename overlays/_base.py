@@ -2,7 +2,8 @@
 retries, redirects, error mapping and response parsing.
 
 A provider contributes only a `Profile` (its quirks: auth headers, error body,
-envelope, balance mapping; ``overlays/<provider>/_profile.py``). Its public client
+wrapper), compiled from its declaration (``specs/providers/<provider>.yaml``) into
+``generated/<provider>/_profile.py`` with its balance mapping. Its public client
 classes are generated from its spec (``generated/<provider>/client.py``): each method
 builds its request with the generated ``_get_kwargs`` and hands it to a transport::
 
@@ -34,7 +35,7 @@ import time
 import urllib.parse
 import warnings
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
@@ -42,6 +43,7 @@ import attrs
 import httpx
 
 from ._response import APIResponse
+from ._types import FieldError, Unset
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -62,7 +64,6 @@ if TYPE_CHECKING:
     from ._balance import Balance
 
 T = TypeVar("T")
-A = TypeVar("A")
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 
 DEFAULT_TIMEOUT = 30.0
@@ -109,9 +110,8 @@ Parse = Callable[[Any], T]
 
 
 def _text(value: object) -> str | None:
-    """A decoded field as text; None for an absent one (None, or the ``Unset`` of any
-    provider's generated models: each provider has its own class of that name)."""
-    return None if value is None or type(value).__name__ == "Unset" else str(value)
+    """A decoded field as text; None for an absent one (None, or `Unset`)."""
+    return None if value is None or isinstance(value, Unset) else str(value)
 
 
 @attrs.frozen
@@ -124,36 +124,38 @@ class ErrorInfo:
     request_id: str | None = attrs.field(default=None, converter=_text)
 
 
-@attrs.frozen
-class BalanceRule(Generic[A]):
-    """How a provider's `Balance` is computed: the client methods to call (concurrently
-    when more than one) and the mapping from their results to a `Balance`."""
-
-    calls: tuple[str, ...]
-    """Names of the client methods whose results `compute` takes, in order."""
-    compute: Callable[..., Balance[A]]
-    """``compute(*results)``: the provider's balance mapping (the README's balance table)."""
-
-
 @attrs.frozen(kw_only=True)
-class Profile(Generic[A]):
-    """A provider's quirks: the only things that differ between providers.
+class Profile:
+    """A provider's quirks: the only things that differ between providers, compiled
+    from its declaration (``specs/providers/<provider>.yaml``) into
+    ``creditwatch._generated.<provider>._profile``.
 
     Everything else (the operations, their parameters and models, the server URL,
     which credentials exist) comes from the provider's spec through the generator.
     """
 
     name: str
-    """Module name, e.g. ``"flamel"``; the prefix of its environment variables."""
+    """Module name, e.g. ``"flamel"``."""
     label: str
     """Display name, e.g. ``"Flamel"``."""
     auth_headers: Callable[[str], Mapping[str, str]]
     """Headers that carry the credential."""
-    decode_error: Callable[[Any], ErrorInfo]
-    """JSON error body -> ErrorInfo. May raise: the body then counts as undecodable."""
-    balance: BalanceRule[A]
+    decode_error: Callable[[Any, int | None], ErrorInfo]
+    """(JSON error body, status) -> ErrorInfo. May raise: the body then counts as
+    undecodable."""
+    balance: Callable[[Any], Balance[Any]]
+    """``Client.balance()``: the provider's client -> its `Balance` (generated, typed)."""
+    abalance: Callable[[Any], Awaitable[Balance[Any]]]
+    """``AsyncClient.balance()``."""
+    env_prefix: str = attrs.field()
+    """Prefix of the provider's environment variables (``FLAMEL``)."""
+    credentials: tuple[tuple[str, str], ...] = ()
+    """(constructor argument, its environment variable), ``api_key`` first."""
     extra_headers: Mapping[str, str] = attrs.field(factory=dict)
     """Headers sent with every request (e.g. ``Accept``)."""
+    servers: tuple[tuple[str, str, str], ...] = ()
+    """(credential argument, suffix, server): a credential of that argument ending in
+    that suffix uses that server (DeepL's ``:fx`` Free keys)."""
     body_status: Callable[[Any], int | None] | None = None
     """For providers whose body carries its own status (EasySlip): the error status a
     success-HTTP body reports, or None when the body is a success."""
@@ -164,19 +166,16 @@ class Profile(Generic[A]):
     """Looks at every decoded success body before it is parsed (Exorde: warn about an
     API deprecation notice). May raise, like a parser."""
 
-    @property
-    def env_prefix(self) -> str:
+    @env_prefix.default
+    def _env_prefix(self) -> str:
         return self.name.upper()
 
 
-def load_profile(provider: str) -> Profile[Any]:
-    """The profile of ``creditwatch.<provider>`` (its ``_profile`` module).
-
-    Looked up when a client is constructed, not when the generated client module is
-    imported, so that the generated module and the provider package can import each
-    other in either order."""
-    module = importlib.import_module(f"creditwatch.{provider}._profile")
-    profile: Profile[Any] = module.PROFILE
+def load_profile(provider: str) -> Profile:
+    """The profile of ``creditwatch.<provider>``, by name (for the CLI and account
+    files; the generated clients import theirs)."""
+    module = importlib.import_module(f"creditwatch._generated.{provider}._profile")
+    profile: Profile = module.PROFILE
     return profile
 
 
@@ -224,7 +223,7 @@ def secret_forms(credential: str) -> tuple[str, ...]:
 _SENDABLE = re.compile(r"[\x20-\x7e]*\Z")
 
 
-def check_credential(profile: Profile[Any], value: str, source: str) -> str:
+def check_credential(profile: Profile, value: str, source: str) -> str:
     """The credential to send: surrounding whitespace stripped (a key read from a file
     ends with a newline); `InvalidCredentialsError` for one that is blank, holds a
     control character or a character an HTTP header cannot carry. ``source`` names
@@ -245,13 +244,21 @@ def check_credential(profile: Profile[Any], value: str, source: str) -> str:
     )
 
 
+def choose_server(profile: Profile, argument: str, credential: str, server: str) -> str:
+    """The server a credential selects (`Profile.servers`), else the spec's."""
+    for name, suffix, url in profile.servers:
+        if name == argument and credential.endswith(suffix):
+            return url
+    return server
+
+
 def env(name: str) -> str | None:
     """An environment variable's value, or None when unset or blank."""
     value = os.environ.get(name, "").strip()
     return value or None
 
 
-def resolve_base_url(profile: Profile[Any], base_url: str | None, server: str = "") -> str:
+def resolve_base_url(profile: Profile, base_url: str | None, server: str = "") -> str:
     """Argument, then ``<PREFIX>_BASE_URL``, then the spec's server; https, or http on
     loopback only (credentials never travel in clear text off this machine); never
     with user info (``user:pass@``), a query or a fragment."""
@@ -301,7 +308,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def resolve_credential(
-    profile: Profile[Any], given: Sequence[tuple[str, str | None]]
+    profile: Profile, given: Sequence[tuple[str, str | None]]
 ) -> tuple[str, str]:
     """(argument name, credential) from the constructor's credential arguments, in the
     spec's order (``api_key`` first). An argument wins; with none given, the first
@@ -315,12 +322,12 @@ def resolve_credential(
         name = passed[0][0]
         return name, check_credential(profile, str(passed[0][1]), f"the {name} argument")
     for name, _ in given:
-        variable = f"{profile.env_prefix}_{name.upper()}"
+        variable = _variable(profile, name)
         value = env(variable)
         if value is not None:
             return name, check_credential(profile, value, f"the {variable} variable")
     first, *others = [name for name, _ in given]
-    variables = [f"{profile.env_prefix}_{name.upper()}" for name in (first, *others)]
+    variables = [_variable(profile, name) for name in (first, *others)]
     extra_args = "".join(f" (or {name})" for name in others)
     extra_vars = "".join(f" (or {v})" for v in variables[1:])
     raise MissingCredentialsError(
@@ -328,6 +335,10 @@ def resolve_credential(
         f"{variables[0]}{extra_vars} environment variable.",
         provider=profile.name,
     )
+
+
+def _variable(profile: Profile, argument: str) -> str:
+    return dict(profile.credentials).get(argument) or f"{profile.env_prefix}_{argument.upper()}"
 
 
 def parse_retry_after(headers: httpx.Headers, *, now: float | None = None) -> float | None:
@@ -372,10 +383,23 @@ def _describe_body(body: str, response: httpx.Response) -> str:
     return repr(snippet[:120] + ("..." if len(snippet) > 120 else ""))
 
 
+_PARSE_ERRORS = (
+    KeyError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    IndexError,
+    RecursionError,
+    OverflowError,
+)
+"""What a generated parser raises for a body that does not match its model (the
+compiled error decoders try one documented error schema after another)."""
+
+
 def _describe_parse_error(exc: BaseException) -> str:
     if isinstance(exc, KeyError):
         return f"required field {exc.args[0]!r} is missing"
-    if hasattr(exc, "field_path"):  # the generated models' FieldError: its text names the path
+    if isinstance(exc, FieldError):  # from the generated models: its text names the path
         return str(exc)
     try:
         text = str(exc)
@@ -476,7 +500,7 @@ class Transport(Generic[H]):
     """A client's configuration and the half of its requests that does not depend on
     sync or async; ``H`` is the httpx client class."""
 
-    profile: Profile[Any]
+    profile: Profile
     credential_name: str
     """The constructor argument the credential came from (``"api_key"``...)."""
     base_url: str
@@ -497,7 +521,7 @@ class Transport(Generic[H]):
 
     def __init__(
         self,
-        profile: Profile[Any],
+        profile: Profile,
         credentials: Sequence[tuple[str, str | None]],
         *,
         server: str,
@@ -510,6 +534,7 @@ class Transport(Generic[H]):
         self.profile = profile
         self.credential_name, credential = resolve_credential(profile, credentials)
         self.secrets = secret_forms(credential)
+        server = choose_server(profile, self.credential_name, credential, server)
         self.base_url = resolve_base_url(profile, base_url, server)
         # None: no timeout, as in httpx
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
@@ -724,16 +749,18 @@ class Transport(Generic[H]):
             data = profile.unwrap(data)
         return parse(data)
 
-    def compute_balance(self, rule: BalanceRule[Any], answers: Sequence[APIResponse[Any]]) -> Any:
-        """``rule.compute`` of the parsed answers; a mapping that fails (a number no
-        `Balance` can hold, a missing value) is an `APIResponseValidationError`."""
+    def compute_balance(self, compute: Callable[[], T], answer: APIResponse[Any]) -> T:
+        """``compute()``: the provider's balance mapping of its parsed answers (the
+        generated ``_profile.balance``), where a mapping that fails (a number no
+        `Balance` can hold, a missing value) is an `APIResponseValidationError` of
+        ``answer``, the last answer it read."""
         try:
-            return rule.compute(*(answer.parsed for answer in answers))
+            return compute()
         except APIError:
             raise
         except Exception as exc:
             raise self._validation_error(
-                answers[-1].http_response,
+                answer.http_response,
                 f"no balance can be computed from the answer: {_describe_parse_error(exc)}",
             ) from exc
 
@@ -752,7 +779,7 @@ class Transport(Generic[H]):
         body = self.scrub(response.text)
         info = ErrorInfo()
         try:
-            info = profile.decode_error(json.loads(response.content))
+            info = profile.decode_error(json.loads(response.content), status)
         except Exception:
             logger.debug("%s: undecodable error body", profile.label)
         reason = info.message or info.code or _describe_body(body, response)

@@ -85,18 +85,7 @@ class SyncClient(_Configured, Generic[A]):
     def balance(self) -> Balance[A]:
         """Credits left at this provider (see the README's balance table). A provider
         whose balance needs two calls makes them concurrently."""
-        transport = self._transport
-        rule = transport.profile.balance
-        raw = getattr(self, "with_raw_response")  # noqa: B009 - generated in each subclass
-        calls = [getattr(raw, name) for name in rule.calls]
-        if len(calls) == 1:
-            return transport.compute_balance(rule, [calls[0]()])  # type: ignore[no-any-return]
-        from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - import time
-
-        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-            futures = [pool.submit(call) for call in calls]
-            answers = [future.result() for future in futures]
-        return transport.compute_balance(rule, answers)  # type: ignore[no-any-return]
+        return self._transport.profile.balance(self)
 
     def close(self) -> None:
         """Close the connection pool (not one passed in as ``http_client``)."""
@@ -117,13 +106,7 @@ class AsyncClient(_Configured, Generic[A]):
     async def balance(self) -> Balance[A]:
         """Credits left at this provider (see the README's balance table). A provider
         whose balance needs two calls makes them concurrently."""
-        import asyncio  # noqa: PLC0415 - only async users pay for it
-
-        transport = self._transport
-        rule = transport.profile.balance
-        raw = getattr(self, "with_raw_response")  # noqa: B009 - generated in each subclass
-        answers = await asyncio.gather(*(getattr(raw, name)() for name in rule.calls))
-        return transport.compute_balance(rule, answers)  # type: ignore[no-any-return]
+        return await self._transport.profile.abalance(self)
 
     async def aclose(self) -> None:
         """Close the connection pool (not one passed in as ``http_client``)."""

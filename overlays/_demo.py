@@ -63,21 +63,15 @@ HISTORY_NOTE = (
     "memory), ending at the values above:"
 )
 
-# provider -> (share of the current credits used per day, days ago of a jump up, kind)
-_PROFILES: dict[str, tuple[float, float | None]] = {
-    "flamel": (0.03, None),  # steady use
-    "exorde": (0.02, 10.0),  # the monthly reset, 10 days ago
-    "generect": (0.015, 12.0),  # a top-up, 12 days ago
-    "easyslip": (0.0, None),  # unused: not running out
-    "llmgenerator": (0.04, None),  # heavy use
-}
 STEP = 6 * 3600.0
 DAYS = 30
 
 
 def synthetic_history(results: Mapping[str, Result], now: float | None = None) -> list[Check]:
     """30 days of checks every 6 hours before ``now`` that end at each balance's
-    current credits: steady use, a reset, a top-up, no use (see `_PROFILES`)."""
+    current credits: steady use, a reset, a top-up, no use (each provider's declared
+    ``demo:`` usage, `DEMO_USAGE`)."""
+    from ._generated._registry import DEMO_USAGE  # noqa: PLC0415
     from ._history import Check  # noqa: PLC0415 - sqlite3 only when needed
 
     now = time.time() if now is None else now
@@ -85,7 +79,7 @@ def synthetic_history(results: Mapping[str, Result], now: float | None = None) -
     for provider, result in results.items():
         if not isinstance(result, Balance) or result.remaining is None:
             continue
-        share, jump_days = _PROFILES.get(provider, (0.02, None))
+        share, jump_days = DEMO_USAGE.get(provider, (0.02, None))
         remaining = result.remaining
         per_day = max(remaining, 1.0) * share
         jump = None if jump_days is None else now - jump_days * DAY

@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,9 +44,9 @@ from openapi_spec_validator import validate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from codegen import release, surface
+from codegen import outputs, profile, release, surface
 from codegen import spec as speclib
-from codegen.providers import GENERATED, PROVIDERS, ROOT, Provider
+from codegen.providers import GENERATED, PROBLEMS, PROVIDERS, ROOT, DeclarationError, Provider
 from codegen.summary import describe, read_models
 
 CODEGEN = Path(__file__).resolve().parent / "codegen"
@@ -125,20 +126,27 @@ def generate_package(provider: Provider, spec_text: str, workdir: Path) -> Path:
         raise SystemExit(f"openapi-python-client cannot read {provider.name}: {openapi.detail}")
     project = Project(openapi=openapi, config=config, custom_template_path=CODEGEN / "templates")
     try:  # what templates/client.py.jinja renders: the provider's client classes
-        project.env.globals["creditwatch_surface"] = surface.build(provider.name, spec, openapi)
-        project.env.globals["creditwatch_docs"] = provider.source  # what users can read
+        built = surface.build(provider.name, spec, openapi)
     except surface.SurfaceError as exc:
         raise SystemExit(f"{provider.name}: {exc}") from None
+    # the declaration, checked against the models and compiled (codegen/profile.py)
+    compiled, declaration_problems = profile.compile_profile(provider, spec, openapi, built)
+    if compiled is None:
+        raise DeclarationError(declaration_problems)
+    project.env.globals["creditwatch_surface"] = built
+    project.env.globals["creditwatch_profile"] = compiled
+    project.env.globals["creditwatch_docs"] = provider.source  # what users can read
     with contextlib.redirect_stdout(io.StringIO()):  # it prints "Generating <path>"
         problems = project.build()
     if problems:  # warnings included: a clean spec generates without any
         details = "\n".join(f"  {p.header}: {p.detail}" for p in problems)
         raise SystemExit(f"openapi-python-client reported problems for {provider.name}:\n{details}")
     header = PY_HEADER.format(name=provider.name, generator=GENERATOR)
+    outputs.write_provider(project.env, out, provider, compiled, built)
     for path in sorted(out.rglob("*.py")):
         path.write_text(header + path.read_text(encoding="utf-8"), encoding="utf-8")
-    for path in out.rglob("*.md"):  # the generator's README is for a standalone project
-        path.unlink()
+    for path in [*out.rglob("*.md"), out / "errors.py"]:  # a standalone project's README;
+        path.unlink()  # errors.py: UnexpectedStatus, which nothing raises
     return out
 
 
@@ -176,24 +184,44 @@ def packages_line(generated: Path) -> str:
     names += sorted(
         f"creditwatch.{init.parent.name}" for init in (ROOT / "overlays").glob("*/__init__.py")
     )
+    names += sorted(f"creditwatch.{p}" for p in outputs.public_packages(generated))
     for init in sorted(generated.rglob("__init__.py")):
         parts = init.parent.relative_to(generated).parts
-        if parts:
+        if parts and parts[0] != outputs.PUBLIC:
             names.append(".".join(("creditwatch", "_generated", *parts)))
     return "packages = [" + ", ".join(f'"{n}"' for n in names) + "]"
 
 
+def package_dir_line(generated: Path) -> str:
+    """overlays/ and generated/, and each provider's public package (generated)."""
+    dirs = {"creditwatch": "overlays", "creditwatch._generated": "generated"}
+    for name in outputs.public_packages(generated):
+        dirs[f"creditwatch.{name}"] = f"generated/{outputs.PUBLIC}/{name}"
+    return "package-dir = { " + ", ".join(f'"{k}" = "{v}"' for k, v in dirs.items()) + " }"
+
+
 def pyproject_text(generated: Path) -> str:
-    """pyproject.toml with its `packages` list matching the generated subpackages."""
+    """pyproject.toml with its `packages` list and `package-dir` mapping matching the
+    generated subpackages."""
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    lines = [
-        packages_line(generated) if line.startswith("packages = [") else line
-        for line in text.splitlines()
-    ]
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("packages = ["):
+            lines.append(packages_line(generated))
+        elif line.startswith("package-dir = {"):
+            lines.append(package_dir_line(generated))
+        else:
+            lines.append(line)
     return "\n".join(lines) + "\n"
 
 
 DIGEST = GENERATED / ".digest.json"
+
+
+def readme_text() -> str:
+    """README.md (its generated tables are an output); empty in a copy without it."""
+    path = ROOT / "README.md"
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
 def _sha256(root: Path, paths: list[Path], *texts: str) -> str:
@@ -205,25 +233,39 @@ def _sha256(root: Path, paths: list[Path], *texts: str) -> str:
     return digest.hexdigest()
 
 
-def digest_text(spec_texts: dict[str, str], generated: Path, pyproject: str) -> str:
+def digest_text(
+    spec_texts: dict[str, str], generated: Path, pyproject: str, readme: str = ""
+) -> str:
     """Content digests of everything the output depends on (upstream snapshots, the
     specs as the generator reads them, the normalizer, templates, tool versions, ruff
     settings) and of the output itself (generated/ and the packages list)."""
     codegen = [p for p in CODEGEN.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     upstream = sorted((ROOT / "specs" / "upstream").glob("*.yaml"))
-    settings = [line for line in pyproject.splitlines() if not line.startswith("packages")]
+    settings = [line for line in pyproject.splitlines() if not line.startswith("package")]
     inputs = _sha256(
         ROOT,
         # overlays/errors.py: the client docstrings name its classes (codegen/surface.py)
-        [*codegen, *upstream, Path(__file__).resolve(), ROOT / "overlays" / "errors.py"],
+        [
+            *codegen,
+            *upstream,
+            Path(__file__).resolve(),
+            ROOT / "overlays" / "errors.py",
+            ROOT / "overlays" / "_balance.py",  # Balance.unit's values (codegen/profile.py)
+            *(ROOT / "specs" / "providers").glob("*.yaml"),  # the declarations
+            *(ROOT / "overlays" / "_hooks").glob("*.py"),  # what the public packages export
+        ],
         *(spec_texts[name] for name in sorted(spec_texts)),
         GENERATOR,
         f"ruff {version('ruff')}",
         "\n".join(settings),
     )
     outputs = [p for p in tree_files(generated).values() if p.name != DIGEST.name]
-    packages = [line for line in pyproject.splitlines() if line.startswith("packages")]
-    return json.dumps({"inputs": inputs, "outputs": _sha256(generated, outputs, *packages)})
+    packages = [line for line in pyproject.splitlines() if line.startswith("package")]
+    readme_parts = re.findall(
+        r"<!-- BEGIN generated: .*?<!-- END generated: [^>]*-->", readme, re.S
+    )
+    outputs_digest = _sha256(generated, outputs, *packages, *readme_parts)
+    return json.dumps({"inputs": inputs, "outputs": outputs_digest})
 
 
 def unchanged_since_last_run(spec_texts: dict[str, str]) -> bool:
@@ -236,7 +278,7 @@ def unchanged_since_last_run(spec_texts: dict[str, str]) -> bool:
         p.upstream and p.spec.read_text(encoding="utf-8") != spec_texts[p.name] for p in PROVIDERS
     ):
         return False
-    current = digest_text(spec_texts, GENERATED, pyproject)
+    current = digest_text(spec_texts, GENERATED, pyproject, readme_text())
     return DIGEST.read_text(encoding="utf-8").strip() == current
 
 
@@ -250,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
     started = time.perf_counter()
 
+    if PROBLEMS and not PROVIDERS:
+        print("\n".join(PROBLEMS), file=sys.stderr)
+        return 1
     texts = {p.name: normalized_text(p) for p in PROVIDERS}
     if args.check and unchanged_since_last_run(texts):
         print(f"up to date: inputs and outputs unchanged ({time.perf_counter() - started:.1f} s)")
@@ -263,10 +308,20 @@ def main(argv: list[str] | None = None) -> int:
         new_root.mkdir()
         # In-process and one after another: faster than parallel subprocesses, which
         # each pay the generator's import time.
-        outs = [generate_package(p, texts[p.name], work) for p in PROVIDERS]
+        outs, problems = [], list(PROBLEMS)  # every declaration problem, one line each
+        for p in PROVIDERS:
+            try:
+                outs.append(generate_package(p, texts[p.name], work))
+            except DeclarationError as exc:
+                problems += exc.lines
+        if problems:
+            print("\n".join(problems), file=sys.stderr)
+            print(f"{len(problems)} declaration problem(s); generated/ unchanged", file=sys.stderr)
+            return 1
         for p, out in zip(PROVIDERS, outs, strict=True):
             shutil.move(out, new_root / p.name)
         (new_root / "__init__.py").write_text(ROOT_INIT, encoding="utf-8")
+        outputs.write_shared(new_root, PROVIDERS)
         examples: dict[str, Any] = {"_note": EXAMPLES_NOTE}
         examples |= {p.name: documented_examples(texts[p.name]) for p in PROVIDERS}
         (new_root / "examples.json").write_text(
@@ -276,8 +331,10 @@ def main(argv: list[str] | None = None) -> int:
         format_tree(new_root)
 
         new_pyproject = pyproject_text(new_root)
+        readme = readme_text()
+        new_readme = outputs.apply_readme(readme, outputs.readme_sections(PROVIDERS))
         (new_root / DIGEST.name).write_text(
-            digest_text(texts, new_root, new_pyproject) + "\n", encoding="utf-8"
+            digest_text(texts, new_root, new_pyproject, new_readme) + "\n", encoding="utf-8"
         )
         stale = [f"generated/{name}" for name in stale_files(new_root, GENERATED)]
         if len(stale) > 1 and f"generated/{DIGEST.name}" in stale:  # bookkeeping: name it
@@ -289,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
                 stale.insert(0, str(p.spec.relative_to(ROOT)))
         if (ROOT / "pyproject.toml").read_text(encoding="utf-8") != new_pyproject:
             stale.append("pyproject.toml (packages list)")
+        if new_readme != readme:
+            stale.append("README.md (generated tables)")
 
         changes: list[str] = []
         for p in PROVIDERS:
@@ -312,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(GENERATED)
         shutil.copytree(new_root, GENERATED)
         (ROOT / "pyproject.toml").write_text(new_pyproject, encoding="utf-8")
+        if new_readme != readme:
+            (ROOT / "README.md").write_text(new_readme, encoding="utf-8")
 
     for line in changes:
         print(f"model change: {line}")

@@ -53,25 +53,44 @@ def _same(body: Any) -> Any:
     return body
 
 
-_API_KEY = {"api_key": FAKE_KEY}
-_TOKEN = {"access_token": FAKE_TOKEN}
-# operationId -> (client method, credential, envelope); one entry per spec operation
-# (test_every_operation_is_covered checks that against the specs).
-_CALLS: dict[tuple[str, str], list[tuple[str, dict[str, str], Callable[[Any], Any]]]] = {
-    ("flamel", "getMyInfo"): [("get_my_info", _API_KEY, _same)],
-    ("exorde", "getUserInfo"): [
-        ("get_user_info", _API_KEY, lambda b: b["user"]),
-        ("get_user_info_response", _API_KEY, _same),
-    ],
-    ("generect", "getUserMe"): [("get_user_me", _API_KEY, _same)],
-    ("easyslip", "getMe"): [("get_me", _API_KEY, lambda b: b["data"])],
-    ("llmgenerator", "getCurrentSubscription"): [("get_current_subscription", _TOKEN, _same)],
-    ("llmgenerator", "getCurrentSubscriptionWithApiKey"): [
-        ("get_current_subscription", _API_KEY, _same)
-    ],
-    ("llmgenerator", "getCreditBalance"): [("get_credit_balance", _TOKEN, _same)],
-    ("llmgenerator", "getCreditBalanceWithApiKey"): [("get_credit_balance", _API_KEY, _same)],
-}
+def _part(name: str | None) -> Callable[[Any], Any]:
+    return _same if name is None else (lambda body: body[name])
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _calls() -> dict[tuple[str, str], list[tuple[str, dict[str, str], Callable[[Any], Any]]]]:
+    """(provider, operationId) -> [(client method, credential, envelope)], read from each
+    spec the way the generator reads it (codegen/surface.py): the methods an operation
+    declares (``x-creditwatch-methods``, else one named after the operationId), the
+    constructor argument of its security scheme (``x-creditwatch-credential``, else
+    ``api_key``), the part of the body it returns (``result``, else the spec's
+    ``x-creditwatch-envelope``)."""
+    calls: dict[tuple[str, str], list[tuple[str, dict[str, str], Callable[[Any], Any]]]] = {}
+    for provider in PROVIDERS:
+        spec = load(provider)
+        envelope = spec.get("x-creditwatch-envelope")
+        schemes = spec.get("components", {}).get("securitySchemes", {})
+        for _path, _method, op in operations(spec):
+            requirements = op.get("security", spec.get("security")) or [{}]
+            arguments = {
+                schemes[name].get("x-creditwatch-credential", "api_key")
+                for requirement in requirements
+                for name in requirement
+            } or {"api_key"}
+            argument = arguments.pop()
+            credential = {argument: FAKE_KEY if argument == "api_key" else FAKE_TOKEN}
+            declared = op.get("x-creditwatch-methods") or [{"name": _snake(op["operationId"])}]
+            calls[(provider, op["operationId"])] = [
+                (d["name"], credential, _part(d.get("result", envelope))) for d in declared
+            ]
+    return calls
+
+
+# one entry per spec operation
+_CALLS = _calls()
 
 
 def spec_operations() -> Iterator[tuple[str, str, str, dict[str, Any]]]:

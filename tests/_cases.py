@@ -10,6 +10,7 @@ import asyncio
 import copy
 import json
 import re
+import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,22 +47,27 @@ class Case:
         return copy.deepcopy(examples[name] if name else next(iter(examples.values())))
 
 
-CASES = {
-    c.provider: c
-    for c in (
-        Case("flamel", "get_my_info", "getMyInfo", "AuthUserDto", lambda b: b),
-        Case("exorde", "get_user_info", "getUserInfo", "User", lambda b: b["user"]),
-        Case("generect", "get_user_me", "getUserMe", "User", lambda b: b),
-        Case("easyslip", "get_me", "getMe", "MeData", lambda b: b["data"]),
-        Case(
-            "llmgenerator",
-            "get_current_subscription",
-            "getCurrentSubscriptionWithApiKey",
-            "SubscriptionResponse",
-            lambda b: b,
-        ),
-    )
-}
+def _cases() -> dict[str, Case]:
+    """Each provider's main operation: the first call of its declared balance mapping
+    (specs/providers/<p>.yaml), with an API key."""
+    from _bodies import client_operations  # noqa: PLC0415
+    from codegen.providers import PROVIDERS as DECLARED  # noqa: PLC0415
+
+    cases = {}
+    for provider in DECLARED:
+        method = next(iter(provider.declaration.balance.named_calls().values()))
+        op = next(
+            op
+            for op in client_operations()
+            if op.provider == provider.name and op.method == method and "api_key" in op.credential
+        )
+        client = getattr(creditwatch, provider.name).Client
+        model = typing.get_type_hints(getattr(client, method))["return"].__name__
+        cases[provider.name] = Case(provider.name, method, op.operation_id, model, op.unwrap)
+    return cases
+
+
+CASES = _cases()
 PROVIDERS = tuple(CASES)
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 

@@ -25,11 +25,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from creditwatch import PROVIDERS as PROVIDERS  # the registry (specs/providers/*.yaml)  # noqa: PLC0414
+
 from _prism import PrismServer, prism_servers
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
-PROVIDERS = ("flamel", "exorde", "generect", "easyslip", "llmgenerator")
 FAKE_KEY = "test-key-not-a-real-secret-0000"
 FAKE_TOKEN = "test-jwt-not-a-real-secret-0000"
 

@@ -692,6 +692,12 @@ def test_changelog_entry_per_provider_with_sections_and_breaking_marked() -> Non
     assert entry == (
         "## [0.2.0] - 2026-12-01\n"
         "\n"
+        "### EasySlip\n"  # providers in the registry's order (by name)
+        "\n"
+        "#### Changed\n"
+        "\n"
+        "- `MeData.usedQuota`: documentation changed (description)\n"
+        "\n"
         "### Flamel\n"
         "\n"
         "#### Added\n"
@@ -705,12 +711,6 @@ def test_changelog_entry_per_provider_with_sections_and_breaking_marked() -> Non
         "#### Removed\n"
         "\n"
         "- **Breaking:** `AuthUserDto.occupation`: response field removed (was string)\n"
-        "\n"
-        "### EasySlip\n"
-        "\n"
-        "#### Changed\n"
-        "\n"
-        "- `MeData.usedQuota`: documentation changed (description)\n"
     )
 
 

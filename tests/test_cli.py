@@ -26,15 +26,17 @@ from typing import Any
 
 import creditwatch
 import pytest
+from creditwatch._generated._registry import CREDENTIAL_VARIABLES
 
 from _faults import FaultServer, Reply, json_reply, slow_reply
+from _golden import first_example
 from conftest import FAKE_KEY
+from conftest import PROVIDERS as PROVIDERS  # noqa: PLC0414 - test_accounts, test_exporter
 
-PROVIDERS = ("flamel", "exorde", "generect", "easyslip", "llmgenerator")
 EXAMPLES: dict[str, Any] = json.loads(
     (importlib.resources.files("creditwatch._generated") / "examples.json").read_text("utf-8")
 )
-KEY_VARIABLES = (*(f"{p.upper()}_API_KEY" for p in PROVIDERS), "LLMGENERATOR_ACCESS_TOKEN")
+KEY_VARIABLES = tuple(v for variables in CREDENTIAL_VARIABLES.values() for v in variables)
 COLUMNS = ("provider", "plan", "remaining", "limit", "% left", "resets/expires", "status")
 
 
@@ -76,6 +78,8 @@ class Expected:
     limit: float | None
     plan: str | None
     when: str | None  # "resets" / "expires" / None
+    unit: str = "credits"
+    unlimited: bool = False
 
     @property
     def percent_left(self) -> float | None:
@@ -85,39 +89,16 @@ class Expected:
 
 
 def expected(provider: str) -> Expected:
-    """The README's balance mapping, applied to the first documented 200 example."""
-    if provider == "flamel":
-        user = example("flamel", "getMyInfo")
-        user = user.get("data", user) if user.get("success") is True else user
-        total = user["defaultCredit"] + user["dailyCredit"] + user["monthlyCredit"]
-        limit = user["maxCredit"] if user["maxCredit"] > 0 else None
-        when = "resets" if user.get("nextPlanAt") else None
-        return Expected(total, limit, user["Plan"]["grade"], when)
-    if provider == "exorde":
-        plan = example("exorde", "getUserInfo")["user"]["plan"]
-        remaining = plan["remainingMonthlyCredits"] + plan.get("remainingAdditionalCredits", 0)
-        limit = plan["totalMonthlyCredits"] + plan.get("maxAdditionalCredits", 0)
-        return Expected(remaining, limit, plan["name"], "resets")  # the 1st of next month
-    if provider == "generect":
-        user = example("generect", "getUserMe")
-        return Expected(user["balance_platform"], user["max_credits"], user["subscription"], None)
-    if provider == "easyslip":
-        data = example("easyslip", "getMe")["data"]
-        return Expected(
-            data["remainingQuota"],
-            data["maxQuota"],
-            data["application"],
-            "expires" if data.get("expiredAt") else None,
-        )
-    assert provider == "llmgenerator"
-    subscription = example("llmgenerator", "getCurrentSubscriptionWithApiKey")
-    credits = example("llmgenerator", "getCreditBalanceWithApiKey")
-    details, current = subscription["planDetails"], subscription["subscription"]
+    """The hand-worked balance of the first documented example (tests/golden/<p>.yaml)."""
+    answer = first_example(provider)
+    when = "resets" if answer["resets_at"] else "expires" if answer["expires_at"] else None
     return Expected(
-        credits["balance"],
-        None if details is None else details["monthlyCredits"],
-        None if current is None else current["plan"],
-        "resets" if current and current.get("currentPeriodEnd") else None,
+        answer["remaining"],
+        answer["limit"],
+        answer["plan"],
+        when,
+        unit=answer["unit"],
+        unlimited=answer["unlimited"],
     )
 
 
@@ -389,7 +370,7 @@ def test_a_401_is_one_line_with_class_and_provider_message(server: FaultServer) 
     assert run.returncode == 2
     rows = parse_table(run.stdout)
     assert rows["flamel"]["status"] == "error: AuthenticationError"
-    for provider in PROVIDERS[1:]:  # the others are still reported
+    for provider in (p for p in PROVIDERS if p != "flamel"):  # the others are still reported
         assert rows[provider]["status"] == "ok"
     [line] = run.stderr.splitlines()
     assert line.startswith("flamel: AuthenticationError: ")
@@ -493,7 +474,7 @@ def _aware(text: str) -> datetime:
 
 
 def test_json_schema_and_values(server: FaultServer) -> None:
-    env = configured_env(server, ("flamel", "exorde", "generect", "easyslip", "llmgenerator"))
+    env = configured_env(server, PROVIDERS)
     del env["GENERECT_API_KEY"]  # listed as not configured
 
     run = run_cli("balances", "--json", env=env)
@@ -528,8 +509,8 @@ def test_json_schema_and_values(server: FaultServer) -> None:
         assert obj["remaining"] == pytest.approx(want.remaining)
         assert obj["limit"] == pytest.approx(want.limit)
         assert obj["percent_left"] == pytest.approx(want.percent_left)
-        assert obj["unlimited"] is (provider == "easyslip" and want.limit is None)
-        assert obj["unit"] == ("quota" if provider == "easyslip" else "credits")
+        assert obj["unlimited"] is want.unlimited
+        assert obj["unit"] == want.unit
         assert obj["plan"] == want.plan
         _aware(obj["checked_at"])
         for field in ("resets_at", "expires_at"):
@@ -870,7 +851,7 @@ def test_runs_out_within_exit_status(
     assert run.returncode == code, run.stderr
     rows = parse_table(run.stdout)
     assert rows["flamel"]["status"] == status
-    for provider in PROVIDERS[1:]:  # no history for them: one point is not enough
+    for provider in (p for p in PROVIDERS if p != "flamel"):  # one point: no history
         assert rows[provider]["runs out"] == "not enough data"
         assert rows[provider]["status"] == "ok"
     assert as_json.returncode == code

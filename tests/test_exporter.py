@@ -32,6 +32,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from _faults import FaultServer, html_reply, slow_reply
+from _golden import first_example
 from test_cli import (
     PROVIDERS,
     accounts_setup,
@@ -44,7 +45,7 @@ from test_cli import (
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMTOOL_TESTS = ROOT / "tests" / "promtool" / "creditwatch-rules.test.yml"
-UNITS = {p: ("quota" if p == "easyslip" else "credits") for p in PROVIDERS}
+UNITS = {p: first_example(p)["unit"] for p in PROVIDERS}  # hand-worked (tests/golden/)
 CHECK_METRICS = (
     "creditwatch_check_success",
     "creditwatch_check_duration_seconds",

@@ -52,10 +52,9 @@ import pytest
 from packaging.requirements import Requirement
 
 from _repo import BUILD_TIMEOUT, Venv, fresh_venv
-from conftest import FAKE_KEY, FAKE_TOKEN
+from conftest import FAKE_KEY, FAKE_TOKEN, PROVIDERS
 
 ROOT = Path(__file__).resolve().parent.parent
-PROVIDERS = ("flamel", "exorde", "generect", "easyslip", "llmgenerator")
 RUNTIME_DEPS = {"attrs", "httpx"}
 DEV_TOOLS = {
     "build",
@@ -338,6 +337,8 @@ def _wheel_name(source: Path) -> str | None:
     top, rest = source.parts[0], PurePosixPath(*source.parts[1:])
     if top == "overlays":
         return f"creditwatch/{rest}"
+    if top == "generated" and rest.parts[0] == "_public":  # creditwatch.<p>, generated
+        return f"creditwatch/{PurePosixPath(*rest.parts[1:])}"
     if top == "generated":
         return f"creditwatch/_generated/{rest}"
     return None
@@ -355,7 +356,10 @@ def test_wheel_contents(dists: Dists) -> None:
     subpackages = sorted(
         f"creditwatch/_generated/{p.parent.relative_to('generated').as_posix()}/__init__.py"
         for p in dists.sources
-        if p.parts[0] == "generated" and p.name == "__init__.py" and len(p.parts) > 2
+        if p.parts[0] == "generated"
+        and p.name == "__init__.py"
+        and len(p.parts) > 2
+        and p.parts[1] != "_public"
     )
     assert subpackages, "no generated subpackage found in the source tree"
     missing = [s for s in subpackages if s not in shipped]

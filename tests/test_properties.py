@@ -51,6 +51,7 @@ from _bodies import (
 )
 from _cases import CASES
 from _faults import FaultServer, Reply
+from codegen.providers import PROVIDERS as DECLARED
 from conftest import FAKE_KEY, FAKE_TOKEN, PROVIDERS
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Exorde's notice
@@ -146,11 +147,16 @@ ERRORS = cases(success=False, distinct=True)
 MUTATED = cases(success=True, distinct=True) + ERRORS
 
 
+BODY_STATUS = {  # provider -> the body field holding a status (declared: envelope.body_status)
+    p.name: p.declaration.envelope.body_status for p in DECLARED if p.declaration.envelope
+}
+
+
 def fix_envelope(op: Op, body: Any) -> Any:
-    """EasySlip's body carries its own status, and 200 is what a success says (README):
+    """A body that carries its own status (EasySlip's) says 200 in a success (README):
     a generated success body gets it."""
-    if op.provider == "easyslip" and isinstance(body, dict):
-        body["status"] = 200
+    if op.provider in BODY_STATUS and isinstance(body, dict):
+        body[BODY_STATUS[op.provider]] = 200
     return body
 
 
@@ -373,13 +379,25 @@ def test_broken_bytes_raise_api_error(provider: str, mode: str, raw: str) -> Non
 
 # -- balance() -----------------------------------------------------------------------------
 
-BALANCE_OPS = {  # provider -> the operations balance() calls (with an API key)
-    "flamel": ["getMyInfo"],
-    "exorde": ["getUserInfo"],
-    "generect": ["getUserMe"],
-    "easyslip": ["getMe"],
-    "llmgenerator": ["getCurrentSubscriptionWithApiKey", "getCreditBalanceWithApiKey"],
-}
+
+def _balance_ops() -> dict[str, list[str]]:
+    """provider -> the operations balance() calls with an API key (its declaration's
+    balance calls, specs/providers/<p>.yaml)."""
+    result = {}
+    for provider in DECLARED:
+        methods = provider.declaration.balance.named_calls().values()
+        result[provider.name] = [
+            next(
+                o.operation_id
+                for o in OPS
+                if o.provider == provider.name and o.method == m and "api_key" in o.credential
+            )
+            for m in methods
+        ]
+    return result
+
+
+BALANCE_OPS = _balance_ops()
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

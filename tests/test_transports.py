@@ -307,14 +307,13 @@ async def test_an_unexpected_error_is_that_providers_api_error(
     """A bug in one provider's mapping (any exception) becomes its APIError, with the
     original as __cause__, and never hides another provider's result."""
     import attrs  # noqa: PLC0415
-    from creditwatch._base import BalanceRule  # noqa: PLC0415
-    from creditwatch.flamel import _profile  # noqa: PLC0415
+    from creditwatch._generated.flamel import client  # noqa: PLC0415
 
-    def broken(*_: object) -> creditwatch.Balance[object]:
+    async def broken(*_: object) -> creditwatch.Balance[Any]:
         raise ZeroDivisionError("a bug")
 
-    rule: BalanceRule[Any] = BalanceRule(_profile.PROFILE.balance.calls, broken)
-    monkeypatch.setattr(_profile, "PROFILE", attrs.evolve(_profile.PROFILE, balance=rule))
+    profile = client.PROFILE  # type: ignore[attr-defined]
+    monkeypatch.setattr(client, "PROFILE", attrs.evolve(profile, abalance=broken))
     flamel_path = "/flamel" + operation_paths("flamel")["getMyInfo"]
     server.script_path(flamel_path, json_reply(example("flamel", "getMyInfo")))
     exorde = operation_paths("exorde")["getUserInfo"]

@@ -7,7 +7,7 @@ operation of the provider's API (https://easyslip-document.cl1.easythunder.com/e
 from __future__ import annotations
 
 from types import EllipsisType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
@@ -17,18 +17,15 @@ from ..._base import (
     DEFAULT_TIMEOUT,
     AsyncTransport,
     SyncTransport,
-    load_profile,
 )
 from ..._client import AsyncClient as _AsyncClient
 from ..._client import SyncClient as _SyncClient
 from ..._client import copy_with_options
 from ..._response import APIResponse
+from ._profile import PROFILE, Account
 from .api.account import get_me as _get_me
 from .models.me_data import MeData
 from .models.me_response import MeResponse
-
-if TYPE_CHECKING:  # at run time the profile is loaded by the constructor (load_profile)
-    from ...easyslip._profile import Account  # noqa: F401 - in quoted base-class arguments
 
 __all__ = ["SERVER", "AsyncClient", "AsyncRawClient", "Client", "RawClient"]
 
@@ -41,7 +38,7 @@ def _parse_get_me(data: Any) -> MeData:
     return MeResponse.from_dict(data).data
 
 
-class Client(_SyncClient["Account"]):
+class Client(_SyncClient[Account]):
     """EasySlip API client.
 
     ``api_key`` falls back to ``EASYSLIP_API_KEY``; ``base_url`` to
@@ -62,7 +59,7 @@ class Client(_SyncClient["Account"]):
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._transport = SyncTransport(
-            load_profile("easyslip"),
+            PROFILE,
             (("api_key", api_key),),
             server=SERVER,
             base_url=base_url,
@@ -117,7 +114,7 @@ class Client(_SyncClient["Account"]):
         return self._transport.request(_get_me._get_kwargs(), _parse_get_me).parsed
 
 
-class AsyncClient(_AsyncClient["Account"]):
+class AsyncClient(_AsyncClient[Account]):
     """Async EasySlip API client.
 
     ``api_key`` falls back to ``EASYSLIP_API_KEY``; ``base_url`` to
@@ -138,7 +135,7 @@ class AsyncClient(_AsyncClient["Account"]):
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._transport = AsyncTransport(
-            load_profile("easyslip"),
+            PROFILE,
             (("api_key", api_key),),
             server=SERVER,
             base_url=base_url,

@@ -7,7 +7,7 @@ operation of the provider's API (https://docs.exorde.io/reference/get-user-info)
 from __future__ import annotations
 
 from types import EllipsisType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
@@ -17,19 +17,16 @@ from ..._base import (
     DEFAULT_TIMEOUT,
     AsyncTransport,
     SyncTransport,
-    load_profile,
 )
 from ..._client import AsyncClient as _AsyncClient
 from ..._client import SyncClient as _SyncClient
 from ..._client import copy_with_options
 from ..._response import APIResponse
+from ._profile import PROFILE, Account
 from .api.user import get_user_info as _get_user_info
 from .models.api_version import ApiVersion
 from .models.user import User
 from .models.user_info_response import UserInfoResponse
-
-if TYPE_CHECKING:  # at run time the profile is loaded by the constructor (load_profile)
-    from ...exorde._profile import Account  # noqa: F401 - in quoted base-class arguments
 
 __all__ = ["SERVER", "AsyncClient", "AsyncRawClient", "Client", "RawClient"]
 
@@ -42,7 +39,7 @@ def _parse_get_user_info(data: Any) -> User:
     return UserInfoResponse.from_dict(data).user
 
 
-class Client(_SyncClient["Account"]):
+class Client(_SyncClient[Account]):
     """Exorde API client.
 
     ``api_key`` falls back to ``EXORDE_API_KEY``; ``base_url`` to
@@ -63,7 +60,7 @@ class Client(_SyncClient["Account"]):
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._transport = SyncTransport(
-            load_profile("exorde"),
+            PROFILE,
             (("api_key", api_key),),
             server=SERVER,
             base_url=base_url,
@@ -164,7 +161,7 @@ class Client(_SyncClient["Account"]):
         ).parsed
 
 
-class AsyncClient(_AsyncClient["Account"]):
+class AsyncClient(_AsyncClient[Account]):
     """Async Exorde API client.
 
     ``api_key`` falls back to ``EXORDE_API_KEY``; ``base_url`` to
@@ -185,7 +182,7 @@ class AsyncClient(_AsyncClient["Account"]):
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._transport = AsyncTransport(
-            load_profile("exorde"),
+            PROFILE,
             (("api_key", api_key),),
             server=SERVER,
             base_url=base_url,

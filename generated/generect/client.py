@@ -7,7 +7,6 @@ operation of the provider's API (https://docs.generect.com/api-reference/endpoin
 from __future__ import annotations
 
 from types import EllipsisType
-from typing import TYPE_CHECKING
 
 import httpx
 
@@ -17,17 +16,14 @@ from ..._base import (
     DEFAULT_TIMEOUT,
     AsyncTransport,
     SyncTransport,
-    load_profile,
 )
 from ..._client import AsyncClient as _AsyncClient
 from ..._client import SyncClient as _SyncClient
 from ..._client import copy_with_options
 from ..._response import APIResponse
+from ._profile import PROFILE, Account
 from .api.auth import get_user_me as _get_user_me
 from .models.user import User
-
-if TYPE_CHECKING:  # at run time the profile is loaded by the constructor (load_profile)
-    from ...generect._profile import Account  # noqa: F401 - in quoted base-class arguments
 
 __all__ = ["SERVER", "AsyncClient", "AsyncRawClient", "Client", "RawClient"]
 
@@ -36,7 +32,7 @@ SERVER = "https://api.generect.com"
 otherwise."""
 
 
-class Client(_SyncClient["Account"]):
+class Client(_SyncClient[Account]):
     """Generect API client.
 
     ``api_key`` falls back to ``GENERECT_API_KEY``; ``base_url`` to
@@ -57,7 +53,7 @@ class Client(_SyncClient["Account"]):
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._transport = SyncTransport(
-            load_profile("generect"),
+            PROFILE,
             (("api_key", api_key),),
             server=SERVER,
             base_url=base_url,
@@ -107,7 +103,7 @@ class Client(_SyncClient["Account"]):
         return self._transport.request(_get_user_me._get_kwargs(), User.from_dict).parsed
 
 
-class AsyncClient(_AsyncClient["Account"]):
+class AsyncClient(_AsyncClient[Account]):
     """Async Generect API client.
 
     ``api_key`` falls back to ``GENERECT_API_KEY``; ``base_url`` to
@@ -128,7 +124,7 @@ class AsyncClient(_AsyncClient["Account"]):
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._transport = AsyncTransport(
-            load_profile("generect"),
+            PROFILE,
             (("api_key", api_key),),
             server=SERVER,
             base_url=base_url,

@@ -7,7 +7,6 @@ operation of the provider's API (https://docs.llmgenerator.com/ko/api-reference/
 from __future__ import annotations
 
 from types import EllipsisType
-from typing import TYPE_CHECKING
 
 import httpx
 
@@ -17,12 +16,12 @@ from ..._base import (
     DEFAULT_TIMEOUT,
     AsyncTransport,
     SyncTransport,
-    load_profile,
 )
 from ..._client import AsyncClient as _AsyncClient
 from ..._client import SyncClient as _SyncClient
 from ..._client import copy_with_options
 from ..._response import APIResponse
+from ._profile import PROFILE, Account
 from .api.credit import get_credit_balance as _get_credit_balance
 from .api.credit import get_credit_balance_with_api_key as _get_credit_balance_with_api_key
 from .api.subscriptions import get_current_subscription as _get_current_subscription
@@ -32,9 +31,6 @@ from .api.subscriptions import (
 from .models.credit_balance import CreditBalance
 from .models.subscription_response import SubscriptionResponse
 
-if TYPE_CHECKING:  # at run time the profile is loaded by the constructor (load_profile)
-    from ...llmgenerator._profile import Account  # noqa: F401 - in quoted base-class arguments
-
 __all__ = ["SERVER", "AsyncClient", "AsyncRawClient", "Client", "RawClient"]
 
 SERVER = "https://api.llmgenerator.com/api/v1"
@@ -42,7 +38,7 @@ SERVER = "https://api.llmgenerator.com/api/v1"
 otherwise."""
 
 
-class Client(_SyncClient["Account"]):
+class Client(_SyncClient[Account]):
     """LLMGenerator API client.
 
     ``api_key`` falls back to ``LLMGENERATOR_API_KEY``, ``access_token`` to
@@ -65,7 +61,7 @@ class Client(_SyncClient["Account"]):
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._transport = SyncTransport(
-            load_profile("llmgenerator"),
+            PROFILE,
             (
                 ("api_key", api_key),
                 ("access_token", access_token),
@@ -168,7 +164,7 @@ class Client(_SyncClient["Account"]):
         ).parsed
 
 
-class AsyncClient(_AsyncClient["Account"]):
+class AsyncClient(_AsyncClient[Account]):
     """Async LLMGenerator API client.
 
     ``api_key`` falls back to ``LLMGENERATOR_API_KEY``, ``access_token`` to
@@ -191,7 +187,7 @@ class AsyncClient(_AsyncClient["Account"]):
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._transport = AsyncTransport(
-            load_profile("llmgenerator"),
+            PROFILE,
             (
                 ("api_key", api_key),
                 ("access_token", access_token),

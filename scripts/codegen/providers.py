@@ -1,80 +1,53 @@
-"""The five providers: where each one's spec comes from and where it is published."""
+"""The providers, discovered: one per declaration in specs/providers/ (see
+codegen/declaration.py). Nothing lists them by hand; the generator writes the
+runtime's list (generated/_registry.py) from this one."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 
-from . import flamel, generect
+from .declaration import ROOT, DeclarationError, discover
+from .declaration import Provider as _Declared
 from .spec import Step
 
-ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"
 GENERATED = ROOT / "generated"
 
 
-@dataclass(frozen=True)
-class Provider:
-    name: str
-    # Upstream snapshot the normalizer starts from; None: the spec is hand-written.
-    upstream: Path | None = None
-    steps: Sequence[Step] = ()
-    title: str = field(kw_only=True)  # as users write it: "EasySlip"
-    # The published docs page scripts/snapshot.py fetches: the OpenAPI document inside it
-    # (Flamel, Generect), or the page a hand-written spec was written from.
-    source: str = field(kw_only=True)
-
+class Provider(_Declared):
     @property
-    def spec(self) -> Path:
-        """The spec the generator reads (normalized, or hand-written)."""
-        return SPECS / f"{self.name}.yaml"
+    def steps(self) -> Sequence[Step]:
+        """The normalizer steps (scripts/codegen/<normalizer>.py's STEPS), after the
+        generic subsetting to the declared operations."""
+        from . import steps as generic  # noqa: PLC0415
 
-    @property
-    def package(self) -> Path:
-        return GENERATED / self.name
+        source = self.declaration.spec
+        steps: list[Step] = []
+        if source.operations:
+            steps.append(generic.keep_only(source.operations))
+        for entry in source.steps:
+            for name, arguments in entry.items():
+                if name not in generic.STEPS:
+                    raise DeclarationError(
+                        [f"{self.file}: spec.steps: no step {name!r} ({', '.join(generic.STEPS)})"]
+                    )
+                kwargs = {
+                    k: ROOT / v if k == "overrides" else v for k, v in (arguments or {}).items()
+                }
+                steps.append(generic.STEPS[name](**kwargs))
+        if source.normalizer:
+            module = importlib.import_module(f"codegen.{source.normalizer}")
+            steps += module.STEPS
+        return steps
 
-    @property
-    def snapshot(self) -> Path:
-        """What scripts/snapshot.py writes: the upstream OpenAPI byte for byte, or the
-        text of the docs page the hand-written spec was last reviewed against."""
-        return self.upstream or SPECS / "upstream" / f"{self.name}.docs.txt"
 
-    @property
-    def sidecar(self) -> Path:
-        """Where the snapshot came from: source URL, fetch time, content digest."""
-        return SPECS / "upstream" / f"{self.name}.source.json"
+def _providers() -> tuple[list[Provider], list[str]]:
+    found, problems = discover()
+    return [Provider(p.name, p.declaration) for p in found], problems
 
 
-PROVIDERS = [
-    Provider(
-        "flamel",
-        SPECS / "upstream" / "flamel.yaml",
-        flamel.STEPS,
-        title="Flamel",
-        source="https://api.flamel.app/api-reference/users/"
-        "get-my-info%EB%82%B4-%EC%A0%95%EB%B3%B4-%EC%A1%B0%ED%9A%8C.md",
-    ),
-    Provider(
-        "exorde",
-        title="Exorde",
-        source="https://docs.exorde.io/reference/get-user-info",
-    ),
-    Provider(
-        "generect",
-        SPECS / "upstream" / "generect.yaml",
-        generect.STEPS,
-        title="Generect",
-        source="https://docs.generect.com/api-reference/endpoint/auth/get-user-me.md",
-    ),
-    Provider(
-        "easyslip",
-        title="EasySlip",
-        source="https://easyslip-document.cl1.easythunder.com/en/v1/me",
-    ),
-    Provider(
-        "llmgenerator",
-        title="LLMGenerator",
-        source="https://docs.llmgenerator.com/ko/api-reference/subscriptions/current",
-    ),
-]
+PROVIDERS, PROBLEMS = _providers()
+"""Every declared provider (by name), and every problem found reading the declarations."""
+
+__all__ = ["GENERATED", "PROBLEMS", "PROVIDERS", "ROOT", "SPECS", "DeclarationError", "Provider"]

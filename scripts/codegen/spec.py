@@ -8,6 +8,7 @@ skipped.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,8 +27,12 @@ class SpecError(Exception):
     """A normalizer step did not find what it fixes: the upstream spec changed."""
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on big specs
+
+
 def load(path: Path) -> Spec:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
+    data = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
     if not isinstance(data, dict):
         raise SpecError(f"{path}: not a YAML mapping")
     return data
