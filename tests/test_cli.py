@@ -528,7 +528,7 @@ def test_json_include_account_adds_the_raw_account(server: FaultServer) -> None:
     run = run_cli("balances", "--json", "--include-account", env=env)
 
     assert run.returncode == 0, run.stderr
-    flamel = json.loads(run.stdout)[0]
+    flamel = next(o for o in json.loads(run.stdout) if o["provider"] == "flamel")
     served = example("flamel", "getMyInfo")
     assert flamel["account"]["userId"] == served["userId"]
     assert flamel["account"]["email"] == served["email"]
