@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .spec import Spec, SpecError, Step, make_nullable, operation, prop, retype, schema, schemas
+from .spec import Spec, SpecError, Step, make_nullable, operation, prop, schema, schemas
 
 BASE_URL = "https://api.generect.com"
 # Generect's paths end with "/"; without it the API redirects or answers 404.
@@ -147,16 +147,6 @@ def naive_timestamp(spec: Spec) -> None:
     )
 
 
-def integer_counts(spec: Spec) -> None:
-    """Credit balances and counts are `number`, which generates `float`; they are
-    whole numbers in every example. `consultancy_hours` may be fractional and stays."""
-    user = schema(spec, "User")
-    for name, body in user["properties"].items():
-        if body.get("type") == "number" and name != "consultancy_hours":
-            retype(spec, "User", name, "integer")
-    retype(spec, "IcpFlow", "active_compaign_count_lead", "integer")
-
-
 def error_responses(spec: Spec) -> None:
     """No error response is documented. The API is Django REST Framework (the
     `Server` header, `Token` auth), whose authentication and permission errors are
@@ -187,6 +177,11 @@ def error_responses(spec: Spec) -> None:
         }
 
 
+# Credit balances and counts stay `number`, as upstream types them: a real account can
+# hold a fractional balance (`balance_platform: 4120.5`). A step that narrowed them to
+# `integer` because the examples were whole numbers made such a body fail (issue #18).
+# A step may correct a documented defect; it may not invent a constraint
+# (tests/test_upstream_fidelity.py checks that every upstream-valid body parses).
 STEPS: list[Step] = [
     real_server_only,
     clean_tags,
@@ -196,6 +191,5 @@ STEPS: list[Step] = [
     required_fields,
     untyped_nullables,
     naive_timestamp,
-    integer_counts,
     error_responses,
 ]
