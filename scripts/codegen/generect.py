@@ -90,9 +90,17 @@ def named_user_schema(spec: Spec) -> None:
 
 
 def required_fields(spec: Spec) -> None:
-    """There is no required list, so every field generates as `X | Unset`. The
-    documented example holds every field: they are all required. `icp_flow`'s inner
-    flags stay optional: they track onboarding steps that come and go."""
+    """There is no required list, so every field generates as `X | Unset`; they become
+    required. `icp_flow`'s inner flags stay optional: they track onboarding steps that
+    come and go.
+
+    Documented defect: the document is a Postman export of one captured response (the
+    web server's `Content-Length`, `Date` and `Server` are documented as response
+    headers, the description of 200 is '200'), and such exports carry no `required`
+    list at all. The API is Django REST Framework (`Server`, `Token` auth), whose
+    serializers send every declared field, null when empty (`logo: null` in the
+    example) rather than leaving it out (tests/test_upstream_fidelity.py lists this
+    step as a correction)."""
     user = schema(spec, "User")
     user["required"] = sorted(user["properties"])
 
@@ -100,7 +108,12 @@ def required_fields(spec: Spec) -> None:
 def untyped_nullables(spec: Spec) -> None:
     """`logo` and `prev_subscription_status` have no type, only `nullable: true`;
     the generator makes them `Any`. Both are strings when present (a logo URL, a
-    subscription status name)."""
+    subscription status name).
+
+    Documented defect: the Postman export infers a type from the one captured value,
+    and both were null there, so no type could be written (`example: null`). The field
+    names say what they hold. (The weakest evidence of the corrections: review it when
+    Generect documents the fields; tests/test_upstream_fidelity.py lists this step.)"""
     for name in ("logo", "prev_subscription_status"):
         body = prop(spec, "User", name)
         if "type" in body:
@@ -135,7 +148,12 @@ def naive_timestamp(spec: Spec) -> None:
     It gets `format: date-time-local` (the OpenAPI format registry's RFC 3339 date-time
     without the offset), which the generator's templates parse into a naive `datetime`
     (model.py.jinja), and a pattern so that validators that do not know the format still
-    check it."""
+    check it.
+
+    Documented defect: the Postman export carries JSON types only, never a `format`;
+    the captured value is Django REST Framework's DateTimeField output (ISO 8601, no
+    offset when the server runs without time zones). tests/test_upstream_fidelity.py
+    lists this step as a correction."""
     body = prop(spec, "User", "last_password_changed")
     if "format" in body:
         raise SpecError(f"User.last_password_changed has a format now: {body}")
