@@ -9,12 +9,12 @@ and a step whose target moved fails loudly (`SpecError`).
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .report import line_of, load_yaml
 from .spec import (
     HANGUL,
     Spec,
@@ -31,9 +31,18 @@ from .spec import (
     strip_hangul_parenthetical,
 )
 
-PATCH: dict[str, Any] = yaml.safe_load(
-    (Path(__file__).with_name("flamel_patch.yaml")).read_text(encoding="utf-8")
-)
+PATCH_FILE = Path(__file__).with_name("flamel_patch.yaml")
+
+
+@functools.cache
+def patch() -> dict[str, Any]:
+    """flamel_patch.yaml: translations and examples (read when a step needs it)."""
+    data = load_yaml(PATCH_FILE)
+    if not isinstance(data, dict):
+        raise SpecError("not a YAML mapping", file=PATCH_FILE)
+    return data
+
+
 BASE_URL = "https://beta.flamel.app"
 PATH = "/api/users/me"
 
@@ -42,7 +51,7 @@ def english_title(spec: Spec) -> None:
     """The title 'Flamel API 문서' makes the generator name the package
     `flamel_api_문서_client`; the description is Korean."""
     spec["info"]["title"] = "Flamel API"
-    spec["info"]["description"] = PATCH["info_description"]
+    spec["info"]["description"] = patch()["info_description"]
 
 
 def real_server_only(spec: Spec) -> None:
@@ -309,20 +318,25 @@ def error_envelope_schema(spec: Spec) -> None:
 def english_descriptions(spec: Spec) -> None:
     """Property descriptions are Korean; IDE hover shows them (attribute docstrings).
     Replace each with its English translation from flamel_patch.yaml."""
-    table: dict[str, str] = PATCH["descriptions"]
+    table: dict[str, str] = patch()["descriptions"]
     for schema_name, name, body in all_properties(spec):
         key = f"{schema_name}.{name}"
         if key in table:
             body["description"] = table[key]
         elif HANGUL.search(str(body.get("description", ""))):
-            raise SpecError(f"{key} has a Korean description and no translation")
+            raise SpecError(
+                f"{key} has a Korean description ({body['description']!r}) and no translation",
+                file=PATCH_FILE,
+                hint=f"add `{key}: <English text>` under `descriptions:` in this file",
+                line=line_of(PATCH_FILE, "descriptions:"),
+            )
 
 
 def success_examples(spec: Spec) -> None:
     """The 200 response has a schema but no example; Prism and the demo need one.
     The examples (flamel_patch.yaml) follow upstream's property-level examples."""
     media = operation(spec, "get", PATH)["responses"]["200"]["content"]["application/json"]
-    media["examples"] = PATCH["success_examples"]
+    media["examples"] = patch()["success_examples"]
 
 
 STEPS: list[Step] = [
