@@ -226,13 +226,14 @@ def digest_text(spec_texts: dict[str, str], generated: Path, pyproject: str) -> 
 
 def unchanged_since_last_run(spec_texts: dict[str, str]) -> bool:
     """The fast path of --check: inputs and outputs are byte for byte what the last
-    full run saw and wrote (content digests, so a fresh clone qualifies), and
-    pyproject.toml's package list is what the tree calls for now (a new overlay folder
-    changes it without changing any digested file)."""
+    full run saw and wrote (content digests, so a fresh clone qualifies), and a wheel
+    built from the tree would be complete: pyproject.toml's package list is what the tree
+    calls for now, and package-data matches every data file (a new overlay folder changes
+    neither digest)."""
     if not DIGEST.exists():
         return False
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    if pyproject != pyproject_text(GENERATED):
+    if pyproject != pyproject_text(GENERATED) or guard.build(pyproject, GENERATED):
         return False
     if any(
         p.upstream and p.spec.read_text(encoding="utf-8") != spec_texts[p.name] for p in PROVIDERS
