@@ -124,7 +124,7 @@ def body(
         ]
         for change in state.changes:
             label = f"**{change.label}**" if change.label == "BREAKING" else change.label
-            out.append(f"| {label} | {change.provider} | `{change.subject}`: {change.summary} |")
+            out.append(f"| {label} | {change.provider} | `{change.shown}`: {change.summary} |")
         out.append("")
     else:
         out += [f"No spec changes since the release of {state.version}.", ""]

@@ -710,7 +710,7 @@ def test_changelog_entry_per_provider_with_sections_and_breaking_marked() -> Non
         "\n"
         "#### Changed\n"
         "\n"
-        "- `MeData.usedQuota`: documentation changed (description)\n"
+        "- `MeData.used_quota`: documentation changed (description)\n"
     )
 
 
@@ -778,3 +778,37 @@ def test_report_lists_notes_changes_and_the_version() -> None:
         "change bumps the major)",
     ]
     assert release.report(_pending()) == ["no spec changes since the release of 0.1.0"]
+
+
+@pytest.mark.parametrize(
+    ("change", "shown"),
+    [
+        (
+            Change("flamel", "AuthUserDto.defaultCredit", "response-field-removed"),
+            "AuthUserDto.default_credit",
+        ),
+        (Change("flamel", "GET /me query pageSize", "parameter-removed"), "GET /me page_size"),
+        (
+            Change("flamel", "GET /me header X-Api-Version", "parameter-retyped"),
+            "GET /me x_api_version",
+        ),
+        (
+            Change("flamel", "POST /plans", "operation-added", "createPlan"),
+            "create_plan() (POST /plans)",
+        ),
+        (Change("flamel", "listPlans", "operation-path-changed", "/a -> /b"), "list_plans()"),
+        (
+            Change("flamel", "GET /me", "operation-renamed", "getMe -> fetchMe"),
+            "get_me() -> fetch_me() (GET /me)",
+        ),
+        (Change("flamel", "Client.get_me()", "operation-removed", "method"), "Client.get_me()"),
+        (Change("flamel", "securitySchemes.key", "auth-changed"), "securitySchemes.key"),
+    ],
+)
+def test_changes_are_shown_in_the_names_users_see(change: Change, shown: str) -> None:
+    """The changelog and the summary name fields, parameters and methods as Python code
+    spells them (issue #18)."""
+    assert change.shown == shown
+    assert change.text().startswith(f"{shown}: ")
+    entry = release.changelog_entry(_pending(change), datetime.date(2026, 12, 1))
+    assert f"`{shown}`" in entry

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from _repo import copy_repo, edit_spec, generate, tree_hash
 from _specs import NORMALIZED
@@ -281,3 +282,18 @@ def test_check_fails_for_an_overlay_folder_the_wheel_would_lack(tmp_path: Path) 
         "overlays/newprovider/_profile.py is in a folder without __init__.py" in unpackaged.stderr
     )
     assert len(unpackaged.stderr.splitlines()) <= 5
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_docstrings_keep_every_parameter_description(provider: str) -> None:
+    """A parameter's description is written on the parameter (OpenAPI); the generated
+    method's Args says it, not "(no description in the spec)" (issue #18)."""
+    spec = yaml.safe_load((ROOT / "specs" / f"{provider}.yaml").read_text(encoding="utf-8"))
+    client = " ".join((ROOT / "generated" / provider / "client.py").read_text().split())
+    for item in spec["paths"].values():
+        for op in item.values():
+            for param in op.get("parameters", []) if isinstance(op, dict) else []:
+                if param.get("description"):
+                    name = re.sub(r"\W+", "_", param["name"]).lower()
+                    text = " ".join(param["description"].split())
+                    assert f"{name}: {text}" in client, (provider, param["name"])

@@ -275,9 +275,8 @@ def test_generate_prints_the_classes_and_release_applies_them(tmp_path: Path) ->
     assert first.returncode == 0, first.stderr
     lines = first.stdout.splitlines()
     assert "spec changes since the release of 0.1.0 (specs/released/):" in lines
-    assert "  addition  easyslip: MeData.bonusCredit: response field added (integer, optional)" in (
-        lines
-    )
+    added = "  addition  easyslip: MeData.bonus_credit: response field added (integer, optional)"
+    assert added in lines
     assert "suggested version: 0.2.0 (minor: additions, nothing breaking)" in lines
     assert '__version__ = "0.1.0"' in (repo / "overlays/_version.py").read_text()
 
@@ -289,7 +288,7 @@ def test_generate_prints_the_classes_and_release_applies_them(tmp_path: Path) ->
     assert re.fullmatch(
         r"## \[0\.2\.0\] - \d{4}-\d{2}-\d{2}\n\n"
         + re.escape(note)
-        + r"\n\n### EasySlip\n\n#### Added\n\n- `MeData\.bonusCredit`: response field added "
+        + r"\n\n### EasySlip\n\n#### Added\n\n- `MeData\.bonus_credit`: response field added "
         r"\(integer, optional\)\n",
         entry,
     ), entry

@@ -82,8 +82,7 @@ class Client(_SyncClient["Account"]):
         and credit counters. Cost: 0 credits per call.
 
         Args:
-            x_exorde_api_version: Version of the Exorde API, sent in the `X-Exorde-Api-Version`
-                header.
+            x_exorde_api_version: The API version. `v1` is the only possible value.
 
         Returns:
             User: the ``user`` of the body (UserInfoResponse). A User resource. `id`,
@@ -120,8 +119,7 @@ class Client(_SyncClient["Account"]):
         and credit counters. Cost: 0 credits per call.
 
         Args:
-            x_exorde_api_version: Version of the Exorde API, sent in the `X-Exorde-Api-Version`
-                header.
+            x_exorde_api_version: The API version. `v1` is the only possible value.
 
         Returns:
             UserInfoResponse: Body of a successful `GET /user/info`.
@@ -186,8 +184,7 @@ class AsyncClient(_AsyncClient["Account"]):
         and credit counters. Cost: 0 credits per call.
 
         Args:
-            x_exorde_api_version: Version of the Exorde API, sent in the `X-Exorde-Api-Version`
-                header.
+            x_exorde_api_version: The API version. `v1` is the only possible value.
 
         Returns:
             User: the ``user`` of the body (UserInfoResponse). A User resource. `id`,
@@ -226,8 +223,7 @@ class AsyncClient(_AsyncClient["Account"]):
         and credit counters. Cost: 0 credits per call.
 
         Args:
-            x_exorde_api_version: Version of the Exorde API, sent in the `X-Exorde-Api-Version`
-                header.
+            x_exorde_api_version: The API version. `v1` is the only possible value.
 
         Returns:
             UserInfoResponse: Body of a successful `GET /user/info`.

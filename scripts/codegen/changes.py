@@ -34,6 +34,8 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any, Literal
 
+from openapi_python_client.strings import snake_case
+
 Spec = dict[str, Any]
 Section = Literal["Added", "Changed", "Removed"]
 
@@ -169,8 +171,34 @@ class Change:
         detail = f" ({self.detail})" if self.detail else ""
         return f"{RULES[self.rule].text}{detail}"
 
+    @property
+    def shown(self) -> str:  # noqa: PLR0911 - one return per kind of subject
+        """The subject in the names users see (the changelog, the summary): a field as
+        its Python attribute (`AuthUserDto.default_credit`), a parameter as its keyword
+        argument, an operation as its method (`get_my_info()`)."""
+        field = _FIELD.match(self.subject)
+        if field and not self.subject.startswith("securitySchemes."):
+            return f"{field['model']}.{snake_case(field['field'])}"
+        param = _PARAMETER.match(self.subject)
+        if param:
+            return f"{param['operation']} {snake_case(param['name'])}"
+        if self.subject.endswith("()"):  # a client method already
+            return self.subject
+        if self.rule in {"operation-added", "operation-removed"} and self.detail.isidentifier():
+            return f"{snake_case(self.detail)}() ({self.subject})"
+        if self.rule == "operation-path-changed":
+            return f"{snake_case(self.subject)}()"
+        if self.rule == "operation-renamed":
+            old, _, new = self.detail.partition(" -> ")
+            return f"{snake_case(old)}() -> {snake_case(new)}() ({self.subject})"
+        return self.subject
+
     def text(self) -> str:
-        return f"{self.subject}: {self.summary}"
+        return f"{self.shown}: {self.summary}"
+
+
+_FIELD = re.compile(r"^(?P<model>[A-Za-z_]\w*)\.(?P<field>[^\s.()]+)$")
+_PARAMETER = re.compile(r"^(?P<operation>[A-Z]+ \S+) (?:query|header|path|cookie) (?P<name>\S+)$")
 
 
 # -- reading a spec ---------------------------------------------------------------------
