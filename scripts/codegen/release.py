@@ -35,7 +35,7 @@ SURFACE = RELEASED / "surface.json"
 VERSION_FILE = ROOT / "overlays" / "_version.py"
 CHANGELOG = ROOT / "CHANGELOG.md"
 _VERSION_LINE = re.compile(r'^__version__ = "(?P<version>[^"]+)"$', re.M)
-SECTIONS = ("Added", "Changed", "Removed")
+SECTIONS = ("Added", "Changed", "Deprecated", "Removed")
 
 
 def read_version() -> str:
