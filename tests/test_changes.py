@@ -15,6 +15,7 @@ import copy
 import datetime
 import importlib
 import inspect
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -406,6 +407,29 @@ CASES: dict[str, Case] = {
         _set((*USER, "properties", "email", "format"), "email"),
         {("other-changed", "User.email")},
         {("other-changed", "User.email")},
+    ),
+    "schema renamed (every $ref follows): the documented models import breaks": Case(
+        lambda spec: spec.update(
+            json.loads(
+                json.dumps(spec)
+                .replace('schemas/Plan"', 'schemas/PricePlan"')
+                .replace('"Plan": {', '"PricePlan": {')
+            )
+        ),
+        {
+            ("model-removed", "Plan"),
+            ("model-added", "PricePlan"),
+            ("response-field-retyped", "User.plan"),
+            ("other-changed", "GET /plans 200 response"),  # list[Plan]: the surface rules
+            ("other-changed", "POST /plans 201 response"),  # rate the methods' return types
+        },
+        {
+            ("model-removed", "PricePlan"),
+            ("model-added", "Plan"),
+            ("response-field-retyped", "User.plan"),
+            ("other-changed", "GET /plans 200 response"),
+            ("other-changed", "POST /plans 201 response"),
+        },
     ),
     # -- issue #18: right for a client library's users ------------------------------------
     "alternative security requirement added, the old one still works": Case(
