@@ -955,6 +955,7 @@ def test_report_lists_notes_changes_and_the_version() -> None:
         ),
         (Change("flamel", "Client.get_me()", "operation-removed", "method"), "Client.get_me()"),
         (Change("flamel", "securitySchemes.key", "auth-changed"), "securitySchemes.key"),
+        (Change("flamel", "User.tags[]", "enum-value-added"), "User.tags[]"),  # a label
     ],
 )
 def test_changes_are_shown_in_the_names_users_see(change: Change, shown: str) -> None:

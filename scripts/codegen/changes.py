@@ -242,7 +242,7 @@ class Change:
         return f"{self.shown}: {self.summary}"
 
 
-_FIELD = re.compile(r"^(?P<model>[A-Za-z_]\w*)\.(?P<field>[^\s.()]+)$")
+_FIELD = re.compile(r"^(?P<model>[A-Za-z_]\w*)\.(?P<field>[A-Za-z_$][\w$-]*)$")
 _PARAMETER = re.compile(r"^(?P<operation>[A-Z]+ \S+) (?:query|header|path|cookie) (?P<name>\S+)$")
 
 
