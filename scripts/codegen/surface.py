@@ -171,7 +171,18 @@ def _credential(spec: Spec, op: dict[str, Any]) -> str:
     return names.pop() if names else DEFAULT_CREDENTIAL
 
 
-def _arguments(endpoint: Endpoint) -> list[Argument]:
+def _parameter_docs(spec: Spec, op: dict[str, Any]) -> dict[str, str]:
+    """{parameter name: its description}: written on the parameter, which is where
+    OpenAPI puts it (openapi-python-client keeps only its schema's description)."""
+    docs: dict[str, str] = {}
+    for ref in op.get("parameters") or []:
+        param = resolve(spec, ref)
+        if isinstance(param, dict) and param.get("description"):
+            docs[str(param.get("name"))] = str(param["description"])
+    return docs
+
+
+def _arguments(endpoint: Endpoint, docs: dict[str, str] | None = None) -> list[Argument]:
     props: list[Property] = [
         *endpoint.path_parameters,
         *[body.prop for body in endpoint.bodies],
@@ -183,7 +194,7 @@ def _arguments(endpoint: Endpoint) -> list[Argument]:
         Argument(
             name=str(p.python_name),
             declaration=_code(p.to_string()),
-            doc=_text(p.description),
+            doc=_text((docs or {}).get(str(p.name.get_untrusted_value())) or p.description),
             required=p.required and p.default is None,
         )
         for p in props
@@ -245,7 +256,7 @@ def build(provider: str, spec: Spec, data: GeneratorData) -> Surface:
         for declared in op.get(METHODS) or [{"name": str(endpoint.name)}]:
             name = declared["name"]
             result = declared.get("result", envelope)
-            method = _method(name, endpoint, result, data, imports)
+            method = _method(name, endpoint, result, data, imports, docs=_parameter_docs(spec, op))
             method.raises = _raises(spec, op, errors)
             known = methods.setdefault(name, method)
             if known is not method:
@@ -280,7 +291,13 @@ def _check_variant(known: Method, method: Method, variant: Variant) -> None:
 
 
 def _method(
-    name: str, endpoint: Endpoint, result: str | None, data: GeneratorData, imports: set[str]
+    name: str,
+    endpoint: Endpoint,
+    result: str | None,
+    data: GeneratorData,
+    imports: set[str],
+    *,
+    docs: dict[str, str] | None = None,
 ) -> Method:
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         raise SurfaceError(f"{endpoint.name}: {name!r} is not a method name")
@@ -288,7 +305,7 @@ def _method(
         name=name,
         summary=_text(endpoint.summary),
         description=_text(endpoint.description),
-        arguments=_arguments(endpoint),
+        arguments=_arguments(endpoint, docs),
         variants=[],
         returns="None",
         returns_doc="None: the answer has no body.",
