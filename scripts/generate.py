@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from codegen import guard, outputs, profile, release, speccheck, surface
 from codegen import spec as speclib
 from codegen.providers import GENERATED, PROBLEMS, PROVIDERS, ROOT, DeclarationError, Provider
-from codegen.report import Problem, Problems, load_yaml, run
+from codegen.report import Problem, Problems, line_of, load_yaml, run
 from codegen.summary import describe, read_models
 
 CODEGEN = Path(__file__).resolve().parent / "codegen"
@@ -140,9 +140,9 @@ def generate_package(provider: Provider, spec_text: str, workdir: Path) -> Path:
         hint = "see the x-creditwatch-* rules in scripts/codegen/surface.py"
         raise Problem(source, str(exc), hint) from None
     # the declaration, checked against the models and compiled (codegen/profile.py)
-    compiled, declaration_problems = profile.compile_profile(provider, spec, openapi, built)
+    compiled, found = profile.compile_profile(provider, spec, openapi, built)
     if compiled is None:
-        raise DeclarationError(declaration_problems)
+        raise DeclarationError(found)
     project.env.globals["creditwatch_surface"] = built
     project.env.globals["creditwatch_profile"] = compiled
     project.env.globals["creditwatch_docs"] = provider.source  # what users can read
@@ -310,6 +310,21 @@ def guard_output(texts: dict[str, str], new_root: Path, new_pyproject: str) -> N
         raise Problems(problems, "generated/ left unchanged; fix the files above and rerun")
 
 
+def declaration_problems(lines: list[str]) -> Problems:
+    """The declaration checker's reports (``file: key: what; hint: ...``) as problems,
+    each at the line of its key in the declaration: one line each, like every other
+    failure of this script."""
+    problems = []
+    for text in lines:
+        file, _, rest = text.partition(": ")
+        key, _, what = rest.partition(": ")
+        what, _, hint = what.partition("; hint: ")
+        needles = [f"{part}:" for part in key.split(".") if not part.isdigit()] if what else []
+        line = line_of(ROOT / file, *needles) if needles else None
+        problems.append(Problem(file, f"{key}: {what}" if what else rest, hint, line))
+    return Problems(problems, f"{len(problems)} declaration problem(s); generated/ unchanged")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Regenerate specs/ and generated/.")
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if stale")
@@ -322,8 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
 
     if PROBLEMS and not PROVIDERS:
-        print("\n".join(PROBLEMS), file=sys.stderr)
-        return 1
+        raise declaration_problems(PROBLEMS)
     texts = {p.name: normalized_text(p) for p in PROVIDERS}
     if args.check and unchanged_since_last_run(texts):
         print(f"up to date: inputs and outputs unchanged ({time.perf_counter() - started:.1f} s)")
@@ -345,9 +359,7 @@ def main(argv: list[str] | None = None) -> int:
             except DeclarationError as exc:
                 problems += exc.lines
         if problems:
-            print("\n".join(problems), file=sys.stderr)
-            print(f"{len(problems)} declaration problem(s); generated/ unchanged", file=sys.stderr)
-            return 1
+            raise declaration_problems(problems)
         for p, out in zip(PROVIDERS, outs, strict=True):
             shutil.move(out, new_root / p.name)
         (new_root / "__init__.py").write_text(ROOT_INIT, encoding="utf-8")

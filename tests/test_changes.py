@@ -843,7 +843,7 @@ def test_changelog_entry_per_provider_with_sections_and_breaking_marked() -> Non
         "\n"
         "#### Changed\n"
         "\n"
-        "- `MeData.usedQuota`: documentation changed (description)\n"
+        "- `MeData.used_quota`: documentation changed (description)\n"
         "\n"
         "### Flamel\n"
         "\n"
@@ -858,12 +858,6 @@ def test_changelog_entry_per_provider_with_sections_and_breaking_marked() -> Non
         "#### Removed\n"
         "\n"
         "- **Breaking:** `AuthUserDto.occupation`: response field removed (was string)\n"
-        "\n"
-        "### EasySlip\n"
-        "\n"
-        "#### Changed\n"
-        "\n"
-        "- `MeData.used_quota`: documentation changed (description)\n"
     )
 
 

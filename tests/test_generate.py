@@ -117,10 +117,17 @@ def test_a_removed_mapped_field_is_a_declaration_problem(repo: Path) -> None:
     before = tree_hash(repo)
     check = generate(repo)
     assert check.returncode == 1
+    declaration = repo / "specs/providers/exorde.yaml"
+    line = next(
+        n
+        for n, text in enumerate(declaration.read_text(encoding="utf-8").splitlines(), 1)
+        if text.startswith("  limit:")
+    )
     assert check.stderr.splitlines()[0] == (
-        "specs/providers/exorde.yaml: balance.limit: field 'maxAdditionalCredits' is not in "
-        "UserPlan (fields: name, totalMonthlyCredits, remainingMonthlyCredits, "
-        "remainingAdditionalCredits); hint: did you mean 'remainingAdditionalCredits'?"
+        f"error: specs/providers/exorde.yaml:{line}: balance.limit: field "
+        "'maxAdditionalCredits' is not in UserPlan (fields: name, totalMonthlyCredits, "
+        "remainingMonthlyCredits, remainingAdditionalCredits); did you mean "
+        "'remainingAdditionalCredits'?"
     )
     assert tree_hash(repo) == before
 
@@ -200,7 +207,7 @@ def _replace(repo: Path, name: str, old: str, new: str, count: int = -1) -> None
 
 def _upstream_rename(repo: Path) -> None:
     """Flamel renames defaultCredit in its document (and the maintainer added the
-    translation the normalizer asked for): overlays/flamel/_profile.py reads it."""
+    translation the normalizer asked for): Flamel's declaration maps it."""
     field = "        defaultCredit:\n          type: number\n          description: 크레딧\n"
     renamed = field.replace("defaultCredit", "creditDefault")
     _replace(repo, "specs/upstream/flamel.yaml", field, renamed, 1)  # AuthUserDto's
@@ -220,16 +227,17 @@ def _upstream_rename(repo: Path) -> None:
 
 
 SCENARIOS: dict[str, tuple[Any, str]] = {  # name -> (edit, the file:line the output names)
-    "overlay-used field renamed in a hand-written spec": (
+    "mapped field renamed in a hand-written spec": (
         lambda repo: _replace(
             repo, "specs/exorde.yaml", "remainingMonthlyCredits", "monthlyCreditsLeft"
         ),
-        r'overlays/exorde/_profile\.py:\d+: "UserPlan" has no attribute '
-        r'"remaining_monthly_credits"',
+        r"specs/providers/exorde\.yaml:\d+: balance\.remaining: field 'remainingMonthlyCredits' "
+        r"is not in UserPlan",
     ),
-    "overlay-used field renamed in an upstream snapshot": (
+    "mapped field renamed in an upstream snapshot": (
         _upstream_rename,
-        r'overlays/flamel/_profile\.py:\d+: "AuthUserDto" has no attribute "default_credit"',
+        r"specs/providers/flamel\.yaml:\d+: balance\.remaining: field 'defaultCredit' is not in "
+        r"AuthUserDto",
     ),
     "invalid YAML": (
         lambda repo: _replace(
