@@ -14,7 +14,7 @@ from creditwatch import exorde
 
 from _cases import CASES, MODES, call
 from _faults import FaultServer, json_reply
-from conftest import FAKE_KEY
+from conftest import FAKE_KEY, Clock
 
 
 @pytest.fixture
@@ -72,7 +72,13 @@ def test_flamel(server: FaultServer, mode: str, example: str, expected: tuple[An
     ],
 )
 def test_exorde(
-    server: FaultServer, mode: str, example: str, remaining: int, limit: int, plan: str
+    server: FaultServer,
+    mode: str,
+    example: str,
+    remaining: int,
+    limit: int,
+    plan: str,
+    year_end: Clock,
 ) -> None:
     server.script(json_reply(CASES["exorde"].example("200", example)))
     expect_warning = "Deprecation" in example
@@ -84,11 +90,10 @@ def test_exorde(
         plan,
         "credits",
     )
-    now = result.checked_at
-    assert result.resets_at is not None
-    assert result.resets_at.tzinfo is not None
-    assert (result.resets_at.day, result.resets_at.hour, result.resets_at.minute) == (1, 0, 0)
-    assert now < result.resets_at <= now + timedelta(days=31)
+    # The clock is frozen (`year_end`): the same check every day of the year.
+    assert result.checked_at == year_end.wall
+    assert result.resets_at == year_end.next_month_utc
+    assert result.resets_at.utcoffset() == timedelta(0)
 
 
 @pytest.mark.parametrize(
