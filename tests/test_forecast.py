@@ -170,3 +170,35 @@ def test_trend_keeps_the_last_value_of_each_bucket() -> None:
     assert trend([(0.0, 10.0), (10.0, 5.0)], width=4) == [10.0, 10.0, 10.0, 5.0]
     assert trend([(0.0, 3.0), (1.0, 2.0), (2.0, 1.0)], width=2) == [2.0, 1.0]
     assert trend([], width=3) == []
+
+
+# -- boundaries (mutation testing, issue 21) ----------------------------------------------
+
+
+def test_less_than_one_credit_left_still_lasts() -> None:
+    # 1 credit a day, half a credit left: it runs out half a day after the last check.
+    result = forecast(Fit.of(days((0, 1.5), (1, 0.5))))
+
+    assert result.kind == "runs_out"
+    assert result.runs_out_at == at_day(1.5)
+
+
+def test_a_reset_at_the_run_out_moment_does_not_come_first() -> None:
+    fit = Fit.of(CASES[1].points)  # runs out at day 13
+
+    result = forecast(fit, resets_at=at_day(13))
+
+    assert result.kind == "runs_out"
+    assert result.runs_out_at == at_day(13)
+    assert result.resets_at == at_day(13)
+
+
+def test_forecast_options_are_keyword_only() -> None:
+    fit = Fit.of(CASES[1].points)
+    with pytest.raises(TypeError):
+        forecast(fit, at_day(9))  # type: ignore[call-arg]
+
+
+def test_sparkline_scales_from_a_lowest_value_above_zero() -> None:
+    # (v - 10) / 10 * 7 = 0, 7, 3.5 (rounded to 4), 1.4 -> bars 0, 7, 4, 1
+    assert sparkline([10, 20, 15, 12]) == "▁█▅▂"

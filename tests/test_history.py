@@ -242,6 +242,24 @@ def test_series_from_the_database_match_the_hand_computed_ones(case: Case, tmp_p
     assert series.trend == trend(case.points, width=24)
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if len(c.points) >= 3], ids=lambda c: c.name)
+def test_a_window_that_starts_mid_segment_trends_over_its_own_points(
+    case: Case, tmp_path: Path
+) -> None:
+    """The window cuts the series after its first check: the trend spans the checks in
+    the window, not the segment they continue."""
+    since = case.points[1][0]  # the second check onwards
+    inside = [(t, r) for t, r in case.points if since <= t <= NOW]
+    with History(tmp_path / "h.sqlite3") as history:
+        history.add(
+            [Check(provider="flamel", account="a", outcome=balance(r, t)) for t, r in case.points]
+        )
+        [series] = history.series(since=since, until=NOW)
+
+    assert series.checks == len(inside)
+    assert series.trend == trend(inside, width=24)
+
+
 def test_window_counts_failures_and_latest_values(tmp_path: Path) -> None:
     error = creditwatch.APITimeoutError("timed out", provider="flamel")
     resets = datetime.fromtimestamp(T0 + 5 * 86400, UTC)
