@@ -56,6 +56,12 @@ CASES = [
     Case("only a rise", days((0, 10), (1, 100)), None, None),
     # Uneven spacing on one line: 5 in half a day, 15 in 1.5 days: 10 a day.
     Case("uneven spacing", days((0, 100), (0.5, 95), (2, 80)), 10.0, 10.0),
+    # A top-up at the latest check: its one-point segment adds nothing to the rate
+    # (10 a day from days 0-2); 500 left at day 3 -> 50 more days.
+    Case("top-up at the last check", days((0, 100), (1, 90), (2, 80), (3, 500)), 10.0, 53.0),
+    # Nothing left and nothing used: out already, at the latest check (not "not at this
+    # rate": no use, but no credits either).
+    Case("flat at zero", days((0, 0), (1, 0)), 0.0, 1.0),
 ]
 
 
