@@ -208,3 +208,16 @@ def test_forecast_options_are_keyword_only() -> None:
 def test_sparkline_scales_from_a_lowest_value_above_zero() -> None:
     # (v - 10) / 10 * 7 = 0, 7, 3.5 (rounded to 4), 1.4 -> bars 0, 7, 4, 1
     assert sparkline([10, 20, 15, 12]) == "▁█▅▂"
+
+
+def test_a_run_out_date_beyond_the_calendar_is_capped() -> None:
+    # 1e-12 credits a day, 1000 left: 1e15 days, past datetime's year 9999. The date
+    # is capped at 1e11 s (year 5138) instead of overflowing.
+    result = forecast(Fit.of(days((0, 1000 + 1e-12), (1, 1000))))
+
+    assert result.kind == "runs_out"
+    assert result.runs_out_at == datetime.fromtimestamp(1e11, UTC)
+
+
+def test_trend_has_24_values_by_default() -> None:
+    assert len(trend(CASES[0].points)) == 24
