@@ -221,3 +221,15 @@ def test_a_run_out_date_beyond_the_calendar_is_capped() -> None:
 
 def test_trend_has_24_values_by_default() -> None:
     assert len(trend(CASES[0].points)) == 24
+
+
+def test_trend_buckets_start_at_the_first_point() -> None:
+    # Span 10..20 in 4 buckets ending at 12.5, 15, 17.5 and 20.
+    assert trend([(10.0, 10.0), (20.0, 5.0)], width=4) == [10.0, 10.0, 10.0, 5.0]
+
+
+def test_flat_below_one_credit_is_not_running_out() -> None:
+    result = forecast(Fit.of(days((0, 0.5), (1, 0.5))))
+
+    assert result.kind == "not_running_out"
+    assert result.used_per_day == 0.0
