@@ -59,6 +59,14 @@ CASES = [
     # A top-up at the latest check: its one-point segment adds nothing to the rate
     # (10 a day from days 0-2); 500 left at day 3 -> 50 more days.
     Case("top-up at the last check", days((0, 100), (1, 90), (2, 80), (3, 500)), 10.0, 53.0),
+    # Run down to 0 and reset to 10, twice: three segments (sxx 0.5, 0.5, 0.125; sxy -5,
+    # -5, -0.5): 10.5 / 1.125 = 9.33 a day; 8 left at day 4.5.
+    Case(
+        "runs out and resets, twice",
+        days((0, 10), (1, 0), (2, 10), (3, 0), (4, 10), (4.5, 8)),
+        10.5 / 1.125,
+        4.5 + 8 / (10.5 / 1.125),
+    ),
     # Nothing left and nothing used: out already, at the latest check (not "not at this
     # rate": no use, but no credits either).
     Case("flat at zero", days((0, 0), (1, 0)), 0.0, 1.0),

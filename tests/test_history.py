@@ -29,6 +29,7 @@ from creditwatch._history import (
     Check,
     History,
     HistoryError,
+    _patiently,
     default_path,
 )
 
@@ -258,6 +259,96 @@ def test_a_window_that_starts_mid_segment_trends_over_its_own_points(
 
     assert series.checks == len(inside)
     assert series.trend == trend(inside, width=24)
+
+
+def test_an_unlimited_series_forecasts_unlimited(tmp_path: Path) -> None:
+    with History(tmp_path / "h.sqlite3") as history:
+        history.add(
+            [
+                Check(provider="flamel", outcome=balance(r, t, limit=None, unlimited=True))
+                for t, r in CASES[0].points
+            ]
+        )
+        [series] = history.series(since=T0 - 3600, until=NOW)
+
+    assert series.latest is not None and series.latest.unlimited
+    assert series.forecast().kind == "unlimited"  # from the history alone, no current balance
+
+
+def test_a_history_opened_in_one_thread_records_from_another(tmp_path: Path) -> None:
+    """The exporter and `creditwatch.record` callers may hand a History to a worker
+    thread."""
+    errors: list[BaseException] = []
+    with History(tmp_path / "h.sqlite3") as history:
+
+        def add() -> None:
+            try:
+                history.add([Check(provider="flamel", outcome=balance(5, T0))])
+            except BaseException as exc:
+                errors.append(exc)
+
+        worker = threading.Thread(target=add)
+        worker.start()
+        worker.join()
+        [series] = history.series(since=T0 - 3600, until=NOW)
+
+    assert errors == []
+    assert series.checks == 1
+
+
+def test_a_writer_waits_for_a_busy_database_for_the_busy_timeout(tmp_path: Path) -> None:
+    """Another process's transaction is waited for (SQLite's busy timeout, which the
+    connection reports), up to 30 s (`BUSY_TIMEOUT`)."""
+    with History(tmp_path / "h.sqlite3") as history:
+        history.add([Check(provider="flamel", outcome=balance(5, T0))])
+    db = sqlite3.connect(tmp_path / "h.sqlite3", check_same_thread=False)
+    db.execute("BEGIN IMMEDIATE")  # hold the write lock; a timer thread releases it
+    released = threading.Timer(0.5, db.rollback)
+    started = time.monotonic()
+    released.start()
+    try:
+        with History(tmp_path / "h.sqlite3") as history:
+            history.add([Check(provider="flamel", outcome=balance(4, T0 + 60))])
+            timeout = history._db.execute("PRAGMA busy_timeout").fetchone()[0]
+    finally:
+        released.join()
+        db.close()
+    assert time.monotonic() - started >= 0.45  # it waited for the lock, then wrote
+    assert timeout == 30_000  # milliseconds
+
+
+def test_a_busy_step_is_retried_until_it_succeeds_or_time_is_up() -> None:
+    """Opening the file retries SQLite's immediate "database is locked" (two processes
+    switching it to WAL at once) within the busy timeout (`_patiently`)."""
+    calls: list[float] = []
+
+    def locked_twice() -> int:
+        calls.append(time.monotonic())
+        if len(calls) <= 2:
+            raise sqlite3.OperationalError("database is locked")
+        return 7
+
+    assert _patiently(locked_twice, timeout=5) == 7
+    assert len(calls) == 3
+
+    def always_locked() -> int:
+        calls.append(time.monotonic())
+        raise sqlite3.OperationalError("database is locked")
+
+    calls.clear()
+    with pytest.raises(sqlite3.OperationalError):
+        _patiently(always_locked, timeout=0.2)
+    assert 0.1 <= calls[-1] - calls[0] < 1.0  # retried for about the timeout, then gave up
+    assert len(calls) > 2
+
+    def broken() -> int:
+        calls.append(time.monotonic())
+        raise sqlite3.OperationalError("no such table: checks")
+
+    calls.clear()
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        _patiently(broken, timeout=5)
+    assert len(calls) == 1  # not a busy database: not retried
 
 
 def test_window_counts_failures_and_latest_values(tmp_path: Path) -> None:
