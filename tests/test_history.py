@@ -22,7 +22,7 @@ import creditwatch
 import httpx
 import pytest
 from creditwatch import Balance
-from creditwatch._forecast import trend
+from creditwatch._forecast import Fit, forecast, trend
 from creditwatch._history import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -349,6 +349,73 @@ def test_a_busy_step_is_retried_until_it_succeeds_or_time_is_up() -> None:
     with pytest.raises(sqlite3.OperationalError, match="no such table"):
         _patiently(broken, timeout=5)
     assert len(calls) == 1  # not a busy database: not retried
+
+
+RATED = [c for c in CASES if c.used_per_day is not None]
+
+
+@pytest.mark.parametrize("case", RATED, ids=lambda c: c.name)
+def test_a_newer_current_balance_extends_the_recorded_fit(case: Case, tmp_path: Path) -> None:
+    """A check that was not recorded (`Series.forecast(current)`) continues the latest
+    segment, as the same point added in memory does."""
+    last_t, last_r = case.points[-1]
+    newer = (last_t + 86400 / 2, max(last_r - 3, 0))
+    with History(tmp_path / "h.sqlite3") as history:
+        history.add([Check(provider="flamel", outcome=balance(r, t)) for t, r in case.points])
+        [series] = history.series(since=T0 - 3600, until=NOW)
+
+    result = series.forecast(balance(newer[1], newer[0]))
+    expected = forecast(Fit.of([*case.points, newer]))
+    assert result.kind == expected.kind
+    assert result.used_per_day == pytest.approx(expected.used_per_day, rel=1e-9)
+
+
+@pytest.mark.parametrize("case", RATED, ids=lambda c: c.name)
+def test_a_current_balance_no_newer_than_the_history_is_not_added(
+    case: Case, tmp_path: Path
+) -> None:
+    last_t, last_r = case.points[-1]
+    with History(tmp_path / "h.sqlite3") as history:
+        history.add([Check(provider="flamel", outcome=balance(r, t)) for t, r in case.points])
+        [series] = history.series(since=T0 - 3600, until=NOW)
+
+    same_moment = series.forecast(balance(max(last_r - 3, 0), last_t))
+    assert same_moment.used_per_day == series.forecast().used_per_day
+
+
+def test_a_one_value_trend_is_the_latest_value(tmp_path: Path) -> None:
+    case = CASES[0]
+    with History(tmp_path / "h.sqlite3") as history:
+        history.add([Check(provider="flamel", outcome=balance(r, t)) for t, r in case.points])
+        [series] = history.series(since=T0 - 3600, until=NOW, width=1)
+        [none] = history.series(since=T0 - 3600, until=NOW, width=0)
+
+    assert series.trend == [case.points[-1][1]]
+    assert none.trend == []
+
+
+def test_a_path_given_as_text_is_a_path_and_memory_is_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = str(tmp_path / "new" / "folder" / "h.sqlite3")
+    with History(text) as history:
+        assert history.path == Path(text)
+    assert Path(text).is_file()
+    with History(":memory:") as memory:
+        assert memory.path == ":memory:"
+    assert list(tmp_path.iterdir()) == [tmp_path / "new"]  # no file named ":memory:"
+
+
+def test_existing_opens_a_history_only_when_the_file_is_there(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    assert History.existing(path) is None
+    assert not path.exists()
+    with History(path):
+        pass
+    opened = History.existing(path)
+    assert opened is not None
+    opened.close()
 
 
 def test_window_counts_failures_and_latest_values(tmp_path: Path) -> None:
