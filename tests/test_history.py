@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import textwrap
@@ -330,6 +331,20 @@ def test_a_busy_step_is_retried_until_it_succeeds_or_time_is_up() -> None:
 
     assert _patiently(locked_twice, timeout=5) == 7
     assert len(calls) == 3
+    assert calls[-1] - calls[0] < 0.5  # the first pauses are short (milliseconds)
+
+    calls.clear()
+    start = time.monotonic()
+
+    def locked_for_a_while() -> int:
+        calls.append(time.monotonic())
+        if calls[-1] < start + 0.6:
+            raise sqlite3.OperationalError("database is locked")
+        return 8
+
+    assert _patiently(locked_for_a_while, timeout=5) == 8
+    # pauses grow but stay short: the unlocked database is noticed soon after
+    assert calls[-1] - (start + 0.6) < 0.3
 
     def always_locked() -> int:
         calls.append(time.monotonic())
@@ -440,6 +455,56 @@ def test_window_counts_failures_and_latest_values(tmp_path: Path) -> None:
     current = balance(80, T0 + 2 * 86400, resets_at=resets)
     assert series.forecast(current).used_per_day == pytest.approx(10.0)
     assert series.forecast(current).kind == "after_reset"  # out at day 10, reset at day 5
+
+
+def test_the_recorded_reset_date_comes_first_without_a_current_balance(tmp_path: Path) -> None:
+    resets = datetime.fromtimestamp(T0 + 5 * 86400, UTC)  # before the run-out (day 10)
+    with History(tmp_path / "h.sqlite3") as history:
+        history.add(
+            [
+                Check(provider="flamel", outcome=balance(r, t, resets_at=resets))
+                for t, r in CASES[0].points
+            ]
+        )
+        [series] = history.series(since=T0 - 3600, until=NOW)
+
+    result = series.forecast()
+    assert result.kind == "after_reset"
+    assert result.resets_at == resets
+
+
+def test_series_come_sorted_by_provider_then_account(tmp_path: Path) -> None:
+    # Recorded in another order, with accounts and times that sort the other way.
+    recorded = [("flamel", "b", 0), ("flamel", "a", 1), ("exorde", "z", 2), ("exorde", "y", 3)]
+    with History(tmp_path / "h.sqlite3") as history:
+        for provider, account, day in recorded:
+            history.add(
+                [
+                    Check(
+                        provider=provider,
+                        account=account,
+                        outcome=balance(10 - d, T0 + (day + d / 10) * 86400, provider=provider),
+                    )
+                    for d in range(2)
+                ]
+            )
+        found = [(s.provider, s.account) for s in history.series(since=T0 - 3600, until=NOW)]
+
+    assert found == [("exorde", "y"), ("exorde", "z"), ("flamel", "a"), ("flamel", "b")]
+
+
+def test_the_history_folder_is_private(tmp_path: Path) -> None:
+    folder = tmp_path / "new"
+    with History(folder / "h.sqlite3"):
+        pass
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700  # the checks name the accounts
+
+
+def test_window_and_database_options_are_keyword_only(tmp_path: Path) -> None:
+    with History(tmp_path / "h.sqlite3") as history, pytest.raises(TypeError):
+        history.series(T0)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        creditwatch.record([balance(1, T0)], tmp_path / "h.sqlite3")  # type: ignore[call-arg]
 
 
 def test_prune(tmp_path: Path) -> None:
