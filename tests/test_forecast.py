@@ -241,3 +241,17 @@ def test_flat_below_one_credit_is_not_running_out() -> None:
 
     assert result.kind == "not_running_out"
     assert result.used_per_day == 0.0
+
+
+def test_trend_buckets_are_equal() -> None:
+    # Span 0..10 in 4 buckets ending at 2.5, 5, 7.5 and 10; the check at 5 ends the 2nd.
+    assert trend([(0.0, 3.0), (5.0, 2.0), (10.0, 1.0)], width=4) == [3.0, 2.0, 2.0, 1.0]
+
+
+def test_a_reset_at_the_latest_check_is_stale() -> None:
+    fit = Fit.of(CASES[1].points)  # runs out at day 13; latest check at day 5
+
+    result = forecast(fit, resets_at=at_day(5))
+
+    assert result.kind == "runs_out"
+    assert result.resets_at is None
