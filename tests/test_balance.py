@@ -307,3 +307,62 @@ def test_percent_left_needs_both_numbers_and_a_limit(
 ) -> None:
     balance = creditwatch.Balance(provider="flamel", remaining=remaining, limit=limit, account=None)
     assert balance.percent_left == percent
+
+
+# -- the provider mappings' edges (mutation testing, issue 21) ---------------------------
+
+
+@pytest.mark.parametrize(("status", "ok"), [(199, False), (200, True), (299, True), (300, False)])
+def test_easyslip_body_status_2xx_is_success(server: FaultServer, status: int, ok: bool) -> None:
+    body = CASES["easyslip"].example()
+    body["status"] = status
+    server.script(json_reply(body))
+    if ok:
+        assert balance("easyslip", "sync", server).remaining == body["data"]["remainingQuota"]
+    else:
+        with pytest.raises(creditwatch.APIStatusError) as caught:
+            balance("easyslip", "sync", server)
+        assert caught.value.status_code == status
+
+
+@pytest.mark.parametrize(("max_credit", "limit"), [(0, None), (1, 1), (2, 2)])
+def test_flamel_max_credit_is_the_limit_when_above_zero(
+    server: FaultServer, max_credit: int, limit: int | None
+) -> None:
+    body = CASES["flamel"].example()
+    body["maxCredit"] = max_credit
+    server.script(json_reply(body))
+    assert balance("flamel", "sync", server).limit == limit
+
+
+def test_flamel_global_wrapper_is_unwrapped_with_all_its_keys(server: FaultServer) -> None:
+    user = CASES["flamel"].example()
+    wrapped = {"success": True, "code": 200, "message": "ok", "data": user}
+    server.script(json_reply(wrapped))
+    assert balance("flamel", "sync", server).account.email == user["email"]
+
+
+@pytest.mark.parametrize(
+    "wrapper",
+    [
+        {"success": False, "code": 200, "message": "ok"},  # not a success: not unwrapped
+        {"success": True, "code": 200, "extra": 1},  # another key: not the wrapper
+    ],
+)
+def test_flamel_body_that_is_not_a_successful_wrapper_is_not_unwrapped(
+    server: FaultServer, wrapper: dict[str, Any]
+) -> None:
+    server.script(json_reply({**wrapper, "data": CASES["flamel"].example()}))
+    with pytest.raises(creditwatch.APIResponseValidationError):
+        balance("flamel", "sync", server)
+
+
+def test_exorde_error_keeps_its_code_and_request_id(server: FaultServer) -> None:
+    rejected = CASES["exorde"].example("400")
+    server.script(json_reply(rejected, 400))
+    with pytest.raises(creditwatch.APIStatusError) as bad:
+        balance("exorde", "sync", server)
+    assert (bad.value.code, bad.value.request_id) == (
+        str(rejected["error"]["code"]),  # codes are kept as text
+        rejected["error"]["requestId"],
+    )
