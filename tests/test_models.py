@@ -17,7 +17,9 @@ import sys
 import typing
 import warnings
 from typing import Any
+from urllib.parse import urlsplit
 
+import attrs
 import creditwatch
 import httpx
 import pytest
@@ -25,9 +27,9 @@ from creditwatch.flamel.models import CreditCostInfo
 from creditwatch.generect.models import User as GenerectUser
 from creditwatch.llmgenerator.models import CreditTransaction, SubscriptionStatus
 
-from _bodies import BASE_URL, Served
+from _bodies import BASE_URL, Served, call, client_operations
 from _cases import CASES, EXAMPLES
-from conftest import FAKE_KEY
+from conftest import FAKE_KEY, PROVIDERS
 
 
 def flamel_body() -> dict[str, Any]:
@@ -278,3 +280,59 @@ def test_error_models_load_with_the_first_error(provider: str) -> None:
         "assert loaded() != [], 'decoding an error loaded no error model'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# -- every model class the examples reach (mutation testing, issue 21) --------------------
+
+
+def _models_in(value: Any, found: dict[type[Any], Any]) -> None:
+    """Every generated model instance inside a parsed result, one per class."""
+    if attrs.has(type(value)) and hasattr(type(value), "from_dict"):
+        found.setdefault(type(value), value)
+        for field in attrs.fields(type(value)):
+            _models_in(getattr(value, field.name), found)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _models_in(item, found)
+
+
+def _reached_models() -> dict[type[Any], Any]:
+    found: dict[type[Any], Any] = {}
+    for op in client_operations():
+        example = EXAMPLES[op.provider][op.operation_id]["responses"]["200"]
+        body = next(iter(example.values()))
+        routes = {urlsplit(BASE_URL).path + op.path: (200, json.dumps(body).encode())}
+        _models_in(call(op, "sync", routes), found)
+    return found
+
+
+REACHED = _reached_models()
+
+
+def test_the_examples_reach_models_of_every_provider() -> None:
+    modules = {cls.__module__.split(".")[2] for cls in REACHED}
+    assert modules == set(PROVIDERS)
+
+
+@pytest.mark.parametrize(
+    "cls", list(REACHED), ids=lambda c: f"{c.__module__.split('.')[2]}.{c.__name__}"
+)
+def test_each_model_keeps_unknown_fields_and_names_missing_ones(cls: type[Any]) -> None:
+    """The checked-parse template's promises, model by model: unknown fields kept (also
+    when the known ones are all there), a missing required field named in a ValueError,
+    anything but an object refused with a ValueError."""
+    known = REACHED[cls].to_dict()
+    assert cls.from_dict(known).to_dict() == known
+    extended = cls.from_dict({**known, "zzNotInTheSpec": [1]})
+    assert extended.additional_properties["zzNotInTheSpec"] == [1]
+    assert extended.to_dict() == {**known, "zzNotInTheSpec": [1]}
+    for key in known:
+        without = {k: v for k, v in known.items() if k != key}
+        try:
+            cls.from_dict(without)
+        except ValueError as exc:  # a required field: its JSON name is in the message
+            assert key in str(exc), (key, str(exc))
+    not_objects: list[Any] = [[], "text", 1, None]
+    for not_an_object in not_objects:
+        with pytest.raises(ValueError):
+            cls.from_dict(not_an_object)
