@@ -18,6 +18,7 @@ line it becomes (whitespace stripped): not by line number, which moves.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import glob
 import json
 import os
@@ -86,9 +87,21 @@ def install() -> None:
     )  # fmt: skip
 
 
-def equivalents() -> dict[tuple[str, str, str, str], str]:
-    listed = tomllib.loads(EQUIVALENT.read_text(encoding="utf-8")).get("equivalent", [])
-    return {(e["file"], e["operator"], e["line"], e["mutant"]): e["reason"] for e in listed}
+class Equivalents:
+    """tests/mutation/equivalent.toml: ``file`` may be a glob (one entry for a line the
+    code generator writes into every model, say)."""
+
+    def __init__(self) -> None:
+        text = EQUIVALENT.read_text(encoding="utf-8")
+        self.entries: list[dict[str, str]] = tomllib.loads(text).get("equivalent", [])
+
+    def __contains__(self, key: tuple[str, str, str, str]) -> bool:
+        file, operator, line, mutant = key
+        return any(
+            fnmatch.fnmatchcase(file, e["file"])
+            and (e["operator"], e["line"], e["mutant"]) == (operator, line, mutant)
+            for e in self.entries
+        )
 
 
 def test_command(tests: list[str], skip: list[str]) -> str:
@@ -139,8 +152,11 @@ def changed_lines(diff: str) -> tuple[str, str]:
     return " / ".join(minus), " / ".join(plus)
 
 
-def read_session(db: Path, file: str, listed: dict[tuple[str, str, str, str], str]) -> list[Mutant]:
-    """The session's finished mutants (``cosmic-ray dump``: one JSON pair a line)."""
+def read_session(db: Path, file: str, listed: Equivalents) -> list[Mutant]:
+    """The session's finished mutants (``cosmic-ray dump``: one JSON pair a line); none
+    for a session not started yet (``--report-only`` during a run)."""
+    if not db.exists():
+        return []
     dump = subprocess.run(
         [str(BIN / "cosmic-ray"), "dump", str(db)],
         check=True, capture_output=True, text=True,
@@ -171,7 +187,7 @@ def main() -> int:
     settings, modules = config["settings"], config["module"]
     if args.module:
         modules = [m for m in modules if any(s in m["name"] for s in args.module)]
-    listed = equivalents()
+    listed = Equivalents()
     sessions = STATE / "sessions"
     sessions.mkdir(parents=True, exist_ok=True)
     if not args.report_only:

@@ -332,7 +332,19 @@ def test_each_model_keeps_unknown_fields_and_names_missing_ones(cls: type[Any]) 
             cls.from_dict(without)
         except ValueError as exc:  # a required field: its JSON name is in the message
             assert key in str(exc), (key, str(exc))
+        else:  # an optional one: unknown fields are still kept without it
+            fewer = cls.from_dict({**without, "zzNotInTheSpec": [1]})
+            assert fewer.additional_properties["zzNotInTheSpec"] == [1]
     not_objects: list[Any] = [[], "text", 1, None]
     for not_an_object in not_objects:
         with pytest.raises(ValueError):
             cls.from_dict(not_an_object)
+
+
+def test_a_deprecated_alias_warns_at_the_callers_line() -> None:
+    transaction = CreditTransaction.from_dict(REACHED[CreditTransaction].to_dict())
+    with pytest.warns(DeprecationWarning) as read:
+        kind = transaction.type_
+    with pytest.warns(DeprecationWarning) as written:
+        transaction.type_ = kind
+    assert [w.filename for w in (*read, *written)] == [__file__, __file__]
