@@ -289,12 +289,12 @@ def test_balances_options_are_keyword_only() -> None:
 
 
 def test_a_balance_hides_its_account_from_repr_and_equality() -> None:
-    secret = "account-object-with-a-secret-0000"
+    details = "the account: email, plan, billing"
     at = datetime(2026, 1, 1, tzinfo=UTC)
     fields: dict[str, Any] = {"provider": "flamel", "remaining": 1, "limit": 2, "checked_at": at}
-    one: creditwatch.Balance[object] = creditwatch.Balance(account=secret, **fields)
+    one: creditwatch.Balance[object] = creditwatch.Balance(account=details, **fields)
     other: creditwatch.Balance[object] = creditwatch.Balance(account="another", **fields)
-    assert secret not in repr(one)
+    assert details not in repr(one)
     assert one == other
 
 
