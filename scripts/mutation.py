@@ -2,7 +2,7 @@
 
 Run by scripts/mutation.sh (which makes the environment); by hand:
 
-    .venv-mutation/bin/python scripts/mutation.py [--module NAME ...] [--keep]
+    .venv-mutation/bin/python scripts/mutation.py [--module NAME ...] [--report-only]
 
 Works on a copy of the repository (.mutation/work, installed editable in the running
 venv, so the tests import the mutated files): the checkout is never touched. For each
@@ -22,6 +22,7 @@ import fnmatch
 import glob
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -110,6 +111,18 @@ def test_command(tests: list[str], skip: list[str]) -> str:
     deselect = f' -k "{" and ".join(f"not {s}" for s in skip)}"' if skip else ""
     return (f"{BIN / 'python'} -m pytest -x -q -p no:cacheprovider -p asyncio"
             f"{deselect} {' '.join(tests)}")  # fmt: skip
+
+
+def baseline(tests: list[str], skip: list[str]) -> bool:
+    """The module's tests pass on the unmutated copy (else every mutant looks killed)."""
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    command = shlex.split(test_command(tests, skip))
+    result = subprocess.run(command, cwd=WORK, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        print(
+            f"mutation: the tests fail without a mutant:\n{result.stdout[-3000:]}", file=sys.stderr
+        )
+    return result.returncode == 0
 
 
 def cosmic(*args: str) -> None:
@@ -207,6 +220,8 @@ def main() -> int:
             print(f"mutation: {module['name']}: no file matches {module['paths']}", file=sys.stderr)
             return 2
         started = time.monotonic()
+        if not args.report_only and not baseline(module["tests"], module.get("skip", [])):
+            return 2
         for file in files:
             db = sessions / (file.replace("/", "_").removesuffix(".py") + ".sqlite")
             if not args.report_only:
