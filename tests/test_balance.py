@@ -366,3 +366,13 @@ def test_exorde_error_keeps_its_code_and_request_id(server: FaultServer) -> None
         str(rejected["error"]["code"]),  # codes are kept as text
         rejected["error"]["requestId"],
     )
+
+
+def test_exorde_internal_error_keeps_its_request_id(server: FaultServer) -> None:
+    internal = CASES["exorde"].example("500")  # {"requestId": <uuid>}, no "error"
+    server.script(json_reply(internal, 500))
+    with pytest.raises(creditwatch.APIStatusError) as caught:
+        call(CASES["exorde"], "sync", "balance", api_key=FAKE_KEY, base_url=server.base_url,
+             max_retries=0)  # fmt: skip
+    assert caught.value.status_code == 500
+    assert caught.value.request_id == internal["requestId"]
