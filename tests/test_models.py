@@ -29,7 +29,7 @@ from creditwatch.flamel.models import CreditCostInfo
 from creditwatch.generect.models import User as GenerectUser
 from creditwatch.llmgenerator.models import CreditTransaction, SubscriptionStatus
 
-from _bodies import BASE_URL, Served, call, client_operations
+from _bodies import BASE_URL, Op, Served, call, client_operations
 from _cases import CASES, EXAMPLES
 from conftest import FAKE_KEY, PROVIDERS
 
@@ -388,3 +388,31 @@ def test_a_deprecated_alias_warns_at_the_callers_line() -> None:
     with pytest.warns(DeprecationWarning) as written:
         transaction.type_ = kind
     assert [w.filename for w in (*read, *written)] == [__file__, __file__]
+
+
+def test_open_enum_field_of_a_list_item_keeps_an_unknown_value() -> None:
+    known = REACHED[CreditTransaction].to_dict()
+    listed = CreditTransaction.from_dict(known).type
+    unknown = CreditTransaction.from_dict({**known, "type": "zzGift"}).type
+    assert listed.is_known and listed.value == known["type"]
+    assert not unknown.is_known and unknown.value == "zzGift"
+
+
+def _shape(value: Any) -> Any:
+    """A JSON value's keys and list lengths, every scalar the same."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(v) for v in value]
+    return "scalar"
+
+
+@pytest.mark.parametrize("op", client_operations(), ids=lambda op: op.label)
+def test_to_dict_gives_back_every_field_and_list_item(op: Op) -> None:
+    example = EXAMPLES[op.provider][op.operation_id]["responses"]["200"]
+    body = next(iter(example.values()))
+    routes = {urlsplit(BASE_URL).path + op.path: (200, json.dumps(body).encode())}
+    result = call(op, "sync", routes)
+    if not hasattr(result, "to_dict"):
+        pytest.skip(f"{op.label} returns {type(result).__name__}")
+    assert _shape(result.to_dict()) == _shape(op.unwrap(body))
