@@ -80,6 +80,7 @@ def test_a_changed_flamel_page_becomes_a_release(tmp_path: Path, server: FaultSe
     server.script_path("/flamel", Reply(200, openapi_page(document).encode()))
     body_file, output = tmp_path / "body.md", tmp_path / "github_output"
     check = f"{sys.executable} scripts/generate.py --check"
+    started = datetime.datetime.now(datetime.UTC).date()  # the run may cross midnight
 
     result = watch(
         repo,
@@ -123,8 +124,12 @@ def test_a_changed_flamel_page_becomes_a_release(tmp_path: Path, server: FaultSe
     # Released: version, changelog entry, baseline.
     assert '__version__ = "0.2.0"' in (repo / "overlays/_version.py").read_text()
     changelog = (repo / "CHANGELOG.md").read_text(encoding="utf-8")
-    today = datetime.datetime.now(datetime.UTC).date().isoformat()
-    entry = changelog.split(f"## [0.2.0] - {today}\n", 1)[1].split("\n## [0.1.0]", 1)[0]
+    # The release is dated the day it ran (UTC): the day it started or, past
+    # midnight, the one it finished.
+    dates = {started, datetime.datetime.now(datetime.UTC).date()}
+    (dated,) = [d for d in dates if f"## [0.2.0] - {d.isoformat()}\n" in changelog]
+    head = f"## [0.2.0] - {dated.isoformat()}\n"
+    entry = changelog.split(head, 1)[1].split("\n## [0.1.0]", 1)[0]
     assert entry.strip() == (
         "### Flamel\n\n#### Added\n\n"
         "- `AuthUserDto.nickname`: response field added (string, required)\n\n"
