@@ -28,6 +28,7 @@ import creditwatch
 import httpx
 import pytest
 from creditwatch import _base
+from creditwatch._bounded import BoundedBackend, bound_pools
 
 from _cases import CASES, MODES, call
 from _faults import FaultServer, Reply, json_reply
@@ -518,17 +519,41 @@ def header_drip() -> Iterator[str]:
         thread.join(5)
 
 
-def test_a_header_drip_ends_within_the_timeout_async() -> None:
-    """Async clients bound the whole attempt, headers included. (Sync clients check
-    the bound between body chunks; while headers arrive, httpx's per-read timeout is
-    what applies: documented.)"""
+@pytest.mark.parametrize("mode", MODES)
+def test_a_header_drip_ends_within_the_timeout(mode: str) -> None:
+    """Headers one byte a second, timeout=3: an APITimeoutError within 5 s. Async
+    clients run the attempt under ``asyncio.timeout``; a sync client's own pool has a
+    network backend that caps each read at the time left (`creditwatch._bounded`)."""
     with header_drip() as url:
         started = time.monotonic()
-        with pytest.raises(creditwatch.APITimeoutError):
-            hostile_call(PROVIDERS[0], "async", api_key=KEY, base_url=url, timeout=3, max_retries=0)
+        with pytest.raises(creditwatch.APITimeoutError) as caught:
+            hostile_call(PROVIDERS[0], mode, api_key=KEY, base_url=url, timeout=3, max_retries=0)
         took = time.monotonic() - started
-    print(f"header drip (async): APITimeoutError after {took:.2f} s")
+    print(f"header drip ({mode}): APITimeoutError after {took:.2f} s")
     assert took < 5
+    assert "3 s" in str(caught.value)  # the budget, named (not httpx's "timed out")
+
+
+def test_own_pools_have_the_bounded_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`_bounded.bound_pools` reads httpx's private attributes: this fails loudly when
+    an httpx release moves them (the sync header drip would then run unbounded).
+    The proxy pools httpx mounts from the environment get the backend too; a caller's
+    ``http_client`` is left as it is."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    proxied = httpx.Client()
+    assert bound_pools(proxied) == 2  # the default transport and the HTTPS proxy's
+    assert bound_pools(proxied) == 0  # never wrapped twice
+    proxied.close()
+    monkeypatch.delenv("HTTPS_PROXY")
+    module = CASES[PROVIDERS[0]].module
+    with module.Client(api_key=KEY) as client:
+        own: Any = client._transport.http._transport
+        assert isinstance(own._pool._network_backend, BoundedBackend)
+    caller = httpx.Client()
+    with module.Client(api_key=KEY, http_client=caller):
+        theirs: Any = caller._transport
+        assert not isinstance(theirs._pool._network_backend, BoundedBackend)
+    caller.close()
 
 
 def test_balances_deadline_bounds_the_whole_check(
