@@ -71,15 +71,34 @@ class BoundedStream(httpcore.NetworkStream):
     def __init__(self, stream: httpcore.NetworkStream) -> None:
         self.stream = stream
 
+    # read and write: `_within` written out (no closure: they run on every call)
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        if ATTEMPT_DEADLINE.get() is None:  # the fast path: one lookup
+        bound = ATTEMPT_DEADLINE.get()
+        if bound is None:
             return self.stream.read(max_bytes, timeout)
-        return _within(lambda t: self.stream.read(max_bytes, t), timeout, httpcore.ReadTimeout)
+        left = bound[0] - time.monotonic()
+        if timeout is not None and timeout <= left:
+            return self.stream.read(max_bytes, timeout)
+        if left <= 0:
+            raise _overdue(httpcore.ReadTimeout, bound[1])
+        try:
+            return self.stream.read(max_bytes, left)
+        except httpcore.ReadTimeout as exc:
+            raise _overdue(httpcore.ReadTimeout, bound[1]) from exc
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        if ATTEMPT_DEADLINE.get() is None:
+        bound = ATTEMPT_DEADLINE.get()
+        if bound is None:
             return self.stream.write(buffer, timeout)
-        _within(lambda t: self.stream.write(buffer, t), timeout, httpcore.WriteTimeout)
+        left = bound[0] - time.monotonic()
+        if timeout is not None and timeout <= left:
+            return self.stream.write(buffer, timeout)
+        if left <= 0:
+            raise _overdue(httpcore.WriteTimeout, bound[1])
+        try:
+            return self.stream.write(buffer, left)
+        except httpcore.WriteTimeout as exc:
+            raise _overdue(httpcore.WriteTimeout, bound[1]) from exc
 
     def close(self) -> None:
         self.stream.close()

@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import creditwatch
+import httpcore
 import httpx
 import pytest
 from creditwatch import _base
-from creditwatch._bounded import BoundedBackend, bound_pools
+from creditwatch._bounded import BoundedBackend, BoundedStream, bound_pools
 
 from _cases import CASES, MODES, call
 from _faults import FaultServer, Reply, json_reply
@@ -554,6 +555,38 @@ def test_own_pools_have_the_bounded_backend(monkeypatch: pytest.MonkeyPatch) -> 
         theirs: Any = caller._transport
         assert not isinstance(theirs._pool._network_backend, BoundedBackend)
     caller.close()
+
+
+def test_the_bounded_stream_caps_at_the_time_left() -> None:
+    """Each read waits at most the time left (never 0, which would make the socket
+    non-blocking); past the deadline it raises at once, naming the budget; outside
+    an attempt, and under a shorter timeout of the caller's, it passes through."""
+    waits: list[float | None] = []
+
+    class Stream(httpcore.NetworkStream):
+        def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+            waits.append(timeout)
+            return b"x"
+
+    stream = BoundedStream(Stream())
+    assert stream.read(1, 30.0) == b"x"  # no attempt under way
+    token = _base.ATTEMPT_DEADLINE.set((time.monotonic() + 2.0, 2.0))
+    try:
+        stream.read(1, 30.0)
+        stream.read(1, None)
+        stream.read(1, 0.5)
+    finally:
+        _base.ATTEMPT_DEADLINE.reset(token)
+    assert waits[0] == 30.0
+    assert all(wait is not None and 1.5 < wait <= 2.0 for wait in waits[1:3])
+    assert waits[3] == 0.5
+    token = _base.ATTEMPT_DEADLINE.set((time.monotonic() - 0.1, 2.0))
+    try:
+        with pytest.raises(httpcore.ReadTimeout, match="its 2 s budget"):
+            stream.read(1, 30.0)
+    finally:
+        _base.ATTEMPT_DEADLINE.reset(token)
+    assert len(waits) == 4  # not read at all
 
 
 def test_balances_deadline_bounds_the_whole_check(
