@@ -535,6 +535,29 @@ def test_a_header_drip_ends_within_the_timeout(mode: str) -> None:
     assert "3 s" in str(caught.value)  # the budget, named (not httpx's "timed out")
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_with_options_timeout_is_the_attempt_budget(mode: str) -> None:
+    """``with_options(timeout=3)`` on a 30 s client bounds the attempt at 3 s (the copy
+    used to keep the original's 30 s budget)."""
+    module = CASES[PROVIDERS[0]].module
+    method = CASES[PROVIDERS[0]].method
+    with header_drip() as url:
+        started = time.monotonic()
+        with pytest.raises(creditwatch.APITimeoutError):
+            if mode == "sync":
+                with module.Client(api_key=KEY, base_url=url, timeout=30) as client:
+                    getattr(client.with_options(timeout=3, max_retries=0), method)()
+            else:
+
+                async def run() -> None:
+                    async with module.AsyncClient(api_key=KEY, base_url=url, timeout=30) as c:
+                        await getattr(c.with_options(timeout=3, max_retries=0), method)()
+
+                asyncio.run(run())
+        took = time.monotonic() - started
+    assert took < 5
+
+
 def test_own_pools_have_the_bounded_backend(monkeypatch: pytest.MonkeyPatch) -> None:
     """`_bounded.bound_pools` reads httpx's private attributes: this fails loudly when
     an httpx release moves them (the sync header drip would then run unbounded).
