@@ -19,6 +19,7 @@ completion list in an IDE is its public surface.
 
 from __future__ import annotations
 
+import contextvars
 import copy as _copy
 import email.utils
 import importlib
@@ -79,6 +80,13 @@ RETRYABLE_STATUSES = frozenset({408, 409, 429})
 USER_AGENT = (
     f"creditwatch/{__version__} httpx/{httpx.__version__} python/{platform.python_version()}"
 )
+
+ATTEMPT_DEADLINE: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
+    "creditwatch_attempt_deadline", default=None
+)
+"""(monotonic deadline, budget in seconds) of the sync attempt under way in this
+thread, set by `SyncTransport.request`; the network backend of a client's own pool
+(`creditwatch._bounded`) caps every connect, read and write at the time left."""
 
 logger = logging.getLogger("creditwatch")
 LOG_ENV = "CREDITWATCH_LOG"
@@ -569,6 +577,7 @@ class Transport(Generic[H]):
         if timeout is not ...:
             copy.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
             copy._timeout = copy.timeout  # the pool's default is the original's: per request
+            copy._budget = attempt_budget(copy.timeout)
         if max_retries is not None:
             if max_retries < 0:
                 raise ValueError("max_retries must be >= 0")
@@ -669,9 +678,6 @@ class Transport(Generic[H]):
         if limit is not None and size > limit:
             raise self._read_failed(response, _TooLarge())
         return response
-
-    def _deadline(self) -> float | None:
-        return None if self._budget is None else time.monotonic() + self._budget
 
     def _overdue(self, request: httpx.Request) -> httpx.ReadTimeout:
         return httpx.ReadTimeout(
@@ -899,8 +905,8 @@ class Transport(Generic[H]):
             why = type(exc).__name__
             if not isinstance(exc, httpx.TimeoutException):  # the attempt's budget
                 why = f"no complete answer within {self._budget:g} s"
-            elif isinstance(exc, httpx.ReadTimeout) and "budget" in str(exc):
-                why = f"ReadTimeout: {exc}"
+            elif "budget" in str(exc):  # our network backend's cap (`_bounded`)
+                why = f"{why}: {exc}"
             error = APITimeoutError(
                 f"{label}: {where} timed out ({why})", provider=self.profile.name
             )
@@ -929,7 +935,11 @@ class SyncTransport(Transport[httpx.Client]):
     """Sends a generated client's requests with an ``httpx.Client``."""
 
     def _new_http(self, headers: dict[str, str], timeout: httpx.Timeout) -> httpx.Client:
-        return httpx.Client(headers=headers, timeout=timeout)
+        from ._bounded import bound_pools  # noqa: PLC0415 - loads httpcore, as httpx.Client does
+
+        client = httpx.Client(headers=headers, timeout=timeout)
+        bound_pools(client)  # each attempt ends by its deadline, whatever the server drips
+        return client
 
     def close(self) -> None:
         """Close the connection pool if it is the transport's own."""
@@ -956,7 +966,20 @@ class SyncTransport(Transport[httpx.Client]):
             response.close()
         return response
 
-    def _send(self, request: httpx.Request, deadline: float | None) -> httpx.Response:
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        """One attempt: the request and its same-origin redirects, within the budget."""
+        if self._budget is None:
+            return self._follow(request, None)
+        # for our pool's network backend (`_bounded`): connect, headers and body all end
+        # by the deadline; `_fetch` checks it between body chunks too (a caller's pool)
+        deadline = time.monotonic() + self._budget
+        token = ATTEMPT_DEADLINE.set((deadline, self._budget))
+        try:
+            return self._follow(request, deadline)
+        finally:
+            ATTEMPT_DEADLINE.reset(token)
+
+    def _follow(self, request: httpx.Request, deadline: float | None) -> httpx.Response:
         response = self._fetch(request, deadline)
         if not 300 <= response.status_code < 400:  # the common case: no redirect to check
             return response
@@ -976,7 +999,7 @@ class SyncTransport(Transport[httpx.Client]):
             error: APIError | Exception
             start = self._sending(request, retries)
             try:
-                response = self._send(request, self._deadline())
+                response = self._send(request)
             except (APIError, *_RETRIED) as exc:
                 self._answered(request, type(exc).__name__, start)
                 error = exc

@@ -25,9 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import creditwatch
+import httpcore
 import httpx
 import pytest
 from creditwatch import _base
+from creditwatch._bounded import BoundedBackend, BoundedStream, bound_pools
 
 from _cases import CASES, MODES, call
 from _faults import FaultServer, Reply, json_reply
@@ -518,17 +520,96 @@ def header_drip() -> Iterator[str]:
         thread.join(5)
 
 
-def test_a_header_drip_ends_within_the_timeout_async() -> None:
-    """Async clients bound the whole attempt, headers included. (Sync clients check
-    the bound between body chunks; while headers arrive, httpx's per-read timeout is
-    what applies: documented.)"""
+@pytest.mark.parametrize("mode", MODES)
+def test_a_header_drip_ends_within_the_timeout(mode: str) -> None:
+    """Headers one byte a second, timeout=3: an APITimeoutError within 5 s. Async
+    clients run the attempt under ``asyncio.timeout``; a sync client's own pool has a
+    network backend that caps each read at the time left (`creditwatch._bounded`)."""
+    with header_drip() as url:
+        started = time.monotonic()
+        with pytest.raises(creditwatch.APITimeoutError) as caught:
+            hostile_call(PROVIDERS[0], mode, api_key=KEY, base_url=url, timeout=3, max_retries=0)
+        took = time.monotonic() - started
+    print(f"header drip ({mode}): APITimeoutError after {took:.2f} s")
+    assert took < 5
+    assert "3 s" in str(caught.value)  # the budget, named (not httpx's "timed out")
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_with_options_timeout_is_the_attempt_budget(mode: str) -> None:
+    """``with_options(timeout=3)`` on a 30 s client bounds the attempt at 3 s (the copy
+    used to keep the original's 30 s budget)."""
+    module = CASES[PROVIDERS[0]].module
+    method = CASES[PROVIDERS[0]].method
     with header_drip() as url:
         started = time.monotonic()
         with pytest.raises(creditwatch.APITimeoutError):
-            hostile_call(PROVIDERS[0], "async", api_key=KEY, base_url=url, timeout=3, max_retries=0)
+            if mode == "sync":
+                with module.Client(api_key=KEY, base_url=url, timeout=30) as client:
+                    getattr(client.with_options(timeout=3, max_retries=0), method)()
+            else:
+
+                async def run() -> None:
+                    async with module.AsyncClient(api_key=KEY, base_url=url, timeout=30) as c:
+                        await getattr(c.with_options(timeout=3, max_retries=0), method)()
+
+                asyncio.run(run())
         took = time.monotonic() - started
-    print(f"header drip (async): APITimeoutError after {took:.2f} s")
     assert took < 5
+
+
+def test_own_pools_have_the_bounded_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`_bounded.bound_pools` reads httpx's private attributes: this fails loudly when
+    an httpx release moves them (the sync header drip would then run unbounded).
+    The proxy pools httpx mounts from the environment get the backend too; a caller's
+    ``http_client`` is left as it is."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    proxied = httpx.Client()
+    assert bound_pools(proxied) == 2  # the default transport and the HTTPS proxy's
+    assert bound_pools(proxied) == 0  # never wrapped twice
+    proxied.close()
+    monkeypatch.delenv("HTTPS_PROXY")
+    module = CASES[PROVIDERS[0]].module
+    with module.Client(api_key=KEY) as client:
+        own: Any = client._transport.http._transport
+        assert isinstance(own._pool._network_backend, BoundedBackend)
+    caller = httpx.Client()
+    with module.Client(api_key=KEY, http_client=caller):
+        theirs: Any = caller._transport
+        assert not isinstance(theirs._pool._network_backend, BoundedBackend)
+    caller.close()
+
+
+def test_the_bounded_stream_caps_at_the_time_left() -> None:
+    """Each read waits at most the time left (never 0, which would make the socket
+    non-blocking); past the deadline it raises at once, naming the budget; outside
+    an attempt, and under a shorter timeout of the caller's, it passes through."""
+    waits: list[float | None] = []
+
+    class Stream(httpcore.NetworkStream):
+        def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+            waits.append(timeout)
+            return b"x"
+
+    stream = BoundedStream(Stream())
+    assert stream.read(1, 30.0) == b"x"  # no attempt under way
+    token = _base.ATTEMPT_DEADLINE.set((time.monotonic() + 2.0, 2.0))
+    try:
+        stream.read(1, 30.0)
+        stream.read(1, None)
+        stream.read(1, 0.5)
+    finally:
+        _base.ATTEMPT_DEADLINE.reset(token)
+    assert waits[0] == 30.0
+    assert all(wait is not None and 1.5 < wait <= 2.0 for wait in waits[1:3])
+    assert waits[3] == 0.5
+    token = _base.ATTEMPT_DEADLINE.set((time.monotonic() - 0.1, 2.0))
+    try:
+        with pytest.raises(httpcore.ReadTimeout, match="its 2 s budget"):
+            stream.read(1, 30.0)
+    finally:
+        _base.ATTEMPT_DEADLINE.reset(token)
+    assert len(waits) == 4  # not read at all
 
 
 def test_balances_deadline_bounds_the_whole_check(

@@ -55,7 +55,7 @@ from _repo import BUILD_TIMEOUT, Venv, fresh_venv
 from conftest import FAKE_KEY, FAKE_TOKEN, PROVIDERS
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNTIME_DEPS = {"attrs", "httpx"}
+RUNTIME_DEPS = {"attrs", "httpcore", "httpx"}
 DEV_TOOLS = {
     "build",
     "datamodel-code-generator",
@@ -68,7 +68,7 @@ DEV_TOOLS = {
     "ruff",
 }
 # Top-level import name -> distribution name, for the runtime dependencies.
-IMPORT_TO_DIST = {"httpx": "httpx", "attrs": "attrs", "attr": "attrs"}
+IMPORT_TO_DIST = {"httpx": "httpx", "httpcore": "httpcore", "attrs": "attrs", "attr": "attrs"}
 # Optional: import name -> (distribution, extra); imported only by the modules that need it.
 OPTIONAL_IMPORTS = {
     "prometheus_client": ("prometheus-client", "exporter"),
