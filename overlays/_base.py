@@ -316,6 +316,13 @@ def _checked_url(label: str, url: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _url(url: str) -> httpx.URL:
+    """An operation's URL, parsed once (an ``httpx.URL`` is immutable; the clients of
+    many accounts on one server send to the same few)."""
+    return httpx.URL(url)
+
+
 @functools.lru_cache(maxsize=256)
 def _origin_of(base_url: str) -> httpx.URL:
     """The origin (scheme, host, port) of a checked base URL; an ``httpx.URL`` is
@@ -625,7 +632,7 @@ class Transport(Generic[H]):
     def _build_request(self, kwargs: dict[str, Any]) -> httpx.Request:
         request = self.http.build_request(
             kwargs["method"],
-            self.base_url + kwargs["url"],
+            _url(self.base_url + kwargs["url"]),
             params=kwargs.get("params"),
             headers=self._headers or None,
             json=kwargs.get("json"),
