@@ -130,15 +130,20 @@ def shared_pool(
     return _SharedPool(limits=limits, trust_env=trust_env)
 
 
+class _NoJar(http.cookiejar.CookieJar):
+    """A cookie jar that stores nothing, whatever puts a cookie in it."""
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        return None
+
+
 class _NoCookies(httpx.Cookies):
     """Cookies that stay empty: a ``Set-Cookie`` is not even parsed (httpx would
-    build two ``urllib`` adapters per response to offer it to a jar that refuses
-    it), and the jar's policy refuses any cookie set by hand."""
+    build two ``urllib`` adapters per response to offer it to the jar), and a cookie
+    set by hand is dropped by the jar."""
 
     def __init__(self) -> None:
-        super().__init__(
-            http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-        )
+        super().__init__(_NoJar())
 
     def extract_cookies(self, response: httpx.Response) -> None:
         return None
