@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
 import time
@@ -36,6 +37,9 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports it
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (see ``creditwatch balances -h``)."""
+    # A one-shot command: what the imports made is never garbage, so the collections
+    # during 2,000 checks need not scan it (30-40 ms of a 2,000-account run).
+    gc.freeze()
     try:
         parsed = _cli.parse_args(argv)
         if isinstance(parsed, int):

@@ -125,10 +125,56 @@ def shared_pool(
     use_aiohttp = aiohttp_available() if aiohttp is None else aiohttp
     # A pool shared by many accounts keeps no cookie: one account's must not travel
     # with another's requests.
-    jar = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     if use_aiohttp:
-        return DefaultAioHttpClient(limits=limits, trust_env=trust_env, cookies=jar)
-    return httpx.AsyncClient(limits=limits, trust_env=trust_env, cookies=jar)
+        return _SharedAioHttpPool(limits=limits, trust_env=trust_env)
+    return _SharedPool(limits=limits, trust_env=trust_env)
+
+
+class _NoJar(http.cookiejar.CookieJar):
+    """A cookie jar that stores nothing, whatever puts a cookie in it."""
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        return None
+
+
+class _NoCookies(httpx.Cookies):
+    """Cookies that stay empty: a ``Set-Cookie`` is not even parsed (httpx would
+    build two ``urllib`` adapters per response to offer it to the jar), and a cookie
+    set by hand is dropped by the jar."""
+
+    def __init__(self) -> None:
+        super().__init__(_NoJar())
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class _SharedPool(httpx.AsyncClient):
+    """`shared_pool` on httpx's transport: an ``httpx.AsyncClient`` without cookies."""
+
+    _no_cookies = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._no_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        raise AttributeError("a shared pool keeps no cookies")
+
+
+class _SharedAioHttpPool(DefaultAioHttpClient):
+    """`shared_pool` over aiohttp: a `DefaultAioHttpClient` without cookies."""
+
+    _no_cookies = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._no_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        raise AttributeError("a shared pool keeps no cookies")
 
 
 def transport_name(http: httpx.AsyncClient) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextvars
 import copy as _copy
 import email.utils
+import functools
 import importlib
 import ipaddress
 import json
@@ -38,7 +39,7 @@ import warnings
 import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 import attrs
 import httpx
@@ -111,6 +112,22 @@ def _log_from_environment() -> None:
 
 
 _log_from_environment()
+
+
+class Watcher(Protocol):
+    """Follows the attempts in flight (`WATCHERS`)."""
+
+    def sending(self, key: int, provider: str, attempt: tuple[int, int]) -> None:
+        """An attempt starts: ``key`` names the request, ``attempt`` is (n, of m)."""
+
+    def answered(self, key: int) -> None:
+        """That request's attempt ended (answered or failed)."""
+
+
+WATCHERS: list[Watcher] = []
+"""Told of each attempt's start and end (the command line's progress names the
+provider it is waiting for). A method call per attempt: much cheaper than the DEBUG
+log record it replaces, which cost two URL copies and a record per attempt."""
 
 Parse = Callable[[Any], T]
 """Decoded JSON -> what a method returns (the generated ``from_dict``, or a generated
@@ -270,10 +287,18 @@ def resolve_base_url(profile: Profile, base_url: str | None, server: str = "") -
     loopback only (credentials never travel in clear text off this machine); never
     with user info (``user:pass@``), a query or a fragment."""
     url = (base_url or env(f"{profile.env_prefix}_BASE_URL") or server).rstrip("/")
+    return _checked_url(profile.label, url)
+
+
+@functools.lru_cache(maxsize=256)
+def _checked_url(label: str, url: str) -> str:
+    """`resolve_base_url`'s checks of one URL, done once per URL (2,000 accounts on
+    a few servers parse a few URLs, not 2,000); a refused URL raises every time (an
+    exception is never cached)."""
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL:
-        raise ValueError(f"{profile.label}: base_url is not a valid URL") from None
+        raise ValueError(f"{label}: base_url is not a valid URL") from None
     extra = [
         what
         for what, present in (
@@ -285,7 +310,7 @@ def resolve_base_url(profile: Profile, base_url: str | None, server: str = "") -
     ]
     if extra:  # the URL itself is not quoted: user info may hold a password
         raise ValueError(
-            f"{profile.label}: base_url must not have {' or '.join(extra)}: pass the "
+            f"{label}: base_url must not have {' or '.join(extra)}: pass the "
             "credential as a constructor argument or environment variable, and the "
             f"scheme, host, port and path only (got {_safe_url(parsed)})"
         )
@@ -294,9 +319,23 @@ def resolve_base_url(profile: Profile, base_url: str | None, server: str = "") -
     if parsed.scheme == "http" and _is_loopback(parsed.host):
         return url
     raise ValueError(
-        f"{profile.label}: base_url must be https:// (plain http:// is allowed only for "
+        f"{label}: base_url must be https:// (plain http:// is allowed only for "
         f"localhost, 127.0.0.0/8 and ::1), got {url!r}"
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _url(url: str) -> httpx.URL:
+    """An operation's URL, parsed once (an ``httpx.URL`` is immutable; the clients of
+    many accounts on one server send to the same few)."""
+    return httpx.URL(url)
+
+
+@functools.lru_cache(maxsize=256)
+def _origin_of(base_url: str) -> httpx.URL:
+    """The origin (scheme, host, port) of a checked base URL; an ``httpx.URL`` is
+    immutable, so clients of one server share it."""
+    return httpx.URL(base_url).copy_with(path="/", query=None, fragment=None)
 
 
 def _safe_url(url: httpx.URL) -> str:
@@ -552,7 +591,7 @@ class Transport(Generic[H]):
         if max_response_bytes is not None and max_response_bytes < 1:
             raise ValueError("max_response_bytes must be >= 1 (or None: no cap)")
         self.max_response_bytes = max_response_bytes
-        self._origin = httpx.URL(self.base_url).copy_with(path="/", query=None, fragment=None)
+        self._origin = _origin_of(self.base_url)
         auth = profile.auth_headers(credential)
         self._sensitive = SENSITIVE_HEADERS | {name.lower() for name in auth}
         headers = {"User-Agent": USER_AGENT, **profile.extra_headers, **auth}
@@ -602,7 +641,7 @@ class Transport(Generic[H]):
     def _build_request(self, kwargs: dict[str, Any]) -> httpx.Request:
         request = self.http.build_request(
             kwargs["method"],
-            self.base_url + kwargs["url"],
+            _url(self.base_url + kwargs["url"]),
             params=kwargs.get("params"),
             headers=self._headers or None,
             json=kwargs.get("json"),
@@ -836,7 +875,12 @@ class Transport(Generic[H]):
     def _sending(self, request: httpx.Request, retries: int) -> float:
         """Log an attempt (DEBUG: method, URL without query, attempt n of m; never a
         header). The record's ``creditwatch_event`` fields let the command line show
-        which provider it is waiting for. Returns the start time."""
+        which provider it is waiting for; each of `WATCHERS` is told. Returns the
+        start time."""
+        if WATCHERS:
+            attempt = (retries + 1, self.max_retries + 1)
+            for watcher in WATCHERS:
+                watcher.sending(id(request), self.profile.name, attempt)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s: %s %s (attempt %d of %d)",
@@ -855,7 +899,10 @@ class Transport(Generic[H]):
         return time.monotonic()
 
     def _answered(self, request: httpx.Request, outcome: str, start: float) -> None:
-        """Log the end of an attempt (DEBUG): the status line, or the failure."""
+        """Log the end of an attempt (DEBUG): the status line, or the failure; tell
+        `WATCHERS`."""
+        for watcher in WATCHERS:
+            watcher.answered(id(request))
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s: %s %s -> %s (%.2f s)",

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import functools
 import json
-import logging
 import math
 import re
 import shutil
@@ -28,7 +27,7 @@ import attrs
 
 from . import PROVIDERS
 from ._balance import Balance, credential_variables
-from ._base import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
+from ._base import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, WATCHERS
 from ._forecast import Forecast, sparkline
 from ._version import __version__
 
@@ -931,23 +930,18 @@ def _json_default(value: object) -> Any:
 # -- progress -------------------------------------------------------------------------
 
 
-class _InFlight(logging.Handler):
-    """Follows the requests the transport logs (``creditwatch_event`` records, DEBUG):
+class _InFlight:
+    """Follows the requests the transport sends (a `creditwatch._base.Watcher`):
     which provider each one is for, its attempt, and when it was sent."""
 
     def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
         self.requests: dict[int, tuple[str, tuple[int, int], float]] = {}
 
-    def emit(self, record: logging.LogRecord) -> None:
-        event = getattr(record, "creditwatch_event", None)
-        key = getattr(record, "creditwatch_request", None)
-        if event == "send" and isinstance(key, int):
-            provider = str(getattr(record, "creditwatch_provider", "?"))
-            attempt = getattr(record, "creditwatch_attempt", (1, 1))
-            self.requests[key] = (provider, attempt, time.monotonic())
-        elif event == "done" and isinstance(key, int):
-            self.requests.pop(key, None)
+    def sending(self, key: int, provider: str, attempt: tuple[int, int]) -> None:
+        self.requests[key] = (provider, attempt, time.monotonic())
+
+    def answered(self, key: int) -> None:
+        self.requests.pop(key, None)
 
     def stalled(self, after: float) -> list[tuple[int, str, tuple[int, int], float]]:
         """Requests without an answer for ``after`` seconds or more: (key, provider,
@@ -987,18 +981,13 @@ class Progress:
         self._shown = False
         self._inflight = _InFlight()
         self._reported: set[tuple[int, int]] = set()
-        self._level = logging.NOTSET
 
     def advance(self) -> None:
         self.done += 1
 
     async def __aenter__(self) -> Progress:
         if self.total:
-            logger = logging.getLogger("creditwatch")
-            self._level = logger.level
-            if not logger.isEnabledFor(logging.DEBUG):
-                logger.setLevel(logging.DEBUG)  # the records _InFlight follows
-            logger.addHandler(self._inflight)
+            WATCHERS.append(self._inflight)
             self._task = asyncio.create_task(self._spin() if self.enabled else self._watch())
         return self
 
@@ -1013,9 +1002,8 @@ class Progress:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-            logger = logging.getLogger("creditwatch")
-            logger.removeHandler(self._inflight)
-            logger.setLevel(self._level)
+            with contextlib.suppress(ValueError):
+                WATCHERS.remove(self._inflight)
         if self._shown:
             self._write("\r\033[K")
 

@@ -208,6 +208,51 @@ async def test_a_shared_pool_keeps_no_cookie(server: FaultServer, transport_kind
     assert [r.headers.get("cookie") for r in server.requests] == [None, None, None]
 
 
+async def test_a_shared_pool_stores_no_cookie_even_when_asked(transport_kind: str) -> None:
+    """The pool's cookies stay empty: a cookie set by hand is refused by the jar's
+    policy, and the pool's cookies cannot be replaced."""
+    async with _aiohttp.shared_pool(2) as pool:
+        pool.cookies.set("s", "a0", domain="127.0.0.1")
+        assert dict(pool.cookies) == {}
+        with pytest.raises(AttributeError):
+            pool.cookies = {"s": "a0"}
+
+
+def test_a_refused_base_url_is_refused_every_time() -> None:
+    """Base URLs are checked once per URL (cached), but a refusal is never cached: the
+    same plain-http URL off loopback is refused on every construction."""
+    for _ in range(3):
+        with pytest.raises(ValueError, match="must be https"):
+            creditwatch.flamel.AsyncClient(FAKE_KEY, base_url="http://example.com")
+
+
+async def test_progress_watchers_see_each_attempt_start_and_end(server: FaultServer) -> None:
+    """The command line's progress follows attempts through `_base.WATCHERS`: one
+    start (provider, attempt n of m) and one end per attempt."""
+    from creditwatch import _base  # noqa: PLC0415
+
+    seen: list[tuple[str, object]] = []
+
+    class Watcher:
+        def sending(self, key: int, provider: str, attempt: tuple[int, int]) -> None:
+            seen.append(("send", (provider, attempt)))
+
+        def answered(self, key: int) -> None:
+            seen.append(("done", None))
+
+    server.script(json_reply(CASES["flamel"].example()))
+    watcher = Watcher()
+    _base.WATCHERS.append(watcher)
+    try:
+        async with creditwatch.flamel.AsyncClient(
+            FAKE_KEY, base_url=server.base_url, max_retries=2
+        ) as client:
+            await client.get_my_info()
+    finally:
+        _base.WATCHERS.remove(watcher)
+    assert seen == [("send", ("flamel", (1, 3))), ("done", None)]
+
+
 def test_default_aiohttp_client_without_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_aiohttp, "aiohttp_available", lambda: False)
     with pytest.raises(ImportError, match=r'pip install "creditwatch\[aiohttp\]"'):
