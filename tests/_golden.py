@@ -66,6 +66,12 @@ def request(provider: str, key: str) -> tuple[str, dict[str, str]]:
     return expected["path"], headers
 
 
+def server(provider: str) -> str:
+    """The provider's real server URL, the client's default (from its docs)."""
+    url: str = _load(provider)["request"]["server"]
+    return url
+
+
 def first_example(provider: str) -> dict[str, Any]:
     """The hand-worked balance of the first documented example (of each call)."""
     return golden(provider)[next(iter(balance_examples(provider)))]

@@ -48,7 +48,7 @@ import pydantic
 import pytest
 
 from _specs import JSON, deref, generated_model, load, operations, pointer, resolve, same_text_value
-from conftest import PROVIDERS, ROOT, SPECS
+from conftest import PROVIDERS, ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures"
 CODEGEN = Path(sys.executable).parent / "datamodel-codegen"
@@ -76,6 +76,36 @@ class Example:
     value: Any
 
 
+def schema_name(op: dict[str, Any], status: object, media: dict[str, Any]) -> str:
+    """The class name both readers give a response body: its component schema's name, or
+    for an inline schema (OpenRouter's) the name openapi-python-client gives it,
+    ``<OperationId>Response<status>``, under which :func:`hoisted` also puts it in the
+    spec datamodel-codegen reads."""
+    ref = media["schema"].get("$ref")
+    if isinstance(ref, str):
+        return ref.rsplit("/", 1)[-1]
+    opid: str = op["operationId"]
+    return f"{opid[:1].upper()}{opid[1:]}Response{status}"
+
+
+def hoisted(spec: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``spec`` whose inline JSON response schemas are component schemas named
+    by :func:`schema_name` (datamodel-codegen names inline bodies its own way)."""
+    spec = copy.deepcopy(spec)
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for _, _, op in operations(spec):
+        for status, response in op.get("responses", {}).items():
+            media = resolve(spec, response).get("content", {}).get(JSON)
+            if media is not None and "$ref" not in media["schema"]:
+                name = schema_name(op, status, media)
+                assert name not in schemas, f"{name}: already a schema"
+                schemas[name], media["schema"] = (
+                    media["schema"],
+                    {"$ref": f"#/components/schemas/{name}"},
+                )
+    return spec
+
+
 def response_examples() -> Iterator[Example]:
     """Every named example and ``example`` of every JSON response, once each."""
     for provider in PROVIDERS:
@@ -90,7 +120,7 @@ def response_examples() -> Iterator[Example]:
                 media = response.get("content", {}).get(JSON)
                 if media is None:
                     continue
-                ref_name = media["schema"]["$ref"].rsplit("/", 1)[-1]
+                ref_name = schema_name(op, status, media)
                 label = f"{provider}-{op['operationId']}-{status}"
                 if "example" in media:
                     yield Example(provider, label, ref_name, media["example"])
@@ -111,8 +141,7 @@ def fixture_schema(provider: str, file: Path) -> str | None:
             response = resolve(spec, op.get("responses", {}).get(parts[1]))
             media = (response or {}).get("content", {}).get(JSON)
             if media is not None:
-                name: str = media["schema"]["$ref"].rsplit("/", 1)[-1]
-                return name
+                return schema_name(op, parts[1], media)
     return None
 
 
@@ -147,7 +176,9 @@ def pydantic_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
 
     def generate(provider: str) -> Path:
         target = out / f"{provider}_models.py"
-        command = [str(CODEGEN), "--input", str(SPECS / f"{provider}.yaml"), "--output"]
+        source = out / f"{provider}.json"
+        source.write_text(json.dumps(hoisted(load(provider))), encoding="utf-8")
+        command = [str(CODEGEN), "--input", str(source), "--output"]
         result = subprocess.run(
             [*command, str(target), *CODEGEN_OPTIONS], capture_output=True, text=True, check=False
         )
