@@ -15,6 +15,7 @@ if _TYPE_CHECKING:
     from .. import generect as generect
     from .. import llmgenerator as llmgenerator
     from .. import openrouter as openrouter
+    from .. import twilio as twilio
 
 __all__ = [
     "deepl",
@@ -25,4 +26,5 @@ __all__ = [
     "generect",
     "llmgenerator",
     "openrouter",
+    "twilio",
 ]

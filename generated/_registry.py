@@ -12,6 +12,7 @@ PROVIDERS = (
     "generect",
     "llmgenerator",
     "openrouter",
+    "twilio",
 )
 """Every provider's module name (``creditwatch.<name>``), in order of name."""
 LABELS = {
@@ -23,6 +24,7 @@ LABELS = {
     "generect": "Generect",
     "llmgenerator": "LLMGenerator",
     "openrouter": "OpenRouter",
+    "twilio": "Twilio",
 }
 """Display names."""
 CREDENTIAL_VARIABLES = {
@@ -34,6 +36,7 @@ CREDENTIAL_VARIABLES = {
     "generect": ("GENERECT_API_KEY",),
     "llmgenerator": ("LLMGENERATOR_API_KEY", "LLMGENERATOR_ACCESS_TOKEN"),
     "openrouter": ("OPENROUTER_API_KEY",),
+    "twilio": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
 }
 """The environment variables that can hold each provider's credential, in order."""
 DEMO_USAGE = {
@@ -45,5 +48,6 @@ DEMO_USAGE = {
     "generect": (0.015, 12.0),
     "llmgenerator": (0.04, None),
     "openrouter": (0.04, 5.0),
+    "twilio": (0.01, 20.0),
 }
 """``creditwatch demo``: (share of the credits used per day, days ago of a top-up)."""

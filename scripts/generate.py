@@ -126,7 +126,16 @@ def generate_package(provider: Provider, spec_text: str, workdir: Path) -> Path:
         raise SystemExit(f"openapi-python-client cannot read {provider.name}: {openapi.detail}")
     project = Project(openapi=openapi, config=config, custom_template_path=CODEGEN / "templates")
     try:  # what templates/client.py.jinja renders: the provider's client classes
-        built = surface.build(provider.name, spec, openapi)
+        credentials = provider.declaration.credentials
+        built = surface.build(
+            provider.name,
+            spec,
+            openapi,
+            joint=[c.argument for c in credentials]
+            if any(c.send.basic for c in credentials)
+            else (),
+            fills={c.fills: c.argument for c in credentials if c.fills},
+        )
     except surface.SurfaceError as exc:
         raise SystemExit(f"{provider.name}: {exc}") from None
     # the declaration, checked against the models and compiled (codegen/profile.py)

@@ -26,7 +26,7 @@ import creditwatch
 import httpx
 
 from _specs import JSON, load, operations, resolve
-from conftest import FAKE_KEY, FAKE_TOKEN, PROVIDERS
+from conftest import FAKE_KEY, FAKE_TOKEN, PROVIDERS, concrete_path, with_credentials
 
 BASE_URL = "https://api.example.test"  # never reached: every request goes to a MockTransport
 
@@ -102,7 +102,7 @@ def spec_operations() -> Iterator[tuple[str, str, str, dict[str, Any]]]:
 
 def client_operations() -> list[Op]:
     return [
-        Op(provider, op_id, path, method, credential, unwrap)
+        Op(provider, op_id, concrete_path(provider, path), method, credential, unwrap)
         for provider, op_id, path, _ in spec_operations()
         for method, credential, unwrap in _CALLS.get((provider, op_id), [])
     ]
@@ -180,7 +180,7 @@ def call(
     options: dict[str, Any] = {
         "base_url": BASE_URL,
         "max_retries": 0,
-        **op.credential,
+        **with_credentials(op.provider, dict(op.credential)),
         **client_options,
     }
     name = method or op.method

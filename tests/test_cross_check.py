@@ -83,16 +83,42 @@ def schema_name(op: dict[str, Any], status: object, media: dict[str, Any]) -> st
     spec datamodel-codegen reads."""
     ref = media["schema"].get("$ref")
     if isinstance(ref, str):
-        return ref.rsplit("/", 1)[-1]
+        return class_name(ref.rsplit("/", 1)[-1])
     opid: str = op["operationId"]
     return f"{opid[:1].upper()}{opid[1:]}Response{status}"
 
 
+def class_name(schema: str) -> str:
+    """The class both readers make of a component schema: its name, or for a dotted
+    one (Twilio's ``api.v2010.account.balance``) its parts capitalized and joined
+    (``ApiV2010AccountBalance``), as openapi-python-client names it."""
+    if "." not in schema:
+        return schema
+    return "".join(part[:1].upper() + part[1:] for part in schema.split("."))
+
+
+def _renamed_refs(node: Any, renames: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.rsplit("/", 1)[-1] in renames:
+            node = {**node, "$ref": "#/components/schemas/" + renames[ref.rsplit("/", 1)[-1]]}
+        return {k: _renamed_refs(v, renames) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_renamed_refs(v, renames) for v in node]
+    return node
+
+
 def hoisted(spec: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``spec`` whose inline JSON response schemas are component schemas named
-    by :func:`schema_name` (datamodel-codegen names inline bodies its own way)."""
-    spec = copy.deepcopy(spec)
+    by :func:`schema_name` (datamodel-codegen names inline bodies its own way), and
+    whose dotted schema names are :func:`class_name`'s (datamodel-codegen reads dots as
+    modules)."""
+    schemas = spec.get("components", {}).get("schemas", {})
+    renames = {name: class_name(name) for name in schemas if "." in name}
+    spec = _renamed_refs(copy.deepcopy(spec), renames)
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for old, new in renames.items():
+        schemas[new] = schemas.pop(old)
     for _, _, op in operations(spec):
         for status, response in op.get("responses", {}).items():
             media = resolve(spec, response).get("content", {}).get(JSON)
@@ -134,7 +160,7 @@ def fixture_schema(provider: str, file: Path) -> str | None:
     ``<SchemaName>[.<anything>].json`` or ``<operationId>.<status>[.<anything>].json``."""
     spec = load(provider)
     parts = file.name.split(".")
-    if parts[0] in spec.get("components", {}).get("schemas", {}):
+    if parts[0] in map(class_name, spec.get("components", {}).get("schemas", {})):
         return parts[0]
     for _, _, op in operations(spec):
         if op.get("operationId") == parts[0] and len(parts) > 2:
