@@ -26,6 +26,7 @@ import attrs
 
 from . import PROVIDERS
 from ._balance import Balance
+from ._base import load_profile
 from ._checks import Result, Target, acheck_many, credential_names
 from ._forecast import DAY
 
@@ -144,6 +145,32 @@ def routes(
     return table
 
 
+def find_route(table: Mapping[str, Route], path: str) -> Route | None:
+    """The route of ``path``: exact, else a route whose spec path has parameters
+    (Twilio's ``{AccountSid}``, filled by the client from a credential) matching it
+    segment by segment."""
+    route = table.get(path)
+    if route is not None:
+        return route
+    for template, candidate in table.items():
+        if "{" in template and re.fullmatch(_template_pattern(template), path):
+            return candidate
+    return None
+
+
+def _template_pattern(template: str) -> str:
+    parts = re.split(r"(\{[^}/]*\})", template)
+    return "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
+
+
+def demo_credentials(provider: str) -> dict[str, str]:
+    """The demo key as the provider's credential: its first one, or every one when its
+    credentials are used together (Twilio's account SID and auth token)."""
+    names = credential_names(provider)
+    joint = load_profile(provider).joint
+    return {name: DEMO_KEY for name in (names if joint else names[:1])}
+
+
 def _header_value(value: object, now: float) -> object:
     """A documented header example; one that is a Unix time (a rate-limit reset) is
     served a minute from now, so that it is not years in the past."""
@@ -231,7 +258,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
-        route = self.server.routes.get(path)
+        route = find_route(self.server.routes, path)
         if route is None:
             self._send(
                 404, f"creditwatch demo: no documented example for GET {path}".encode(), "text"
@@ -315,7 +342,7 @@ async def check(
     targets = [
         Target(
             provider=provider,
-            credentials={credential_names(provider)[0]: DEMO_KEY},
+            credentials=demo_credentials(provider),
             base_url=server.base_url(provider),
             timeout=timeout,
         )

@@ -47,7 +47,18 @@ from typing import Any
 import pydantic
 import pytest
 
-from _specs import JSON, deref, generated_model, load, operations, pointer, resolve, same_text_value
+from _specs import (
+    JSON,
+    class_name,
+    deref,
+    generated_model,
+    load,
+    operations,
+    pointer,
+    resolve,
+    response_class,
+    same_text_value,
+)
 from conftest import PROVIDERS, ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -77,24 +88,10 @@ class Example:
 
 
 def schema_name(op: dict[str, Any], status: object, media: dict[str, Any]) -> str:
-    """The class name both readers give a response body: its component schema's name, or
-    for an inline schema (OpenRouter's) the name openapi-python-client gives it,
-    ``<OperationId>Response<status>``, under which :func:`hoisted` also puts it in the
-    spec datamodel-codegen reads."""
-    ref = media["schema"].get("$ref")
-    if isinstance(ref, str):
-        return class_name(ref.rsplit("/", 1)[-1])
-    opid: str = op["operationId"]
-    return f"{opid[:1].upper()}{opid[1:]}Response{status}"
-
-
-def class_name(schema: str) -> str:
-    """The class both readers make of a component schema: its name, or for a dotted
-    one (Twilio's ``api.v2010.account.balance``) its parts capitalized and joined
-    (``ApiV2010AccountBalance``), as openapi-python-client names it."""
-    if "." not in schema:
-        return schema
-    return "".join(part[:1].upper() + part[1:] for part in schema.split("."))
+    """The class name both readers give a response body (`response_class`); for an
+    inline schema, :func:`hoisted` puts it in the spec datamodel-codegen reads under
+    that name."""
+    return response_class(op, status, media)
 
 
 def _renamed_refs(node: Any, renames: dict[str, str]) -> Any:

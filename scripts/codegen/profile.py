@@ -334,7 +334,7 @@ def _typed(ctx: _Context, key: str, f: Field, kinds: tuple[str, ...], what: str)
     return False
 
 
-def _amount(
+def _amount(  # noqa: PLR0911 - one return per problem
     ctx: _Context, code: _Code, key: str, amount: Amount, calls: dict[str, ModelProperty]
 ) -> str | None:
     if amount.value.startswith(OPEN):

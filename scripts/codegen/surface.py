@@ -319,7 +319,7 @@ def _check_variant(known: Method, method: Method, variant: Variant) -> None:
         raise SurfaceError(f"{where}: variants must return the same type")
 
 
-def _method(
+def _method(  # noqa: PLR0917 - one call site
     name: str,
     endpoint: Endpoint,
     result: str | None,
