@@ -90,9 +90,15 @@ class Balance(Generic[A_co]):
         return percent if math.isfinite(percent) else None
 
 
-def from_unix(value: float | None) -> datetime | None:
-    """Unix seconds (UTC) as an aware datetime."""
-    return None if value is None else datetime.fromtimestamp(value, UTC)
+def from_unix(value: float | None, field: str = "time") -> datetime | None:
+    """Unix seconds (UTC) as an aware datetime; ValueError naming ``field`` for a number
+    no datetime can hold (out of range, NaN)."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{field}: not a Unix time a datetime can hold") from None
 
 
 def next_month_start(now: datetime) -> datetime:

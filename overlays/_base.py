@@ -575,6 +575,7 @@ class Transport(Generic[H]):
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.profile = profile
+        values: dict[str, str]
         if profile.joint:
             values = resolve_joint(profile, credentials)
             self.credential_name, credential = next(iter(values.items()))
@@ -582,18 +583,14 @@ class Transport(Generic[H]):
             self.credential_name, credential = resolve_credential(profile, credentials)
             values = {self.credential_name: credential}
         self._credentials = values
-        auth = profile.auth_headers(*values.values())
+        auth: Mapping[str, str] = profile.auth_headers(*values.values())
         # every credential and every credential-carrying header value (HTTP basic's
         # base64 token is a form of both credentials), as sent and after the scheme word
-        forms = {
-            form
-            for text in (
-                *values.values(),
-                *auth.values(),
-                *(v.split(" ", 1)[-1] for v in auth.values()),
-            )
-            for form in secret_forms(text)
-        }
+        texts = [*values.values(), *auth.values()]
+        texts += [value.split(" ", 1)[-1] for value in auth.values()]
+        forms: set[str] = set()
+        for text in texts:
+            forms.update(secret_forms(text))
         self.secrets = tuple(sorted(forms, key=len, reverse=True))
         server = choose_server(profile, self.credential_name, credential, server)
         self.base_url = resolve_base_url(profile, base_url, server)

@@ -186,9 +186,14 @@ _DATE = re.compile(
 
 def _shift_dates(value: Any, shift: timedelta) -> Any:
     """``value`` (decoded JSON) with every ISO 8601 date or date-time moved by ``shift``,
-    in its own spelling (a ``Z`` stays a ``Z``, a date stays a date)."""
+    in its own spelling (a ``Z`` stays a ``Z``, a date stays a date), and every Unix
+    time (an integer of 10 digits in a field named for a time, ElevenLabs'
+    ``next_character_count_reset_unix``) moved by as many seconds."""
     if isinstance(value, dict):
-        return {k: _shift_dates(v, shift) for k, v in value.items()}
+        return {
+            k: _shift_unix(v, shift) if _UNIX_FIELD.search(k) else _shift_dates(v, shift)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_shift_dates(v, shift) for v in value]
     if not isinstance(value, str) or not _DATE.match(value):
@@ -204,6 +209,15 @@ def _shift_dates(value: Any, shift: timedelta) -> Any:
     if value.endswith("Z"):
         text = text.replace("+00:00", "Z")
     return text
+
+
+_UNIX_FIELD = re.compile(r"unix|timestamp|_at$|reset", re.I)
+
+
+def _shift_unix(value: Any, shift: timedelta) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and 10**9 <= value < 10**10:
+        return value + int(shift.total_seconds())
+    return _shift_dates(value, shift)
 
 
 def honest_shifts(

@@ -48,6 +48,22 @@ def credentials(provider: str, key: str = FAKE_KEY) -> dict[str, str]:
     return {name: value.replace("<key>", key) for name, value in given.items()}
 
 
+def credential_env(provider: str, key: str = FAKE_KEY) -> dict[str, str]:
+    """The environment variables that configure the provider with the fake
+    `credentials` (``<P>_API_KEY``; Twilio's ``TWILIO_ACCOUNT_SID`` and
+    ``TWILIO_AUTH_TOKEN``), in the registry's order."""
+    from creditwatch._balance import credential_variables  # noqa: PLC0415
+
+    values = list(credentials(provider, key).values())
+    return dict(zip(credential_variables(provider), values, strict=False))
+
+
+def key_argument(provider: str) -> str:
+    """The constructor argument that holds the secret key in `credentials`
+    (``api_key``; Twilio's ``auth_token``)."""
+    return next(name for name, value in credentials(provider, "<key>").items() if value == "<key>")
+
+
 def _plain(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 

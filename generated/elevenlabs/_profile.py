@@ -38,7 +38,7 @@ def to_balance(account: Account, *, now: datetime | None = None) -> Balance[Acco
         limit=limit,
         unit="characters",
         plan=v_tier,
-        resets_at=from_unix(v_next_character_count_reset_unix),
+        resets_at=from_unix(v_next_character_count_reset_unix, "resets_at"),
         checked_at=checked_at,
         account=account,
     )

@@ -386,7 +386,7 @@ def _time(
         return None
     var, _ = code.field(f, base)
     code.uses.add("from_unix")
-    return f"from_unix({var})"
+    return f"from_unix({var}, {key.rsplit('.', 1)[-1]!r})"
 
 
 def _text_path(

@@ -34,6 +34,7 @@ from creditwatch import (
     generect,
     llmgenerator,
     openrouter,
+    twilio,
 )
 from creditwatch.deepl import Unset
 from creditwatch.deepl.models import UsageResponse
@@ -46,6 +47,7 @@ from creditwatch.generect.models import User as GenerectUser
 from creditwatch.llmgenerator import Account
 from creditwatch.llmgenerator.models import CreditBalance, SubscriptionResponse
 from creditwatch.openrouter.models import GetCreditsResponse200, GetCurrentKeyResponse200
+from creditwatch.twilio.models import ApiV2010AccountBalance
 
 URL = "http://127.0.0.1:8000"
 
@@ -375,6 +377,50 @@ async def openrouter_async(c: openrouter.AsyncClient) -> None:
     assert_type(await raw.get_current_key(), APIResponse[GetCurrentKeyResponse200])
     assert_type(c.balance(), Coroutine[Any, Any, Balance[GetCreditsResponse200]]).close()
     assert_type(await c.balance(), Balance[GetCreditsResponse200])
+
+
+# -- twilio ------------------------------------------------------------------------------
+# Two credentials used together, positional: account SID and auth token.
+
+
+def twilio_constructors(http: httpx.Client, ahttp: httpx.AsyncClient) -> None:
+    assert_type(twilio.Client("AC" + "0" * 32, "token"), twilio.Client)
+    assert_type(
+        twilio.Client(
+            account_sid="AC1",
+            auth_token="t",
+            base_url=URL,
+            timeout=5.0,
+            max_retries=0,
+            http_client=http,
+            max_response_bytes=None,
+        ),
+        twilio.Client,
+    )
+    assert_type(twilio.Client(), twilio.Client)
+    assert_type(twilio.AsyncClient("AC1", "t", http_client=ahttp), twilio.AsyncClient)
+
+
+def twilio_sync(c: twilio.Client) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), twilio.Client)
+    assert_type(c.fetch_balance(), ApiV2010AccountBalance)
+    assert_type(c.fetch_balance().balance, None | str | Unset)  # the exact decimal text
+    assert_type(c.with_raw_response.fetch_balance(), APIResponse[ApiV2010AccountBalance])
+    assert_type(c.balance(), Balance[ApiV2010AccountBalance])
+    assert_type(c.balance().unit, str)
+
+
+async def twilio_async(c: twilio.AsyncClient) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), twilio.AsyncClient)
+    assert_type(c.fetch_balance(), Coroutine[Any, Any, ApiV2010AccountBalance]).close()
+    assert_type(await c.fetch_balance(), ApiV2010AccountBalance)
+    assert_type(
+        c.with_raw_response.fetch_balance(),
+        Coroutine[Any, Any, APIResponse[ApiV2010AccountBalance]],
+    ).close()
+    assert_type(await c.with_raw_response.fetch_balance(), APIResponse[ApiV2010AccountBalance])
+    assert_type(c.balance(), Coroutine[Any, Any, Balance[ApiV2010AccountBalance]]).close()
+    assert_type(await c.balance(), Balance[ApiV2010AccountBalance])
 
 
 # -- across providers --------------------------------------------------------------------
