@@ -244,6 +244,10 @@ def type_problems(  # noqa: PLR0911, PLR0912 - one branch per kind of annotation
         return [f"{path}: {_show(value)} is not {_hint_name(hint)}"]
     if hint is type(None):
         return [] if value is None else [f"{path}: {_show(value)} is not None"]
+    if origin is typing.Literal:  # a const (ElevenLabs' pending_change.kind)
+        allowed = typing.get_args(hint)
+        ok = any(type(value) is type(a) and value == a for a in allowed)
+        return [] if ok else [f"{path}: {_show(value)} is not one of {allowed!r}"]
     if origin is list:
         if type(value) is not list:
             return [f"{path}: {_show(value)} is not a list"]
