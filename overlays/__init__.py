@@ -2,8 +2,8 @@
 (`PROVIDERS`), and one view of the credits left at each.
 
 Each provider is a subpackage (``creditwatch.flamel`` ...) with ``Client``,
-``AsyncClient`` and ``models``, generated from its spec and its declaration
-(``specs/providers/<name>.yaml``); it is imported the first time it is used, so
+``AsyncClient`` and ``models``, generated from its OpenAPI description and its
+creditwatch declaration; it is imported the first time it is used, so
 ``import creditwatch`` stays cheap.
 """
 

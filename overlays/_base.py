@@ -2,8 +2,8 @@
 retries, redirects, error mapping and response parsing.
 
 A provider contributes only a `Profile` (its quirks: auth headers, error body,
-wrapper), compiled from its declaration (``specs/providers/<provider>.yaml``) into
-``generated/<provider>/_profile.py`` with its balance mapping. Its public client
+wrapper), compiled from its declaration into ``creditwatch._generated.<provider>._profile``
+with its balance mapping. Its public client
 classes are generated from its spec (``generated/<provider>/client.py``): each method
 builds its request with the generated ``_get_kwargs`` and hands it to a transport::
 
@@ -128,8 +128,7 @@ class ErrorInfo:
 @attrs.frozen(kw_only=True)
 class Profile:
     """A provider's quirks: the only things that differ between providers, compiled
-    from its declaration (``specs/providers/<provider>.yaml``) into
-    ``creditwatch._generated.<provider>._profile``.
+    from its creditwatch declaration into ``creditwatch._generated.<provider>._profile``.
 
     Everything else (the operations, their parameters and models, the server URL,
     which credentials exist) comes from the provider's spec through the generator.

@@ -3,6 +3,7 @@
     python scripts/generate.py            # write specs/*.yaml and generated/
     python scripts/generate.py --check    # exit 1, naming the files, if anything is stale
     python scripts/generate.py --release  # and release the spec changes (codegen/release.py)
+    python scripts/generate.py --debug    # a failure with its Python traceback
 
 Pipeline (one provider at a time is shown; providers run in parallel):
 
@@ -14,6 +15,12 @@ Pipeline (one provider at a time is shown; providers run in parallel):
 
 Output is deterministic: running it twice changes nothing. When a spec change adds,
 removes or retypes a field, the models that changed are listed.
+
+Before anything is written, the fresh output is guarded (codegen/guard.py): overlays/
+type-checks against it (mypy --strict, in the tree), every documented example matches
+its schema, and the wheel would contain every file. A failure of any kind is reported
+in at most five lines naming the file to edit (codegen/report.py; `--debug` adds the
+traceback), and generated/ is left as it was.
 """
 
 from __future__ import annotations
@@ -40,13 +47,13 @@ from openapi_python_client import Project
 from openapi_python_client.config import Config, ConfigFile, MetaType
 from openapi_python_client.parser import GeneratorData
 from openapi_python_client.parser.errors import GeneratorError
-from openapi_spec_validator import validate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from codegen import outputs, profile, release, surface
+from codegen import guard, outputs, profile, release, speccheck, surface
 from codegen import spec as speclib
 from codegen.providers import GENERATED, PROBLEMS, PROVIDERS, ROOT, DeclarationError, Provider
+from codegen.report import Problem, Problems, line_of, load_yaml, run
 from codegen.summary import describe, read_models
 
 CODEGEN = Path(__file__).resolve().parent / "codegen"
@@ -69,12 +76,13 @@ ROOT_INIT = (
 
 
 def normalized_text(provider: Provider) -> str:
-    """The spec text the generator reads for this provider."""
+    """The spec text the generator reads for this provider. Invalid YAML and a step
+    whose target moved are Problems naming the file (codegen/speccheck.py)."""
     if provider.upstream is None:
+        load_yaml(provider.spec)  # invalid YAML: named here, with its line
         return provider.spec.read_text(encoding="utf-8")
     spec = speclib.load(provider.upstream)
-    for step in provider.steps:
-        step(spec)
+    speccheck.run_steps(provider, spec)
     return speclib.dump(spec, SPEC_HEADER.format(name=provider.name))
 
 
@@ -121,9 +129,10 @@ def generate_package(provider: Provider, spec_text: str, workdir: Path) -> Path:
         out,
     )
     spec = yaml.safe_load(spec_text)
+    source = speccheck.source_file(provider)
     openapi = GeneratorData.from_dict(spec, config=config)
     if isinstance(openapi, GeneratorError):
-        raise SystemExit(f"openapi-python-client cannot read {provider.name}: {openapi.detail}")
+        raise Problem(source, f"openapi-python-client cannot read it: {openapi.detail}")
     project = Project(openapi=openapi, config=config, custom_template_path=CODEGEN / "templates")
     try:  # what templates/client.py.jinja renders: the provider's client classes
         credentials = provider.declaration.credentials
@@ -137,19 +146,22 @@ def generate_package(provider: Provider, spec_text: str, workdir: Path) -> Path:
             fills={c.fills: c.argument for c in credentials if c.fills},
         )
     except surface.SurfaceError as exc:
-        raise SystemExit(f"{provider.name}: {exc}") from None
+        hint = "see the x-creditwatch-* rules in scripts/codegen/surface.py"
+        raise Problem(source, str(exc), hint) from None
     # the declaration, checked against the models and compiled (codegen/profile.py)
-    compiled, declaration_problems = profile.compile_profile(provider, spec, openapi, built)
+    compiled, found = profile.compile_profile(provider, spec, openapi, built)
     if compiled is None:
-        raise DeclarationError(declaration_problems)
+        raise DeclarationError(found)
     project.env.globals["creditwatch_surface"] = built
     project.env.globals["creditwatch_profile"] = compiled
     project.env.globals["creditwatch_docs"] = provider.source  # what users can read
     with contextlib.redirect_stdout(io.StringIO()):  # it prints "Generating <path>"
         problems = project.build()
     if problems:  # warnings included: a clean spec generates without any
-        details = "\n".join(f"  {p.header}: {p.detail}" for p in problems)
-        raise SystemExit(f"openapi-python-client reported problems for {provider.name}:\n{details}")
+        raise Problems(
+            [Problem(source, f"{p.header}: {p.detail}") for p in problems],
+            f"openapi-python-client reported {len(problems)} problem(s) for {provider.name}",
+        )
     header = PY_HEADER.format(name=provider.name, generator=GENERATOR)
     outputs.write_provider(project.env, out, provider, compiled, built)
     for path in sorted(out.rglob("*.py")):
@@ -279,10 +291,15 @@ def digest_text(
 
 def unchanged_since_last_run(spec_texts: dict[str, str]) -> bool:
     """The fast path of --check: inputs and outputs are byte for byte what the last
-    full run saw and wrote (content digests, so a fresh clone qualifies)."""
+    full run saw and wrote (content digests, so a fresh clone qualifies), and a wheel
+    built from the tree would be complete: pyproject.toml's package list is what the tree
+    calls for now, and package-data matches every data file (a new overlay folder changes
+    neither digest)."""
     if not DIGEST.exists():
         return False
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    if pyproject != pyproject_text(GENERATED) or guard.build(pyproject, GENERATED):
+        return False
     if any(
         p.upstream and p.spec.read_text(encoding="utf-8") != spec_texts[p.name] for p in PROVIDERS
     ):
@@ -291,10 +308,37 @@ def unchanged_since_last_run(spec_texts: dict[str, str]) -> bool:
     return DIGEST.read_text(encoding="utf-8").strip() == current
 
 
+def guard_output(texts: dict[str, str], new_root: Path, new_pyproject: str) -> None:
+    """The hand-written code and the documented examples against the fresh output
+    (codegen/guard.py); any problem stops the run before anything is written."""
+    problems = guard.type_check(new_root)  # first: a broken overlay matters most
+    for p in PROVIDERS:
+        problems += guard.examples(p, yaml.safe_load(texts[p.name]))
+    problems += guard.build(new_pyproject, new_root)
+    if problems:
+        raise Problems(problems, "generated/ left unchanged; fix the files above and rerun")
+
+
+def declaration_problems(lines: list[str]) -> Problems:
+    """The declaration checker's reports (``file: key: what; hint: ...``) as problems,
+    each at the line of its key in the declaration: one line each, like every other
+    failure of this script."""
+    problems = []
+    for text in lines:
+        file, _, rest = text.partition(": ")
+        key, _, what = rest.partition(": ")
+        what, _, hint = what.partition("; hint: ")
+        needles = [f"{part}:" for part in key.split(".") if not part.isdigit()] if what else []
+        line = line_of(ROOT / file, *needles) if needles else None
+        problems.append(Problem(file, f"{key}: {what}" if what else rest, hint, line))
+    return Problems(problems, f"{len(problems)} declaration problem(s); generated/ unchanged")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Regenerate specs/ and generated/.")
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if stale")
     parser.add_argument("--release", action="store_true", help="bump version, write CHANGELOG.md")
+    parser.add_argument("--debug", action="store_true", help="tracebacks with the errors")
     args = parser.parse_args(argv)
     if args.check and args.release:
         parser.error("--release regenerates: it cannot be combined with --check")
@@ -302,14 +346,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
 
     if PROBLEMS and not PROVIDERS:
-        print("\n".join(PROBLEMS), file=sys.stderr)
-        return 1
+        raise declaration_problems(PROBLEMS)
     texts = {p.name: normalized_text(p) for p in PROVIDERS}
     if args.check and unchanged_since_last_run(texts):
         print(f"up to date: inputs and outputs unchanged ({time.perf_counter() - started:.1f} s)")
         return 0
     for p in PROVIDERS:
-        validate(yaml.safe_load(texts[p.name]))
+        for warning in speccheck.check(p, yaml.safe_load(texts[p.name])):
+            print(warning, file=sys.stderr)
 
     with tempfile.TemporaryDirectory(prefix="creditwatch-gen-") as tmp:
         work = Path(tmp)
@@ -324,9 +368,7 @@ def main(argv: list[str] | None = None) -> int:
             except DeclarationError as exc:
                 problems += exc.lines
         if problems:
-            print("\n".join(problems), file=sys.stderr)
-            print(f"{len(problems)} declaration problem(s); generated/ unchanged", file=sys.stderr)
-            return 1
+            raise declaration_problems(problems)
         for p, out in zip(PROVIDERS, outs, strict=True):
             shutil.move(out, new_root / p.name)
         (new_root / "__init__.py").write_text(ROOT_INIT, encoding="utf-8")
@@ -340,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         format_tree(new_root)
 
         new_pyproject = pyproject_text(new_root)
+        guard_output(texts, new_root, new_pyproject)
         readme = readme_text()
         new_readme = outputs.apply_readme(readme, outputs.readme_sections(PROVIDERS))
         (new_root / DIGEST.name).write_text(
@@ -394,4 +437,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main, None, "generate.py"))

@@ -20,9 +20,10 @@ URL, the fetch time and the content's SHA-256. It is rewritten only when the con
 changes, so a run that finds nothing new changes no file.
 
 A network failure, an HTTP error, a page without an OpenAPI block, or a document that
-is not valid OpenAPI ends the script with status 1 and one line saying so; nothing
-is written. Sources must be ``https://`` (plain ``http://`` only on loopback, for
-tests), redirects included.
+is not valid OpenAPI ends the script with status 1 and two lines, ``error: <snapshot
+file>: <what>`` and a hint (``--debug`` adds the traceback); nothing is written.
+Sources must be ``https://`` (plain ``http://`` only on loopback, for tests),
+redirects included.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from openapi_spec_validator import validate
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from codegen.providers import PROVIDERS, ROOT, Provider
+from codegen.report import Problem, run
 
 # The docs pages wrap the document in a ````yaml <source url> ... ```` fence.
 _FENCE = re.compile(r"^````yaml[^\n]*\n(?P<body>.*?)^````", re.S | re.M)
@@ -58,12 +60,27 @@ USER_AGENT = "creditwatch-snapshot (+scripts/snapshot.py)"
 class SnapshotError(Exception):
     """The document could not be fetched, or is not what the snapshot needs."""
 
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+HINT_FETCH = "check the URL and the network; --url or CREDITWATCH_SOURCE_<PROVIDER> sets another"
+HINT_PAGE = (
+    "the docs page changed its layout, or the URL is not the page: open it, and pass --url "
+    "for the right one; nothing was written"
+)
+HINT_DOCUMENT = (
+    "the provider published a broken document: keep the current snapshot (nothing was "
+    "written) and try again later, or report it to the provider"
+)
+
 
 def extract(page: str) -> str:
     """The OpenAPI YAML inside a docs page, unchanged."""
     match = _FENCE.search(page)
     if match is None:
-        raise SnapshotError("no ````yaml fenced OpenAPI block in the page")
+        raise SnapshotError("no ````yaml fenced OpenAPI block in the page", HINT_PAGE)
     return match.group("body")
 
 
@@ -167,7 +184,10 @@ def _check_url(url: httpx.URL) -> None:
         loopback = False
     if url.scheme == "http" and loopback:
         return
-    raise SnapshotError(f"refusing {url}: sources must be https:// (http:// only on loopback)")
+    raise SnapshotError(
+        f"refusing {url}: sources must be https:// (http:// only on loopback)",
+        "use the https:// address of the page",
+    )
 
 
 def fetch(url: str, timeout: float = TIMEOUT) -> tuple[str, str]:
@@ -185,13 +205,15 @@ def fetch(url: str, timeout: float = TIMEOUT) -> tuple[str, str]:
         ) as client:
             response = client.get(url)
     except httpx.HTTPError as exc:
-        raise SnapshotError(f"cannot fetch {url}: {type(exc).__name__}: {exc}") from None
+        raise SnapshotError(
+            f"cannot fetch {url}: {type(exc).__name__}: {exc}", HINT_FETCH
+        ) from None
     if response.status_code != 200:
-        raise SnapshotError(f"fetching {url} answered HTTP {response.status_code}")
+        raise SnapshotError(f"fetching {url} answered HTTP {response.status_code}", HINT_FETCH)
     try:
         return response.content.decode("utf-8"), response.headers.get("content-type", "")
     except UnicodeDecodeError:
-        raise SnapshotError(f"{url} is not UTF-8 text") from None
+        raise SnapshotError(f"{url} is not UTF-8 text", HINT_PAGE) from None
 
 
 # -- snapshots --------------------------------------------------------------------------
@@ -273,7 +295,7 @@ def take(provider: Provider, url: str | None = None, page: Path | None = None) -
     try:
         return _take(provider, url, page)
     except SnapshotError as exc:  # one line, whatever the underlying error printed
-        raise SnapshotError(" ".join(f"{provider.name}: {exc}".split())) from None
+        raise SnapshotError(" ".join(f"{provider.name}: {exc}".split()), exc.hint) from None
 
 
 def _take(provider: Provider, url: str | None, page: Path | None) -> Snapshot:
@@ -293,7 +315,7 @@ def _take(provider: Provider, url: str | None, page: Path | None) -> Snapshot:
     if provider.upstream is None:
         text = page_text(body, content_type)
         if not text.strip():
-            raise SnapshotError(f"no text in the docs page {source}")
+            raise SnapshotError(f"no text in the docs page {source}", HINT_PAGE)
         return Snapshot(provider, source, text.encode("utf-8"), fetched_at, stored)
     raw = _raw_document(provider, body)
     if raw is not None:  # the published file itself (DeepL, ElevenLabs, OpenRouter, Twilio)
@@ -302,14 +324,18 @@ def _take(provider: Provider, url: str | None, page: Path | None) -> Snapshot:
     try:
         document = yaml.safe_load(block)
     except yaml.YAMLError as exc:
-        raise SnapshotError(f"the OpenAPI block of {source} is not YAML: {exc}") from None
+        raise SnapshotError(
+            f"the OpenAPI block of {source} is not YAML: {exc}", HINT_DOCUMENT
+        ) from None
     if not isinstance(document, dict) or "openapi" not in document:
-        raise SnapshotError(f"the block in {source} is not an OpenAPI document")
+        raise SnapshotError(f"the block in {source} is not an OpenAPI document", HINT_PAGE)
     try:
         validate(document)
     except Exception as exc:  # the validator raises several unrelated types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SnapshotError(f"the OpenAPI document of {source} is not valid: {first}") from None
+        raise SnapshotError(
+            f"the OpenAPI document of {source} is not valid: {first}", HINT_DOCUMENT
+        ) from None
     return Snapshot(provider, source, block.encode("utf-8"), fetched_at, stored)
 
 
@@ -340,7 +366,14 @@ def by_name(name: str) -> Provider:
     for provider in PROVIDERS:
         if provider.name == name:
             return provider
-    raise SnapshotError(f"unknown provider {name!r} (one of {[p.name for p in PROVIDERS]})")
+    raise SnapshotError(f"unknown provider {name!r}", f"name one of {[p.name for p in PROVIDERS]}")
+
+
+def problem(exc: SnapshotError, provider: str | None) -> Problem:
+    """A snapshot failure as the scripts report one: `error: <file>: <what>` and a hint;
+    the file is the snapshot that was not written."""
+    target = next((p.snapshot for p in PROVIDERS if p.name == provider), None)
+    return Problem(target or "scripts/snapshot.py", str(exc), exc.hint)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -349,6 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("page", nargs="?", type=Path, help="a page already downloaded")
     parser.add_argument("--all", action="store_true", help="every provider")
     parser.add_argument("--url", help="fetch this URL instead of the published page")
+    parser.add_argument("--debug", action="store_true", help="tracebacks with the errors")
     args = parser.parse_args(argv)
     if args.all == bool(args.provider) or (args.all and (args.url or args.page)):
         parser.error("name one provider, or pass --all (without a page or --url)")
@@ -356,8 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         providers = PROVIDERS if args.all else [by_name(args.provider)]
         snapshots = [take(p, args.url, args.page) for p in providers]
     except SnapshotError as exc:
-        print(f"snapshot: {exc}", file=sys.stderr)
-        return 1
+        raise problem(exc, args.provider) from None
     for snapshot in snapshots:  # all fetched and checked before anything is written
         report = snapshot.report()
         snapshot.write()
@@ -366,4 +399,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main, None, "snapshot.py"))

@@ -10,8 +10,9 @@ it runs the same way on a laptop.
 
 Steps:
 1. Fetch and check every provider's document (scripts/snapshot.py). If any fetch
-   fails or any document is broken, stop with status 1 and one line per failure:
-   nothing is written.
+   fails or any document is broken, stop with status 1, `error: <snapshot>: <what>`
+   per failure and a hint (at most five lines; --debug adds tracebacks): nothing is
+   written.
 2. Write the snapshots that changed. A docs-only provider's changed page is reported
    with its diff: its hand-written spec needs a review.
 3. Regenerate (scripts/generate.py, when its --check finds something stale); a failure
@@ -44,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from codegen import release
 from codegen.providers import PROVIDERS, ROOT
+from codegen.report import Problem, Problems, run
 from snapshot import Snapshot, SnapshotError, take
 
 MAX_DIFF_LINES = 200
@@ -122,7 +124,7 @@ def body(
         ]
         for change in state.changes:
             label = f"**{change.label}**" if change.label == "BREAKING" else change.label
-            out.append(f"| {label} | {change.provider} | `{change.subject}`: {change.summary} |")
+            out.append(f"| {label} | {change.provider} | `{change.shown}`: {change.summary} |")
         out.append("")
     else:
         out += [f"No spec changes since the release of {state.version}.", ""]
@@ -171,19 +173,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--release", action="store_true", help="apply the suggested version")
     parser.add_argument("--test-command", help='e.g. "bash scripts/test.sh"')
     parser.add_argument("--body", type=Path, help="write the pull request body here")
+    parser.add_argument("--debug", action="store_true", help="tracebacks with the errors")
     args = parser.parse_args(argv)
     sources = _sources(args.source)
 
     snapshots: list[Snapshot] = []
-    failures: list[str] = []
+    failures: list[Problem] = []
     for provider in PROVIDERS:
         try:
             snapshots.append(take(provider, sources.get(provider.name)))
         except SnapshotError as exc:
-            failures.append(f"spec-watch: {exc}")
+            failures.append(Problem(provider.snapshot, str(exc), exc.hint))
+    if len(failures) == 1:
+        raise failures[0]
     if failures:
-        print("\n".join(failures), file=sys.stderr)
-        return 1
+        raise Problems(failures, "  hint: nothing was written; fix the sources above and rerun")
     for snapshot in snapshots:
         print(snapshot.report().partition("\n")[0] or f"{snapshot.provider.name}: unchanged")
         snapshot.write()
@@ -222,4 +226,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main, None, "spec_watch.py"))

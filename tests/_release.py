@@ -5,6 +5,7 @@ snapshots."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,16 @@ def flamel_with_a_field_swapped() -> str:
     required = "        - name\n        - occupation\n"
     assert text.count(required) == 1
     return text.replace(required, "        - name\n        - nickname\n")
+
+
+def examples_with_a_nickname(repo: Path) -> None:
+    """What a maintainer does for `flamel_with_a_field_swapped`: the documented examples
+    (scripts/codegen/flamel_patch.yaml) get the new required field, so that they match
+    the schema again (scripts/generate.py checks every example)."""
+    patch = repo / "scripts" / "codegen" / "flamel_patch.yaml"
+    text = patch.read_text(encoding="utf-8")
+    assert text.count("      name: Example ") == 2, "flamel_patch.yaml changed: update this helper"
+    patch.write_text(
+        re.sub(r"(\n      name: Example [^\n]*\n)", r"\1      nickname: example\n", text),
+        encoding="utf-8",
+    )

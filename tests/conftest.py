@@ -19,11 +19,14 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import time_machine
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -86,6 +89,50 @@ def concrete_path(provider: str, path: str) -> str:
     filled from the fake `credentials`, as the client sends it."""
     values = {_plain(name): value for name, value in credentials(provider).items()}
     return re.sub(r"\{([^}]+)\}", lambda m: values.get(_plain(m[1]), m[0]), path)
+
+
+class Clock(NamedTuple):
+    """A wall-clock moment in a zone, and what follows from it in UTC (worked out by
+    hand, not computed by the code under test)."""
+
+    wall: datetime
+    """The frozen moment, with the zone the machine is in (``TZ``) as its tzinfo."""
+    utc_date: str
+    """The same instant's date in UTC."""
+    next_month_utc: datetime
+    """The next 1st of a month, 00:00 UTC, after the instant (Exorde's reset)."""
+
+
+# The year's last minute and the next year's first, in the zones furthest ahead of
+# and behind UTC: the local date and the UTC date differ, and December meets January.
+# (Etc/GMT-14 is UTC+14; POSIX signs are inverted.)
+AHEAD, BEHIND = ZoneInfo("Etc/GMT-14"), ZoneInfo("Etc/GMT+12")
+YEAR_END_CLOCKS = {
+    "31dec2359-utc+14": Clock(
+        datetime(2026, 12, 31, 23, 59, tzinfo=AHEAD), "2026-12-31", datetime(2027, 1, 1, tzinfo=UTC)
+    ),
+    "1jan0000-utc+14": Clock(
+        datetime(2027, 1, 1, 0, 0, tzinfo=AHEAD), "2026-12-31", datetime(2027, 1, 1, tzinfo=UTC)
+    ),
+    "31dec2359-utc-12": Clock(
+        datetime(2026, 12, 31, 23, 59, tzinfo=BEHIND),
+        "2027-01-01",
+        datetime(2027, 2, 1, tzinfo=UTC),
+    ),
+    "1jan0000-utc-12": Clock(
+        datetime(2027, 1, 1, 0, 0, tzinfo=BEHIND), "2027-01-01", datetime(2027, 2, 1, tzinfo=UTC)
+    ),
+}
+
+
+@pytest.fixture(params=list(YEAR_END_CLOCKS.values()), ids=list(YEAR_END_CLOCKS))
+def year_end(request: pytest.FixtureRequest) -> Iterator[Clock]:
+    """The clock frozen at each of `YEAR_END_CLOCKS`, and the machine's zone (``TZ``)
+    set to its zone, for the test's duration (time-machine; monotonic clocks, which
+    timeouts use, keep running)."""
+    clock: Clock = request.param
+    with time_machine.travel(clock.wall, tick=False):
+        yield clock
 
 
 @pytest.fixture(scope="session")

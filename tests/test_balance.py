@@ -3,18 +3,22 @@ examples. Expected numbers are worked out by hand from those examples."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import creditwatch
 import pytest
 from creditwatch import exorde
+from creditwatch._balance import configured_providers
 
 from _cases import CASES, MODES, call
-from _faults import FaultServer, json_reply
-from conftest import FAKE_KEY
+from _faults import FaultServer, json_reply, slow_reply
+from conftest import FAKE_KEY, FAKE_TOKEN, PROVIDERS, Clock
+from test_cli import base_env, configured_env, example, operation_paths
 
 
 @pytest.fixture
@@ -72,7 +76,13 @@ def test_flamel(server: FaultServer, mode: str, example: str, expected: tuple[An
     ],
 )
 def test_exorde(
-    server: FaultServer, mode: str, example: str, remaining: int, limit: int, plan: str
+    server: FaultServer,
+    mode: str,
+    example: str,
+    remaining: int,
+    limit: int,
+    plan: str,
+    year_end: Clock,
 ) -> None:
     server.script(json_reply(CASES["exorde"].example("200", example)))
     expect_warning = "Deprecation" in example
@@ -84,11 +94,10 @@ def test_exorde(
         plan,
         "credits",
     )
-    now = result.checked_at
-    assert result.resets_at is not None
-    assert result.resets_at.tzinfo is not None
-    assert (result.resets_at.day, result.resets_at.hour, result.resets_at.minute) == (1, 0, 0)
-    assert now < result.resets_at <= now + timedelta(days=31)
+    # The clock is frozen (`year_end`): the same check every day of the year.
+    assert result.checked_at == year_end.wall
+    assert result.resets_at == year_end.next_month_utc
+    assert result.resets_at.utcoffset() == timedelta(0)
 
 
 @pytest.mark.parametrize(
@@ -190,3 +199,180 @@ def _credit_example() -> dict[str, Any]:
     examples = EXAMPLES["llmgenerator"]["getCreditBalanceWithApiKey"]["responses"]["200"]
     body: dict[str, Any] = next(iter(examples.values()))
     return body
+
+
+# -- creditwatch.balances / abalances (mutation testing, issue 21) -----------------------
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], None]:
+    """Replace the process environment (credentials, base URLs) for the test."""
+
+    def use(env: dict[str, str]) -> None:
+        for name in set(os.environ) - set(env):
+            monkeypatch.delenv(name)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+
+    return use
+
+
+def check_all(mode: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    if mode == "sync":
+        return creditwatch.balances(*args, **kwargs)
+    return asyncio.run(creditwatch.abalances(*args, **kwargs))
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_balances_checks_the_configured_providers_only(
+    server: FaultServer, environment: Callable[[dict[str, str]], None], mode: str
+) -> None:
+    configured = PROVIDERS[1:3]
+    environment(configured_env(server, configured))
+
+    results = check_all(mode)
+
+    assert list(results) == [p for p in creditwatch.PROVIDERS if p in configured]
+    assert all(isinstance(r, creditwatch.Balance) for r in results.values()), results
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_balances_of_named_providers_in_that_order_once(
+    server: FaultServer, environment: Callable[[dict[str, str]], None], mode: str
+) -> None:
+    environment(configured_env(server))
+    named = [PROVIDERS[2], PROVIDERS[0], PROVIDERS[2]]
+
+    results = check_all(mode, named)
+
+    assert list(results) == [PROVIDERS[2], PROVIDERS[0]]
+    assert check_all(mode, []) == {}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_balances_refuses_an_unknown_provider(
+    environment: Callable[[dict[str, str]], None], mode: str
+) -> None:
+    environment(base_env())
+    with pytest.raises(ValueError, match="nope"):
+        check_all(mode, [PROVIDERS[0], "nope"])
+
+
+def test_an_access_token_alone_configures_llmgenerator(
+    environment: Callable[[dict[str, str]], None],
+) -> None:
+    environment({**base_env(), "LLMGENERATOR_ACCESS_TOKEN": FAKE_TOKEN})
+    assert configured_providers() == ["llmgenerator"]
+    environment({**base_env(), "FLAMEL_ACCESS_TOKEN": FAKE_TOKEN})
+    assert configured_providers() == []
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_balances_passes_the_timeout_to_each_client(
+    server: FaultServer, environment: Callable[[dict[str, str]], None], mode: str
+) -> None:
+    environment(configured_env(server, PROVIDERS[:1]))
+    path = operation_paths(PROVIDERS[0])
+    for operation, suffix in path.items():
+        server.script_path(
+            f"/{PROVIDERS[0]}{suffix}", slow_reply(3, example(PROVIDERS[0], operation))
+        )
+
+    results = check_all(mode, timeout=0.3, providers=PROVIDERS[:1])
+
+    assert isinstance(results[PROVIDERS[0]], creditwatch.APITimeoutError)
+
+
+def test_balances_options_are_keyword_only() -> None:
+    with pytest.raises(TypeError):
+        creditwatch.balances([], 5)  # type: ignore[call-arg]
+
+
+def test_a_balance_hides_its_account_from_repr_and_equality() -> None:
+    details = "the account: email, plan, billing"
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    fields: dict[str, Any] = {"provider": "flamel", "remaining": 1, "limit": 2, "checked_at": at}
+    one: creditwatch.Balance[object] = creditwatch.Balance(account=details, **fields)
+    other: creditwatch.Balance[object] = creditwatch.Balance(account="another", **fields)
+    assert details not in repr(one)
+    assert one == other
+
+
+@pytest.mark.parametrize(
+    ("remaining", "limit", "percent"),
+    [(None, 100, None), (5, 0, None), (5, None, None), (25, 100, 25.0), (0, 100, 0.0)],
+)
+def test_percent_left_needs_both_numbers_and_a_limit(
+    remaining: float | None, limit: float | None, percent: float | None
+) -> None:
+    balance = creditwatch.Balance(provider="flamel", remaining=remaining, limit=limit, account=None)
+    assert balance.percent_left == percent
+
+
+# -- the provider mappings' edges (mutation testing, issue 21) ---------------------------
+
+
+@pytest.mark.parametrize(("status", "ok"), [(199, False), (200, True), (299, True), (300, False)])
+def test_easyslip_body_status_2xx_is_success(server: FaultServer, status: int, ok: bool) -> None:
+    body = CASES["easyslip"].example()
+    body["status"] = status
+    server.script(json_reply(body))
+    if ok:
+        assert balance("easyslip", "sync", server).remaining == body["data"]["remainingQuota"]
+    else:
+        with pytest.raises(creditwatch.APIStatusError) as caught:
+            balance("easyslip", "sync", server)
+        assert caught.value.status_code == status
+
+
+@pytest.mark.parametrize(("max_credit", "limit"), [(0, None), (1, 1), (2, 2)])
+def test_flamel_max_credit_is_the_limit_when_above_zero(
+    server: FaultServer, max_credit: int, limit: int | None
+) -> None:
+    body = CASES["flamel"].example()
+    body["maxCredit"] = max_credit
+    server.script(json_reply(body))
+    assert balance("flamel", "sync", server).limit == limit
+
+
+def test_flamel_global_wrapper_is_unwrapped_with_all_its_keys(server: FaultServer) -> None:
+    user = CASES["flamel"].example()
+    wrapped = {"success": True, "code": 200, "message": "ok", "data": user}
+    server.script(json_reply(wrapped))
+    assert balance("flamel", "sync", server).account.email == user["email"]
+
+
+@pytest.mark.parametrize(
+    "wrapper",
+    [
+        {"success": False, "code": 200, "message": "ok"},  # not a success: not unwrapped
+        {"success": True, "code": 200, "extra": 1},  # another key: not the wrapper
+    ],
+)
+def test_flamel_body_that_is_not_a_successful_wrapper_is_not_unwrapped(
+    server: FaultServer, wrapper: dict[str, Any]
+) -> None:
+    server.script(json_reply({**wrapper, "data": CASES["flamel"].example()}))
+    with pytest.raises(creditwatch.APIResponseValidationError):
+        balance("flamel", "sync", server)
+
+
+def test_exorde_error_keeps_its_code_and_request_id(server: FaultServer) -> None:
+    rejected = CASES["exorde"].example("400")
+    server.script(json_reply(rejected, 400))
+    with pytest.raises(creditwatch.APIStatusError) as bad:
+        balance("exorde", "sync", server)
+    assert (bad.value.code, bad.value.request_id) == (
+        str(rejected["error"]["code"]),  # codes are kept as text
+        rejected["error"]["requestId"],
+    )
+
+
+def test_exorde_internal_error_keeps_its_request_id(server: FaultServer) -> None:
+    internal = CASES["exorde"].example("500")  # {"requestId": <uuid>}, no "error"
+    server.script(json_reply(internal, 500))
+    with pytest.raises(creditwatch.APIStatusError) as caught:
+        call(CASES["exorde"], "sync", "balance", api_key=FAKE_KEY, base_url=server.base_url,
+             max_retries=0)  # fmt: skip
+    assert caught.value.status_code == 500
+    assert caught.value.request_id == internal["requestId"]

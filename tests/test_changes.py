@@ -15,6 +15,7 @@ import copy
 import datetime
 import importlib
 import inspect
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +30,13 @@ from codegen.changes import Change, Severity, classify_specs, classify_surface, 
 from conftest import PROVIDERS, ROOT, SPECS
 
 Spec = dict[str, Any]
-BREAKING, COMPATIBLE, DOCS = Severity.BREAKING, Severity.COMPATIBLE, Severity.DOCS
+BREAKING, COMPATIBLE, CODE, DOCS = (
+    Severity.BREAKING,
+    Severity.COMPATIBLE,
+    Severity.CODE,
+    Severity.DOCS,
+)
+JSON = "application/json"
 
 
 def _json(schema_ref: str) -> dict[str, Any]:
@@ -401,6 +408,110 @@ CASES: dict[str, Case] = {
         {("other-changed", "User.email")},
         {("other-changed", "User.email")},
     ),
+    "schema renamed (every $ref follows): the documented models import breaks": Case(
+        lambda spec: spec.update(
+            json.loads(
+                json.dumps(spec)
+                .replace('schemas/Plan"', 'schemas/PricePlan"')
+                .replace('"Plan": {', '"PricePlan": {')
+            )
+        ),
+        {
+            ("model-removed", "Plan"),
+            ("model-added", "PricePlan"),
+            ("response-field-retyped", "User.plan"),
+            ("other-changed", "GET /plans 200 response"),  # list[Plan]: the surface rules
+            ("other-changed", "POST /plans 201 response"),  # rate the methods' return types
+        },
+        {
+            ("model-removed", "PricePlan"),
+            ("model-added", "Plan"),
+            ("response-field-retyped", "User.plan"),
+            ("other-changed", "GET /plans 200 response"),
+            ("other-changed", "POST /plans 201 response"),
+        },
+    ),
+    # -- issue #18: right for a client library's users ------------------------------------
+    "alternative security requirement added, the old one still works": Case(
+        _do(
+            _set(("components", "securitySchemes", "token"), {"type": "http", "scheme": "bearer"}),
+            _set(("paths", "/me", "get", "security"), [{"key": []}, {"token": []}]),
+        ),
+        {("auth-alternative-added", "GET /me"), ("other-changed", "securitySchemes.token")},
+        {("auth-changed", "GET /me"), ("other-changed", "securitySchemes.token")},
+    ),
+    "parameter default changed": Case(
+        _set((*PARAMS, "0", "schema", "default"), 20),
+        {("parameter-default-changed", "GET /me query limit")},
+        {("parameter-default-changed", "GET /me query limit")},
+    ),
+    "success status 200 -> 201": Case(
+        lambda spec: me(spec)["responses"].__setitem__("201", me(spec)["responses"].pop("200")),
+        {("success-status-changed", "GET /me")},
+        {("success-status-changed", "GET /me")},
+    ),
+    "tag renamed": Case(
+        _set(("paths", "/me", "get", "tags"), ["account"]),
+        {("tag-renamed", "GET /me")},
+        {("tag-renamed", "GET /me")},
+    ),
+    "response media type changed": Case(
+        lambda spec: me(spec)["responses"]["200"].__setitem__(
+            "content", {"application/xml": me(spec)["responses"]["200"]["content"].pop(JSON)}
+        ),
+        {("response-media-type-changed", "GET /me 200 response")},
+        {("response-media-type-changed", "GET /me 200 response")},
+    ),
+    "response media type removed": Case(
+        _delete(("paths", "/me", "get", "responses", "200", "content")),
+        {("response-media-type-changed", "GET /me 200 response")},
+        {("other-changed", "GET /me 200 response")},
+    ),
+    "request parameter maximum added (tightened; removed: loosened)": Case(
+        _set((*PARAMS, "0", "schema", "maximum"), 100),
+        {("request-constraint-tightened", "GET /me query limit")},
+        {("request-constraint-loosened", "GET /me query limit")},
+    ),
+    "request body maxLength and pattern added": Case(
+        _do(
+            _set(("components", "schemas", "NewPlan", "properties", "name", "maxLength"), 10),
+            _set(("components", "schemas", "NewPlan", "properties", "note", "pattern"), "^[a-z]+$"),
+        ),
+        {
+            ("request-constraint-tightened", "NewPlan.name"),
+            ("request-constraint-tightened", "NewPlan.note"),
+        },
+        {
+            ("request-constraint-loosened", "NewPlan.name"),
+            ("request-constraint-loosened", "NewPlan.note"),
+        },
+    ),
+    "a response header the client reads (Retry-After) added; removed is breaking": Case(
+        _set(
+            ("paths", "/me", "get", "responses", "200", "headers"),
+            {"Retry-After": {"schema": {"type": "integer"}}},
+        ),
+        {("other-changed", "GET /me 200 response")},
+        {("response-header-removed", "GET /me 200 response header Retry-After")},
+    ),
+    "a response header the client does not read removed": Case(
+        _set(
+            ("paths", "/me", "get", "responses", "200", "headers"),
+            {"X-Request-Id": {"schema": {"type": "string"}}},
+        ),
+        {("other-changed", "GET /me 200 response")},
+        {("other-changed", "GET /me 200 response")},
+    ),
+    "field deprecated": Case(
+        _set((*USER, "properties", "email", "deprecated"), True),
+        {("deprecated", "User.email")},
+        {("other-changed", "User.email")},
+    ),
+    "operation deprecated": Case(
+        _set(("paths", "/me", "get", "deprecated"), True),
+        {("deprecated", "GET /me")},
+        {("other-changed", "GET /me")},
+    ),
 }
 
 # The class of every rule, as the issue defines it (not read from the module).
@@ -428,9 +539,18 @@ EXPECTED_CLASS = {
     "model-removed": BREAKING,
     "model-added": COMPATIBLE,
     "auth-changed": BREAKING,
-    "base-url-changed": BREAKING,
+    "auth-alternative-added": COMPATIBLE,
+    "base-url-changed": COMPATIBLE,  # like operation-path-changed: a behaviour change
+    "parameter-default-changed": COMPATIBLE,
+    "response-media-type-changed": BREAKING,
+    "request-constraint-tightened": BREAKING,
+    "request-constraint-loosened": COMPATIBLE,
+    "response-header-removed": BREAKING,
+    "deprecated": COMPATIBLE,
+    "success-status-changed": CODE,
+    "tag-renamed": CODE,
     "description-changed": DOCS,
-    "other-changed": DOCS,
+    "other-changed": CODE,
 }
 
 
@@ -490,6 +610,32 @@ def test_several_changes_are_all_reported() -> None:
         ("addition", "User.nickname"),
         ("docs", "User.email"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "tighter"),
+    [
+        ({"maximum": 100}, {"maximum": 50}, True),
+        ({"maximum": 50}, {"maximum": 100}, False),
+        ({"minLength": 1}, {"minLength": 3}, True),
+        ({"minimum": 0}, {"minimum": -5}, False),
+        ({"maxLength": 10}, {}, False),
+        ({}, {"maxItems": 3}, True),
+        ({"pattern": "^a"}, {"pattern": "^b"}, True),
+        ({"pattern": "^a"}, {}, False),
+    ],
+)
+def test_request_constraints_tightened_or_loosened(
+    old: dict[str, Any], new: dict[str, Any], tighter: bool
+) -> None:
+    def spec_with(limits: dict[str, Any]) -> Spec:
+        spec = copy.deepcopy(BASE)
+        me(spec)["parameters"][0]["schema"].update(limits)
+        return spec
+
+    found_rules = {c.rule for c in classify_specs("p", spec_with(old), spec_with(new))}
+    expected = "request-constraint-tightened" if tighter else "request-constraint-loosened"
+    assert found_rules == {expected}
 
 
 # -- the generated client surface --------------------------------------------------------
@@ -649,6 +795,7 @@ def test_surface_of_a_module_compared_with_an_edited_copy(tmp_path: Path) -> Non
         ("1.4.2", BREAKING, "2.0.0", "major"),
         ("0.1.0", COMPATIBLE, "0.2.0", "minor"),
         ("1.4.2", COMPATIBLE, "1.5.0", "minor"),
+        ("0.1.0", CODE, "0.1.1", "patch"),
         ("0.1.0", DOCS, "0.1.1", "patch"),
         ("1.4.2", DOCS, "1.4.3", "patch"),
     ],
@@ -696,7 +843,7 @@ def test_changelog_entry_per_provider_with_sections_and_breaking_marked() -> Non
         "\n"
         "#### Changed\n"
         "\n"
-        "- `MeData.usedQuota`: documentation changed (description)\n"
+        "- `MeData.used_quota`: documentation changed (description)\n"
         "\n"
         "### Flamel\n"
         "\n"
@@ -756,7 +903,7 @@ def test_contributing_rules_table_matches_the_rules() -> None:
     guide = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
     section = guide.split("## Releases and spec changes", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| `([a-z-]+)` \| (\w+) \| (\w+) \|", section, re.M)
-    words = {BREAKING: "breaking", COMPATIBLE: "compatible", DOCS: "docs"}
+    words = {BREAKING: "breaking", COMPATIBLE: "compatible", CODE: "code", DOCS: "docs"}
     assert {r: (c, s) for r, c, s in rows} == {
         rule.id: (words[rule.severity], rule.section) for rule in changes.RULES.values()
     }
@@ -778,3 +925,68 @@ def test_report_lists_notes_changes_and_the_version() -> None:
         "change bumps the major)",
     ]
     assert release.report(_pending()) == ["no spec changes since the release of 0.1.0"]
+
+
+@pytest.mark.parametrize(
+    ("change", "shown"),
+    [
+        (
+            Change("flamel", "AuthUserDto.defaultCredit", "response-field-removed"),
+            "AuthUserDto.default_credit",
+        ),
+        (Change("flamel", "GET /me query pageSize", "parameter-removed"), "GET /me page_size"),
+        (
+            Change("flamel", "GET /me header X-Api-Version", "parameter-retyped"),
+            "GET /me x_api_version",
+        ),
+        (
+            Change("flamel", "POST /plans", "operation-added", "createPlan"),
+            "create_plan() (POST /plans)",
+        ),
+        (Change("flamel", "listPlans", "operation-path-changed", "/a -> /b"), "list_plans()"),
+        (
+            Change("flamel", "GET /me", "operation-renamed", "getMe -> fetchMe"),
+            "get_me() -> fetch_me() (GET /me)",
+        ),
+        (Change("flamel", "Client.get_me()", "operation-removed", "method"), "Client.get_me()"),
+        (Change("flamel", "securitySchemes.key", "auth-changed"), "securitySchemes.key"),
+        (Change("flamel", "User.tags[]", "enum-value-added"), "User.tags[]"),  # a label
+    ],
+)
+def test_changes_are_shown_in_the_names_users_see(change: Change, shown: str) -> None:
+    """The changelog and the summary name fields, parameters and methods as Python code
+    spells them (issue #18)."""
+    assert change.shown == shown
+    assert change.text().startswith(f"{shown}: ")
+    entry = release.changelog_entry(_pending(change), datetime.date(2026, 12, 1))
+    assert f"`{shown}`" in entry
+
+
+@pytest.mark.parametrize(
+    ("rule", "label", "reason"),
+    [
+        ("description-changed", "docs", "documentation only"),
+        ("other-changed", "code change", "code changes with no public name or type changed"),
+        ("success-status-changed", "code change", "code changes"),
+        ("tag-renamed", "code change", "code changes"),
+        ("parameter-default-changed", "behaviour change", "additions, nothing breaking"),
+        ("base-url-changed", "behaviour change", "additions, nothing breaking"),
+        ("operation-path-changed", "behaviour change", "additions, nothing breaking"),
+        ("deprecated", "deprecated", "additions, nothing breaking"),
+        ("auth-alternative-added", "addition", "additions, nothing breaking"),
+    ],
+)
+def test_labels_and_bump_reasons(rule: str, label: str, reason: str) -> None:
+    """ "Documentation only" is said only of documentation; a change of generated code
+    is a code change, a changed default a behaviour change (issue #18)."""
+    change = Change("flamel", "GET /me", rule)
+    assert change.label == label
+    bump = changes.suggest("1.0.0", [change])
+    assert bump is not None and bump.reason.startswith(reason)
+
+
+def test_deprecations_have_their_changelog_section() -> None:
+    state = _pending(Change("flamel", "AuthUserDto.name", "deprecated"))
+    entry = release.changelog_entry(state, datetime.date(2026, 12, 1))
+    assert "#### Deprecated\n\n- `AuthUserDto.name`: deprecated\n" in entry
+    assert "Breaking" not in entry

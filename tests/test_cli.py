@@ -530,7 +530,7 @@ def test_json_include_account_adds_the_raw_account(server: FaultServer) -> None:
     run = run_cli("balances", "--json", "--include-account", env=env)
 
     assert run.returncode == 0, run.stderr
-    (flamel,) = [o for o in json.loads(run.stdout) if o["provider"] == "flamel"]
+    flamel = next(o for o in json.loads(run.stdout) if o["provider"] == "flamel")
     served = example("flamel", "getMyInfo")
     assert flamel["account"]["userId"] == served["userId"]
     assert flamel["account"]["email"] == served["email"]
@@ -775,17 +775,20 @@ def test_record_then_history_table_and_json(server: FaultServer, tmp_path: Path)
         "/generect" + operation_paths("generect")["getUserMe"], json_reply(rejected, 401)
     )
 
+    started = datetime.now(UTC)  # the expected date is counted from the run (UTC)
     first = run_cli("balances", "--record", "--db", str(db), env=env)
+    finished = datetime.now(UTC)
     table = run_cli("history", "--db", str(db), env=env)
     as_json = run_cli("history", "--db", str(db), "--json", env=env)
     only = run_cli("history", "generect", "--db", str(db), "--json", env=env)
 
     assert first.returncode == 2  # generect failed
-    runs_out = datetime.now(UTC) + timedelta(days=remaining / 10)
+    left = timedelta(days=remaining / 10)
     rows = parse_table(first.stdout)
     assert rows["flamel"]["runs out"] in {
-        f"{runs_out:%Y-%m-%d}",
-        f"{runs_out - timedelta(hours=1):%Y-%m-%d}",
+        f"{started + left - timedelta(hours=1):%Y-%m-%d}",
+        f"{started + left:%Y-%m-%d}",
+        f"{finished + left:%Y-%m-%d}",
     }
     assert rows["generect"]["runs out"] == "-"
     assert table.returncode == 0, table.stderr
@@ -811,7 +814,7 @@ def test_record_then_history_table_and_json(server: FaultServer, tmp_path: Path)
     assert flamel["forecast"]["kind"] == "runs_out"
     assert flamel["forecast"]["used_per_day"] == pytest.approx(10, rel=0.01)
     out_at = datetime.fromisoformat(flamel["forecast"]["runs_out_at"])
-    assert abs(out_at - runs_out) < timedelta(minutes=10)
+    assert started + left - timedelta(minutes=10) < out_at < finished + left + timedelta(minutes=10)
     assert flamel["trend"][0] == remaining + 20
     assert generect["forecast"]["kind"] == "not_enough_data"
     assert (generect["checks"], generect["failures"]) == (1, 1)
@@ -928,7 +931,9 @@ def test_history_window(tmp_path: Path) -> None:
 
 
 def test_demo_shows_history_and_forecast() -> None:
+    started = datetime.now(UTC)  # the demo's history ends when it runs
     run = run_cli("demo", env=base_env())
+    finished = datetime.now(UTC)
 
     assert run.returncode == 0, run.stderr
     balances = parse_table(run.stdout)
@@ -942,8 +947,11 @@ def test_demo_shows_history_and_forecast() -> None:
     flamel = expected("flamel").remaining
     assert flamel is not None
     assert number(history["flamel"]["used/day"]) == pytest.approx(0.03 * flamel, abs=0.01)
-    runs_out = datetime.now(UTC) + timedelta(days=1 / 0.03)
-    assert history["flamel"]["runs out"] == f"{runs_out:%Y-%m-%d}"
+    left = timedelta(days=1 / 0.03)
+    assert history["flamel"]["runs out"] in {
+        f"{started + left:%Y-%m-%d}",
+        f"{finished + left:%Y-%m-%d}",
+    }
     assert history["easyslip"]["runs out"] == "not at this rate"  # unused
     assert history["exorde"]["runs out"] == "after the next reset"  # 50 days vs the 1st
     assert history["generect"]["trend"][0] != "█"  # topped up 12 days ago: highest later

@@ -56,6 +56,20 @@ CASES = [
     Case("only a rise", days((0, 10), (1, 100)), None, None),
     # Uneven spacing on one line: 5 in half a day, 15 in 1.5 days: 10 a day.
     Case("uneven spacing", days((0, 100), (0.5, 95), (2, 80)), 10.0, 10.0),
+    # A top-up at the latest check: its one-point segment adds nothing to the rate
+    # (10 a day from days 0-2); 500 left at day 3 -> 50 more days.
+    Case("top-up at the last check", days((0, 100), (1, 90), (2, 80), (3, 500)), 10.0, 53.0),
+    # Run down to 0 and reset to 10, twice: three segments (sxx 0.5, 0.5, 0.125; sxy -5,
+    # -5, -0.5): 10.5 / 1.125 = 9.33 a day; 8 left at day 4.5.
+    Case(
+        "runs out and resets, twice",
+        days((0, 10), (1, 0), (2, 10), (3, 0), (4, 10), (4.5, 8)),
+        10.5 / 1.125,
+        4.5 + 8 / (10.5 / 1.125),
+    ),
+    # Nothing left and nothing used: out already, at the latest check (not "not at this
+    # rate": no use, but no credits either).
+    Case("flat at zero", days((0, 0), (1, 0)), 0.0, 1.0),
 ]
 
 
@@ -170,3 +184,74 @@ def test_trend_keeps_the_last_value_of_each_bucket() -> None:
     assert trend([(0.0, 10.0), (10.0, 5.0)], width=4) == [10.0, 10.0, 10.0, 5.0]
     assert trend([(0.0, 3.0), (1.0, 2.0), (2.0, 1.0)], width=2) == [2.0, 1.0]
     assert trend([], width=3) == []
+
+
+# -- boundaries (mutation testing, issue 21) ----------------------------------------------
+
+
+def test_less_than_one_credit_left_still_lasts() -> None:
+    # 1 credit a day, half a credit left: it runs out half a day after the last check.
+    result = forecast(Fit.of(days((0, 1.5), (1, 0.5))))
+
+    assert result.kind == "runs_out"
+    assert result.runs_out_at == at_day(1.5)
+
+
+def test_a_reset_at_the_run_out_moment_does_not_come_first() -> None:
+    fit = Fit.of(CASES[1].points)  # runs out at day 13
+
+    result = forecast(fit, resets_at=at_day(13))
+
+    assert result.kind == "runs_out"
+    assert result.runs_out_at == at_day(13)
+    assert result.resets_at == at_day(13)
+
+
+def test_forecast_options_are_keyword_only() -> None:
+    fit = Fit.of(CASES[1].points)
+    with pytest.raises(TypeError):
+        forecast(fit, at_day(9))  # type: ignore[call-arg]
+
+
+def test_sparkline_scales_from_a_lowest_value_above_zero() -> None:
+    # (v - 10) / 10 * 7 = 0, 7, 3.5 (rounded to 4), 1.4 -> bars 0, 7, 4, 1
+    assert sparkline([10, 20, 15, 12]) == "▁█▅▂"
+
+
+def test_a_run_out_date_beyond_the_calendar_is_capped() -> None:
+    # 1e-12 credits a day, 1000 left: 1e15 days, past datetime's year 9999. The date
+    # is capped at 1e11 s (year 5138) instead of overflowing.
+    result = forecast(Fit.of(days((0, 1000 + 1e-12), (1, 1000))))
+
+    assert result.kind == "runs_out"
+    assert result.runs_out_at == datetime.fromtimestamp(1e11, UTC)
+
+
+def test_trend_has_24_values_by_default() -> None:
+    assert len(trend(CASES[0].points)) == 24
+
+
+def test_trend_buckets_start_at_the_first_point() -> None:
+    # Span 10..20 in 4 buckets ending at 12.5, 15, 17.5 and 20.
+    assert trend([(10.0, 10.0), (20.0, 5.0)], width=4) == [10.0, 10.0, 10.0, 5.0]
+
+
+def test_flat_below_one_credit_is_not_running_out() -> None:
+    result = forecast(Fit.of(days((0, 0.5), (1, 0.5))))
+
+    assert result.kind == "not_running_out"
+    assert result.used_per_day == 0.0
+
+
+def test_trend_buckets_are_equal() -> None:
+    # Span 0..10 in 4 buckets ending at 2.5, 5, 7.5 and 10; the check at 5 ends the 2nd.
+    assert trend([(0.0, 3.0), (5.0, 2.0), (10.0, 1.0)], width=4) == [3.0, 2.0, 2.0, 1.0]
+
+
+def test_a_reset_at_the_latest_check_is_stale() -> None:
+    fit = Fit.of(CASES[1].points)  # runs out at day 13; latest check at day 5
+
+    result = forecast(fit, resets_at=at_day(5))
+
+    assert result.kind == "runs_out"
+    assert result.resets_at is None

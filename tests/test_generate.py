@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from _repo import copy_repo, edit_spec, generate, tree_hash
 from _specs import NORMALIZED
@@ -85,8 +86,8 @@ def test_added_field_is_stale_then_regenerated_deterministically(repo: Path) -> 
 
 
 def test_removed_field_and_hand_edits_are_stale(repo: Path) -> None:
-    def remove_field(spec: dict[str, Any]) -> None:
-        del spec["components"]["schemas"]["User"]["properties"]["email"]  # not in the mapping
+    def remove_field(spec: dict[str, Any]) -> None:  # a field no overlay reads
+        del spec["components"]["schemas"]["User"]["properties"]["email"]
 
     edit_spec(repo, "exorde", remove_field)
     # Hand edits of what the generator owns are stale too: a normalized spec...
@@ -116,10 +117,17 @@ def test_a_removed_mapped_field_is_a_declaration_problem(repo: Path) -> None:
     before = tree_hash(repo)
     check = generate(repo)
     assert check.returncode == 1
+    declaration = repo / "specs/providers/exorde.yaml"
+    line = next(
+        n
+        for n, text in enumerate(declaration.read_text(encoding="utf-8").splitlines(), 1)
+        if text.startswith("  limit:")
+    )
     assert check.stderr.splitlines()[0] == (
-        "specs/providers/exorde.yaml: balance.limit: field 'maxAdditionalCredits' is not in "
-        "UserPlan (fields: name, totalMonthlyCredits, remainingMonthlyCredits, "
-        "remainingAdditionalCredits); hint: did you mean 'remainingAdditionalCredits'?"
+        f"error: specs/providers/exorde.yaml:{line}: balance.limit: field "
+        "'maxAdditionalCredits' is not in UserPlan (fields: name, totalMonthlyCredits, "
+        "remainingMonthlyCredits, remainingAdditionalCredits); did you mean "
+        "'remainingAdditionalCredits'?"
     )
     assert tree_hash(repo) == before
 
@@ -181,3 +189,168 @@ def test_readme_tables_are_generated_between_their_markers(repo: Path) -> None:
     # A hand edit between the markers is stale (the fast path sees it too).
     readme.write_text(text.replace("| Flamel |", "| Flamel (edited) |", 1), encoding="utf-8")
     assert generate(repo, "--check").returncode == 1
+
+
+# -- failures a maintainer meets (issue #18) ---------------------------------------------------
+#
+# Each scenario edits a copy of the repository the way an upstream change or a slip does;
+# generate.py must stop with status 1 in at most five lines, no traceback, naming the file
+# to edit (and its line), and leave generated/ as it was.
+
+
+def _replace(repo: Path, name: str, old: str, new: str, count: int = -1) -> None:
+    path = repo / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{name} changed: update this scenario"
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def _upstream_rename(repo: Path) -> None:
+    """Flamel renames defaultCredit in its document (and the maintainer added the
+    translation the normalizer asked for): Flamel's declaration maps it."""
+    field = "        defaultCredit:\n          type: number\n          description: 크레딧\n"
+    renamed = field.replace("defaultCredit", "creditDefault")
+    _replace(repo, "specs/upstream/flamel.yaml", field, renamed, 1)  # AuthUserDto's
+    _replace(
+        repo,
+        "specs/upstream/flamel.yaml",
+        "        - defaultCredit\n",
+        "        - creditDefault\n",
+        1,
+    )
+    _replace(
+        repo,
+        "scripts/codegen/flamel_patch.yaml",
+        "  AuthUserDto.defaultCredit:",
+        "  AuthUserDto.creditDefault:",
+    )
+
+
+SCENARIOS: dict[str, tuple[Any, str]] = {  # name -> (edit, the file:line the output names)
+    "mapped field renamed in a hand-written spec": (
+        lambda repo: _replace(
+            repo, "specs/exorde.yaml", "remainingMonthlyCredits", "monthlyCreditsLeft"
+        ),
+        r"specs/providers/exorde\.yaml:\d+: balance\.remaining: field 'remainingMonthlyCredits' "
+        r"is not in UserPlan",
+    ),
+    "mapped field renamed in an upstream snapshot": (
+        _upstream_rename,
+        r"specs/providers/flamel\.yaml:\d+: balance\.remaining: field 'defaultCredit' is not in "
+        r"AuthUserDto",
+    ),
+    "invalid YAML": (
+        lambda repo: _replace(
+            repo, "specs/easyslip.yaml", "paths:\n", "paths:\n  bad: [unclosed\n"
+        ),
+        r"specs/easyslip\.yaml:\d+: invalid YAML",
+    ),
+    "dangling $ref": (
+        lambda repo: _replace(
+            repo, "specs/exorde.yaml", 'schemas/UserInfoResponse"', 'schemas/UserInfoResponsee"'
+        ),
+        r"specs/exorde\.yaml:\d+: \$ref '#/components/schemas/UserInfoResponsee' points at nothing",
+    ),
+    "missing operationId": (
+        lambda repo: _replace(repo, "specs/easyslip.yaml", "      operationId: getMe\n", ""),
+        r"specs/easyslip\.yaml:\d+: GET /me has no operationId",
+    ),
+    "normalizer target moved": (
+        lambda repo: _replace(
+            repo, "specs/upstream/generect.yaml", "    apiKey:\n", "    tokenKey:\n"
+        ),
+        r"scripts/codegen/generect\.py:\d+: normalizer step token_auth_scheme \(generect\)",
+    ),
+    "non-English description": (
+        lambda repo: _replace(
+            repo,
+            "specs/upstream/flamel.yaml",
+            "        maxCredit:\n",
+            "        bonusCredit:\n          type: number\n          description: 보너스 크레딧\n"
+            "        maxCredit:\n",
+        ),
+        r"scripts/codegen/flamel_patch\.yaml:\d+: normalizer step english_descriptions \(flamel\): "
+        r"AuthUserDto\.bonusCredit has a Korean description",
+    ),
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_a_failure_names_the_file_to_edit_in_five_lines(tmp_path: Path, scenario: str) -> None:
+    repo = copy_repo(tmp_path)
+    edit, named = SCENARIOS[scenario]
+    edit(repo)
+    before = tree_hash(repo)
+
+    result = generate(repo)
+
+    lines = result.stderr.splitlines()
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert 1 <= len(lines) <= 5, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert lines[0].startswith("error: ")
+    assert re.search(named, result.stderr), result.stderr
+    assert tree_hash(repo) == before, "a failed run changed generated/ or specs/"
+
+
+def test_debug_adds_the_traceback(tmp_path: Path) -> None:
+    repo = copy_repo(tmp_path)
+    SCENARIOS["normalizer target moved"][0](repo)
+    result = generate(repo, "--debug")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "token_auth_scheme" in result.stderr
+
+
+def test_an_unknown_format_is_a_warning_naming_the_field(tmp_path: Path) -> None:
+    repo = copy_repo(tmp_path)
+    _replace(
+        repo,
+        "specs/easyslip.yaml",
+        "        usedQuota:\n",
+        "        usedQuota:\n          format: money\n",
+    )
+    result = generate(repo)
+    assert result.returncode == 0, result.stderr
+    (warning,) = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert re.match(
+        r"warning: specs/easyslip\.yaml:\d+: MeData\.usedQuota has format 'money'", warning
+    )
+
+
+def test_check_fails_for_an_overlay_folder_the_wheel_would_lack(tmp_path: Path) -> None:
+    """A new overlay package changes the packages list pyproject.toml must have; a folder
+    of modules without __init__.py would not be packaged at all. --check passes
+    neither, even though no digested input changed."""
+    repo = copy_repo(tmp_path)
+    assert generate(repo, "--check").returncode == 0
+    package = repo / "overlays" / "newprovider"
+    package.mkdir()
+    (package / "__init__.py").write_text('"""A new provider."""\n', encoding="utf-8")
+    stale = generate(repo, "--check")
+    assert stale.returncode == 1, stale.stdout
+    assert "pyproject.toml (packages list)" in stale.stderr
+
+    (package / "__init__.py").unlink()
+    (package / "_profile.py").write_text('"""No package."""\n', encoding="utf-8")
+    (package / "rules.yml").write_text("groups: []\n", encoding="utf-8")
+    unpackaged = generate(repo, "--check")
+    assert unpackaged.returncode == 1, unpackaged.stdout
+    assert (
+        "overlays/newprovider/_profile.py is in a folder without __init__.py" in unpackaged.stderr
+    )
+    assert len(unpackaged.stderr.splitlines()) <= 5
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_docstrings_keep_every_parameter_description(provider: str) -> None:
+    """A parameter's description is written on the parameter (OpenAPI); the generated
+    method's Args says it, not "(no description in the spec)" (issue #18)."""
+    spec = yaml.safe_load((ROOT / "specs" / f"{provider}.yaml").read_text(encoding="utf-8"))
+    client = " ".join((ROOT / "generated" / provider / "client.py").read_text().split())
+    for item in spec["paths"].values():
+        for op in item.values():
+            for param in op.get("parameters", []) if isinstance(op, dict) else []:
+                if param.get("description"):
+                    name = re.sub(r"\W+", "_", param["name"]).lower()
+                    text = " ".join(param["description"].split())
+                    assert f"{name}: {text}" in client, (provider, param["name"])

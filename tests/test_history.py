@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import textwrap
@@ -22,13 +23,14 @@ import creditwatch
 import httpx
 import pytest
 from creditwatch import Balance
-from creditwatch._forecast import trend
+from creditwatch._forecast import Fit, forecast, trend
 from creditwatch._history import (
     MIGRATIONS,
     SCHEMA_VERSION,
     Check,
     History,
     HistoryError,
+    _patiently,
     default_path,
 )
 
@@ -242,6 +244,195 @@ def test_series_from_the_database_match_the_hand_computed_ones(case: Case, tmp_p
     assert series.trend == trend(case.points, width=24)
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if len(c.points) >= 3], ids=lambda c: c.name)
+def test_a_window_that_starts_mid_segment_trends_over_its_own_points(
+    case: Case, tmp_path: Path
+) -> None:
+    """The window cuts the series after its first check: the trend spans the checks in
+    the window, not the segment they continue."""
+    since = case.points[1][0]  # the second check onwards
+    inside = [(t, r) for t, r in case.points if since <= t <= NOW]
+    with History(tmp_path / "h.sqlite3") as history:
+        history.add(
+            [Check(provider="flamel", account="a", outcome=balance(r, t)) for t, r in case.points]
+        )
+        [series] = history.series(since=since, until=NOW)
+
+    assert series.checks == len(inside)
+    assert series.trend == trend(inside, width=24)
+
+
+def test_an_unlimited_series_forecasts_unlimited(tmp_path: Path) -> None:
+    with History(tmp_path / "h.sqlite3") as history:
+        history.add(
+            [
+                Check(provider="flamel", outcome=balance(r, t, limit=None, unlimited=True))
+                for t, r in CASES[0].points
+            ]
+        )
+        [series] = history.series(since=T0 - 3600, until=NOW)
+
+    assert series.latest is not None and series.latest.unlimited
+    assert series.forecast().kind == "unlimited"  # from the history alone, no current balance
+
+
+def test_a_history_opened_in_one_thread_records_from_another(tmp_path: Path) -> None:
+    """The exporter and `creditwatch.record` callers may hand a History to a worker
+    thread."""
+    errors: list[BaseException] = []
+    with History(tmp_path / "h.sqlite3") as history:
+
+        def add() -> None:
+            try:
+                history.add([Check(provider="flamel", outcome=balance(5, T0))])
+            except BaseException as exc:
+                errors.append(exc)
+
+        worker = threading.Thread(target=add)
+        worker.start()
+        worker.join()
+        [series] = history.series(since=T0 - 3600, until=NOW)
+
+    assert errors == []
+    assert series.checks == 1
+
+
+def test_a_writer_waits_for_a_busy_database_for_the_busy_timeout(tmp_path: Path) -> None:
+    """Another process's transaction is waited for (SQLite's busy timeout, which the
+    connection reports), up to 30 s (`BUSY_TIMEOUT`)."""
+    with History(tmp_path / "h.sqlite3") as history:
+        history.add([Check(provider="flamel", outcome=balance(5, T0))])
+    db = sqlite3.connect(tmp_path / "h.sqlite3", check_same_thread=False)
+    db.execute("BEGIN IMMEDIATE")  # hold the write lock; a timer thread releases it
+    released = threading.Timer(0.5, db.rollback)
+    started = time.monotonic()
+    released.start()
+    try:
+        with History(tmp_path / "h.sqlite3") as history:
+            history.add([Check(provider="flamel", outcome=balance(4, T0 + 60))])
+            timeout = history._db.execute("PRAGMA busy_timeout").fetchone()[0]
+    finally:
+        released.join()
+        db.close()
+    assert time.monotonic() - started >= 0.45  # it waited for the lock, then wrote
+    assert timeout == 30_000  # milliseconds
+
+
+def test_a_busy_step_is_retried_until_it_succeeds_or_time_is_up() -> None:
+    """Opening the file retries SQLite's immediate "database is locked" (two processes
+    switching it to WAL at once) within the busy timeout (`_patiently`)."""
+    calls: list[float] = []
+
+    def locked_twice() -> int:
+        calls.append(time.monotonic())
+        if len(calls) <= 2:
+            raise sqlite3.OperationalError("database is locked")
+        return 7
+
+    assert _patiently(locked_twice, timeout=5) == 7
+    assert len(calls) == 3
+    assert calls[-1] - calls[0] < 0.5  # the first pauses are short (milliseconds)
+
+    calls.clear()
+    start = time.monotonic()
+
+    def locked_for_a_while() -> int:
+        calls.append(time.monotonic())
+        if calls[-1] < start + 0.6:
+            raise sqlite3.OperationalError("database is locked")
+        return 8
+
+    assert _patiently(locked_for_a_while, timeout=5) == 8
+    # pauses grow but stay short: the unlocked database is noticed soon after
+    assert calls[-1] - (start + 0.6) < 0.3
+
+    def always_locked() -> int:
+        calls.append(time.monotonic())
+        raise sqlite3.OperationalError("database is locked")
+
+    calls.clear()
+    with pytest.raises(sqlite3.OperationalError):
+        _patiently(always_locked, timeout=0.2)
+    assert 0.1 <= calls[-1] - calls[0] < 1.0  # retried for about the timeout, then gave up
+    assert len(calls) > 2
+
+    def broken() -> int:
+        calls.append(time.monotonic())
+        raise sqlite3.OperationalError("no such table: checks")
+
+    calls.clear()
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        _patiently(broken, timeout=5)
+    assert len(calls) == 1  # not a busy database: not retried
+
+
+RATED = [c for c in CASES if c.used_per_day is not None]
+
+
+@pytest.mark.parametrize("case", RATED, ids=lambda c: c.name)
+def test_a_newer_current_balance_extends_the_recorded_fit(case: Case, tmp_path: Path) -> None:
+    """A check that was not recorded (`Series.forecast(current)`) continues the latest
+    segment, as the same point added in memory does."""
+    last_t, last_r = case.points[-1]
+    newer = (last_t + 86400 / 2, max(last_r - 3, 0))
+    with History(tmp_path / "h.sqlite3") as history:
+        history.add([Check(provider="flamel", outcome=balance(r, t)) for t, r in case.points])
+        [series] = history.series(since=T0 - 3600, until=NOW)
+
+    result = series.forecast(balance(newer[1], newer[0]))
+    expected = forecast(Fit.of([*case.points, newer]))
+    assert result.kind == expected.kind
+    assert result.used_per_day == pytest.approx(expected.used_per_day, rel=1e-9)
+
+
+@pytest.mark.parametrize("case", RATED, ids=lambda c: c.name)
+def test_a_current_balance_no_newer_than_the_history_is_not_added(
+    case: Case, tmp_path: Path
+) -> None:
+    last_t, last_r = case.points[-1]
+    with History(tmp_path / "h.sqlite3") as history:
+        history.add([Check(provider="flamel", outcome=balance(r, t)) for t, r in case.points])
+        [series] = history.series(since=T0 - 3600, until=NOW)
+
+    same_moment = series.forecast(balance(max(last_r - 3, 0), last_t))
+    assert same_moment.used_per_day == series.forecast().used_per_day
+
+
+def test_a_one_value_trend_is_the_latest_value(tmp_path: Path) -> None:
+    case = CASES[0]
+    with History(tmp_path / "h.sqlite3") as history:
+        history.add([Check(provider="flamel", outcome=balance(r, t)) for t, r in case.points])
+        [series] = history.series(since=T0 - 3600, until=NOW, width=1)
+        [none] = history.series(since=T0 - 3600, until=NOW, width=0)
+
+    assert series.trend == [case.points[-1][1]]
+    assert none.trend == []
+
+
+def test_a_path_given_as_text_is_a_path_and_memory_is_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = str(tmp_path / "new" / "folder" / "h.sqlite3")
+    with History(text) as history:
+        assert history.path == Path(text)
+    assert Path(text).is_file()
+    with History(":memory:") as memory:
+        assert memory.path == ":memory:"
+    assert list(tmp_path.iterdir()) == [tmp_path / "new"]  # no file named ":memory:"
+
+
+def test_existing_opens_a_history_only_when_the_file_is_there(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    assert History.existing(path) is None
+    assert not path.exists()
+    with History(path):
+        pass
+    opened = History.existing(path)
+    assert opened is not None
+    opened.close()
+
+
 def test_window_counts_failures_and_latest_values(tmp_path: Path) -> None:
     error = creditwatch.APITimeoutError("timed out", provider="flamel")
     resets = datetime.fromtimestamp(T0 + 5 * 86400, UTC)
@@ -264,6 +455,56 @@ def test_window_counts_failures_and_latest_values(tmp_path: Path) -> None:
     current = balance(80, T0 + 2 * 86400, resets_at=resets)
     assert series.forecast(current).used_per_day == pytest.approx(10.0)
     assert series.forecast(current).kind == "after_reset"  # out at day 10, reset at day 5
+
+
+def test_the_recorded_reset_date_comes_first_without_a_current_balance(tmp_path: Path) -> None:
+    resets = datetime.fromtimestamp(T0 + 5 * 86400, UTC)  # before the run-out (day 10)
+    with History(tmp_path / "h.sqlite3") as history:
+        history.add(
+            [
+                Check(provider="flamel", outcome=balance(r, t, resets_at=resets))
+                for t, r in CASES[0].points
+            ]
+        )
+        [series] = history.series(since=T0 - 3600, until=NOW)
+
+    result = series.forecast()
+    assert result.kind == "after_reset"
+    assert result.resets_at == resets
+
+
+def test_series_come_sorted_by_provider_then_account(tmp_path: Path) -> None:
+    # Recorded in another order, with accounts and times that sort the other way.
+    recorded = [("flamel", "b", 0), ("flamel", "a", 1), ("exorde", "z", 2), ("exorde", "y", 3)]
+    with History(tmp_path / "h.sqlite3") as history:
+        for provider, account, day in recorded:
+            history.add(
+                [
+                    Check(
+                        provider=provider,
+                        account=account,
+                        outcome=balance(10 - d, T0 + (day + d / 10) * 86400, provider=provider),
+                    )
+                    for d in range(2)
+                ]
+            )
+        found = [(s.provider, s.account) for s in history.series(since=T0 - 3600, until=NOW)]
+
+    assert found == [("exorde", "y"), ("exorde", "z"), ("flamel", "a"), ("flamel", "b")]
+
+
+def test_the_history_folder_is_private(tmp_path: Path) -> None:
+    folder = tmp_path / "new"
+    with History(folder / "h.sqlite3"):
+        pass
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700  # the checks name the accounts
+
+
+def test_window_and_database_options_are_keyword_only(tmp_path: Path) -> None:
+    with History(tmp_path / "h.sqlite3") as history, pytest.raises(TypeError):
+        history.series(T0)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        creditwatch.record([balance(1, T0)], tmp_path / "h.sqlite3")  # type: ignore[call-arg]
 
 
 def test_prune(tmp_path: Path) -> None:

@@ -745,7 +745,7 @@ def test_a_history_on_read_only_storage_can_be_read() -> None:
     prefix_ = PROVIDERS[0].upper()
     env = {
         **base_env(),
-        f"{prefix_}_API_KEY": "sk-test-FAKE-readonly",
+        f"{prefix_}_API_KEY": FAKE_KEY,
         f"{prefix_}_BASE_URL": "http://127.0.0.1:1",
     }
 

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import copy
 import datetime
+import importlib
 import inspect
 import json
 import subprocess
 import sys
 import typing
 import warnings
+from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
+import attrs
 import creditwatch
 import httpx
 import pytest
@@ -25,9 +29,9 @@ from creditwatch.flamel.models import CreditCostInfo
 from creditwatch.generect.models import User as GenerectUser
 from creditwatch.llmgenerator.models import CreditTransaction, SubscriptionStatus
 
-from _bodies import BASE_URL, Served
+from _bodies import BASE_URL, Op, Served, call, client_operations
 from _cases import CASES, EXAMPLES
-from conftest import credentials
+from conftest import PROVIDERS, credentials
 
 
 def flamel_body() -> dict[str, Any]:
@@ -286,3 +290,137 @@ def test_error_models_load_with_the_first_error(provider: str) -> None:
         "assert loaded() != [], 'decoding an error loaded no error model'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# -- every model class the examples reach (mutation testing, issue 21) --------------------
+
+
+def _models_in(value: Any, found: dict[type[Any], Any]) -> None:
+    """Every generated model instance inside a parsed result, one per class."""
+    if attrs.has(type(value)) and hasattr(type(value), "from_dict"):
+        found.setdefault(type(value), value)
+        for field in attrs.fields(type(value)):
+            _models_in(getattr(value, field.name), found)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _models_in(item, found)
+
+
+def _reached_models() -> dict[type[Any], Any]:
+    found: dict[type[Any], Any] = {}
+    for op in client_operations():
+        example = EXAMPLES[op.provider][op.operation_id]["responses"]["200"]
+        body = next(iter(example.values()))
+        routes = {urlsplit(BASE_URL).path + op.path: (200, json.dumps(body).encode())}
+        _models_in(call(op, "sync", routes), found)
+    return found
+
+
+def _json_objects(value: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(value, dict):
+        yield value
+        for item in value.values():
+            yield from _json_objects(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _json_objects(item)
+
+
+def _error_models() -> dict[type[Any], Any]:
+    """The models only error bodies reach: each provider's model classes that parse a
+    documented non-200 example (or an object inside one) exactly, no unknown field."""
+    found: dict[type[Any], Any] = {}
+    for provider in PROVIDERS:
+        package = importlib.import_module(f"creditwatch._generated.{provider}.models")
+        bodies = [
+            body
+            for operation in EXAMPLES[provider].values()
+            for status, examples in operation["responses"].items()
+            if status != "200"
+            for body in examples.values()
+        ]
+        for name in package.__all__:
+            cls = getattr(package, name)
+            if not attrs.has(cls) or not hasattr(cls, "from_dict"):
+                continue
+            for candidate in (o for body in bodies for o in _json_objects(body)):
+                try:
+                    parsed = cls.from_dict(candidate)
+                except ValueError:
+                    continue
+                if not parsed.additional_properties:
+                    found.setdefault(cls, parsed)
+                    break
+    return found
+
+
+REACHED = {**_error_models(), **_reached_models()}
+
+
+def test_the_examples_reach_models_of_every_provider() -> None:
+    modules = {cls.__module__.split(".")[2] for cls in REACHED}
+    assert modules == set(PROVIDERS)
+
+
+@pytest.mark.parametrize(
+    "cls", list(REACHED), ids=lambda c: f"{c.__module__.split('.')[2]}.{c.__name__}"
+)
+def test_each_model_keeps_unknown_fields_and_names_missing_ones(cls: type[Any]) -> None:
+    """The checked-parse template's promises, model by model: unknown fields kept (also
+    when the known ones are all there), a missing required field named in a ValueError,
+    anything but an object refused with a ValueError."""
+    known = REACHED[cls].to_dict()
+    assert cls.from_dict(known).to_dict() == known
+    extended = cls.from_dict({**known, "zzNotInTheSpec": [1]})
+    assert extended.additional_properties["zzNotInTheSpec"] == [1]
+    assert extended.to_dict() == {**known, "zzNotInTheSpec": [1]}
+    for key in known:
+        without = {k: v for k, v in known.items() if k != key}
+        try:
+            cls.from_dict(without)
+        except ValueError as exc:  # a required field: its JSON name is in the message
+            assert key in str(exc), (key, str(exc))
+        else:  # an optional one: unknown fields are still kept without it
+            fewer = cls.from_dict({**without, "zzNotInTheSpec": [1]})
+            assert fewer.additional_properties["zzNotInTheSpec"] == [1]
+    not_objects: list[Any] = [[], "text", 1, None]
+    for not_an_object in not_objects:
+        with pytest.raises(ValueError):
+            cls.from_dict(not_an_object)
+
+
+def test_a_deprecated_alias_warns_at_the_callers_line() -> None:
+    transaction = CreditTransaction.from_dict(REACHED[CreditTransaction].to_dict())
+    with pytest.warns(DeprecationWarning) as read:
+        kind = transaction.type_
+    with pytest.warns(DeprecationWarning) as written:
+        transaction.type_ = kind
+    assert [w.filename for w in (*read, *written)] == [__file__, __file__]
+
+
+def test_open_enum_field_of_a_list_item_keeps_an_unknown_value() -> None:
+    known = REACHED[CreditTransaction].to_dict()
+    listed = CreditTransaction.from_dict(known).type
+    unknown = CreditTransaction.from_dict({**known, "type": "zzGift"}).type
+    assert listed.is_known and listed.value == known["type"]
+    assert not unknown.is_known and unknown.value == "zzGift"
+
+
+def _shape(value: Any) -> Any:
+    """A JSON value's keys and list lengths, every scalar the same."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(v) for v in value]
+    return "scalar"
+
+
+@pytest.mark.parametrize("op", client_operations(), ids=lambda op: op.label)
+def test_to_dict_gives_back_every_field_and_list_item(op: Op) -> None:
+    example = EXAMPLES[op.provider][op.operation_id]["responses"]["200"]
+    body = next(iter(example.values()))
+    routes = {urlsplit(BASE_URL).path + op.path: (200, json.dumps(body).encode())}
+    result = call(op, "sync", routes)
+    if not hasattr(result, "to_dict"):
+        pytest.skip(f"{op.label} returns {type(result).__name__}")
+    assert _shape(result.to_dict()) == _shape(op.unwrap(body))

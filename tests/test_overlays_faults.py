@@ -152,14 +152,22 @@ def test_other_4xx_are_not_retried(server: FaultServer, status: int, mode: str) 
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_404_and_422_map_to_their_classes(server: FaultServer, mode: str) -> None:
-    server.script(json_reply({"error": "gone"}, 404))
-    with pytest.raises(errors.NotFoundError):
-        call(CASES["llmgenerator"], mode, **opts(server))
-    server.script(json_reply({"error": "bad"}, 418))
+@pytest.mark.parametrize(
+    ("status", "error_class"),
+    [
+        (404, errors.NotFoundError),
+        (422, errors.BadRequestError),  # no class of its own: the nearest base
+        (418, errors.APIStatusError),  # a status without a class
+    ],
+)
+def test_404_422_and_an_unlisted_418_map_to_their_classes(
+    server: FaultServer, mode: str, status: int, error_class: type[errors.APIStatusError]
+) -> None:
+    server.script(json_reply({"error": "no"}, status))
     with pytest.raises(errors.APIStatusError) as caught:
         call(CASES["llmgenerator"], mode, **opts(server))
-    assert type(caught.value) is errors.APIStatusError
+    assert type(caught.value) is error_class
+    assert caught.value.status_code == status
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -222,8 +222,9 @@ def test_failures_exit_1_with_one_line_and_write_nothing(
 
     assert result.returncode == 1
     assert result.stdout == ""
-    (line,) = result.stderr.splitlines()
-    assert line.startswith("snapshot: flamel: ") and message in line, line
+    line, hint = result.stderr.splitlines()  # `error: <file>: <what>`, then a hint
+    assert line.startswith("error: specs/upstream/flamel.yaml: flamel: ") and message in line
+    assert hint.startswith("  hint: ") and "Traceback" not in result.stderr
     assert tree_hash(repo) == before
 
 
@@ -231,10 +232,11 @@ def test_a_plain_http_source_is_refused_before_any_request(repo: Path) -> None:
     before = tree_hash(repo)
     result = run_script(repo, "snapshot.py", "flamel", "--url", "http://docs.example.test/f.md")
     assert result.returncode == 1
-    assert result.stderr.strip() == (
-        "snapshot: flamel: refusing http://docs.example.test/f.md: sources must be https:// "
-        "(http:// only on loopback)"
-    )
+    assert result.stderr.splitlines() == [
+        "error: specs/upstream/flamel.yaml: flamel: refusing http://docs.example.test/f.md: "
+        "sources must be https:// (http:// only on loopback)",
+        "  hint: use the https:// address of the page",
+    ]
     assert tree_hash(repo) == before
 
 
@@ -243,5 +245,7 @@ def test_an_empty_docs_page_fails(repo: Path, server: FaultServer) -> None:
     before = tree_hash(repo)
     result = run_script(repo, "snapshot.py", "exorde", "--url", server.url("/e"))
     assert result.returncode == 1
-    assert result.stderr.startswith("snapshot: exorde: no text in the docs page")
+    assert result.stderr.startswith(
+        "error: specs/upstream/exorde.docs.txt: exorde: no text in the docs page"
+    )
     assert tree_hash(repo) == before

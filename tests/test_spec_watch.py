@@ -34,6 +34,7 @@ from _faults import FaultServer, Reply
 from _release import (
     UPSTREAM,
     as_released,
+    examples_with_a_nickname,
     flamel_with_a_field_swapped,
     openapi_page,
     published_page,
@@ -74,10 +75,12 @@ def watch(
 
 def test_a_changed_flamel_page_becomes_a_release(tmp_path: Path, server: FaultServer) -> None:
     repo = as_released(copy_repo(tmp_path / "repo"))
+    examples_with_a_nickname(repo)
     document = flamel_with_a_field_swapped()
     server.script_path("/flamel", Reply(200, openapi_page(document).encode()))
     body_file, output = tmp_path / "body.md", tmp_path / "github_output"
     check = f"{sys.executable} scripts/generate.py --check"
+    started = datetime.datetime.now(datetime.UTC).date()  # the run may cross midnight
 
     result = watch(
         repo,
@@ -97,6 +100,7 @@ def test_a_changed_flamel_page_becomes_a_release(tmp_path: Path, server: FaultSe
         "| **BREAKING** | flamel | `AuthUserDto.occupation`: response field removed "
         "(was string, required) |",
         "| addition | flamel | `AuthUserDto.nickname`: response field added (string, required) |",
+        "| docs | flamel | `GET /api/users/me 200 response`: documentation changed (examples) |",
     ]
     suggested = re.search(r"\*\*Suggested version: (\S+)\*\* \(from 0\.1\.0; minor: (.*)", body)
     assert suggested is not None, body
@@ -120,11 +124,17 @@ def test_a_changed_flamel_page_becomes_a_release(tmp_path: Path, server: FaultSe
     # Released: version, changelog entry, baseline.
     assert '__version__ = "0.2.0"' in (repo / "overlays/_version.py").read_text()
     changelog = (repo / "CHANGELOG.md").read_text(encoding="utf-8")
-    today = datetime.datetime.now(datetime.UTC).date().isoformat()
-    entry = changelog.split(f"## [0.2.0] - {today}\n", 1)[1].split("\n## [0.1.0]", 1)[0]
+    # The release is dated the day it ran (UTC): the day it started or, past
+    # midnight, the one it finished.
+    dates = {started, datetime.datetime.now(datetime.UTC).date()}
+    (dated,) = [d for d in dates if f"## [0.2.0] - {d.isoformat()}\n" in changelog]
+    head = f"## [0.2.0] - {dated.isoformat()}\n"
+    entry = changelog.split(head, 1)[1].split("\n## [0.1.0]", 1)[0]
     assert entry.strip() == (
         "### Flamel\n\n#### Added\n\n"
         "- `AuthUserDto.nickname`: response field added (string, required)\n\n"
+        "#### Changed\n\n"
+        "- `GET /api/users/me 200 response`: documentation changed (examples)\n\n"
         "#### Removed\n\n"
         "- **Breaking:** `AuthUserDto.occupation`: response field removed (was string, required)"
     )
@@ -193,22 +203,23 @@ def test_a_failure_anywhere_writes_nothing(
     server.script_path("/flamel", Reply(200, openapi_page(flamel_with_a_field_swapped()).encode()))
     if broken.startswith("generect"):  # ...and one provider that fails
         server.script_path("/generect", Reply(503, b"Service Unavailable"))
-        expected = "spec-watch: generect: fetching"
+        expected = "error: specs/upstream/generect.yaml: generect: fetching"
     elif "no OpenAPI" in broken:
         server.script_path("/flamel", Reply(200, b"# Get My Info\n\nSee the new docs.\n"))
-        expected = "spec-watch: flamel: no ````yaml"
+        expected = "error: specs/upstream/flamel.yaml: flamel: no ````yaml"
     else:
         document: dict[str, Any] = yaml.safe_load(flamel_with_a_field_swapped())
         document["paths"]["/api/users/me"]["get"]["responses"] = "none"
         server.script_path("/flamel", Reply(200, openapi_page(yaml.safe_dump(document)).encode()))
-        expected = "spec-watch: flamel: the OpenAPI document of"
+        expected = "error: specs/upstream/flamel.yaml: flamel: the OpenAPI document of"
     before, changelog = tree_hash(repo), (repo / "CHANGELOG.md").read_bytes()
 
     result = watch(repo, server, "--release")
 
     assert result.returncode == 1
-    (line,) = result.stderr.splitlines()
+    line, hint = result.stderr.splitlines()
     assert line.startswith(expected), line
+    assert hint.startswith("  hint: ")
     assert tree_hash(repo) == before  # specs/, generated/, pyproject.toml
     assert (repo / "CHANGELOG.md").read_bytes() == changelog
 
@@ -269,9 +280,8 @@ def test_generate_prints_the_classes_and_release_applies_them(tmp_path: Path) ->
     assert first.returncode == 0, first.stderr
     lines = first.stdout.splitlines()
     assert "spec changes since the release of 0.1.0 (specs/released/):" in lines
-    assert "  addition  easyslip: MeData.bonusCredit: response field added (integer, optional)" in (
-        lines
-    )
+    added = "  addition  easyslip: MeData.bonus_credit: response field added (integer, optional)"
+    assert added in lines
     assert "suggested version: 0.2.0 (minor: additions, nothing breaking)" in lines
     assert '__version__ = "0.1.0"' in (repo / "overlays/_version.py").read_text()
 
@@ -283,7 +293,7 @@ def test_generate_prints_the_classes_and_release_applies_them(tmp_path: Path) ->
     assert re.fullmatch(
         r"## \[0\.2\.0\] - \d{4}-\d{2}-\d{2}\n\n"
         + re.escape(note)
-        + r"\n\n### EasySlip\n\n#### Added\n\n- `MeData\.bonusCredit`: response field added "
+        + r"\n\n### EasySlip\n\n#### Added\n\n- `MeData\.bonus_credit`: response field added "
         r"\(integer, optional\)\n",
         entry,
     ), entry

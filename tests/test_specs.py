@@ -447,7 +447,6 @@ def test_flamel_patterns_are_not_regex_literals() -> None:
 
 _FLAMEL_COUNTS = {
     "historyPeriodMonth",
-    "minusCreditAllowed",
     "maxStyleNumber",
     "simultaneousLimit",
     "maxMultiSelect",
@@ -455,7 +454,6 @@ _FLAMEL_COUNTS = {
     "maxPromptNumber",
     "errorCount",
     "recoverCount",
-    "ping",
 }
 
 
@@ -465,7 +463,6 @@ _FLAMEL_SAMPLE_INTEGERS = [
     "AuthUserDto.nextPlanId",
     "CreditCostInfo.upgradePlanId",
     "Model.backupModelId",
-    "Model.ping",
     "Plan.historyPeriodMonth",
     "Enterprise.userId",
 ]
@@ -480,8 +477,10 @@ def test_flamel_ids_and_counts_are_integers() -> None:
                 assert body.get("type") == "integer", f"{name}.{prop}: {body.get('type')}"
                 checked.append(f"{name}.{prop}")
     assert set(_FLAMEL_SAMPLE_INTEGERS) <= set(checked)
-    # Credits and prices stay numbers: they can be fractional.
+    # Credits, prices and intervals stay numbers: they can be fractional (issue #18).
     assert _flamel_schemas()["AuthUserDto"]["properties"]["defaultCredit"]["type"] == "number"
+    assert _flamel_schemas()["Plan"]["properties"]["minusCreditAllowed"]["type"] == "number"
+    assert _flamel_schemas()["Model"]["properties"]["ping"]["type"] == "number"
 
 
 @pytest.mark.parametrize(

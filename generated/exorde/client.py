@@ -99,8 +99,7 @@ class Client(_SyncClient[Account]):
         and credit counters. Cost: 0 credits per call.
 
         Args:
-            x_exorde_api_version: Version of the Exorde API, sent in the `X-Exorde-Api-Version`
-                header.
+            x_exorde_api_version: The API version. `v1` is the only possible value.
 
         Returns:
             User: the ``user`` of the body (UserInfoResponse). A User resource. `id`,
@@ -138,8 +137,7 @@ class Client(_SyncClient[Account]):
         and credit counters. Cost: 0 credits per call.
 
         Args:
-            x_exorde_api_version: Version of the Exorde API, sent in the `X-Exorde-Api-Version`
-                header.
+            x_exorde_api_version: The API version. `v1` is the only possible value.
 
         Returns:
             UserInfoResponse: Body of a successful `GET /user/info`.
@@ -221,8 +219,7 @@ class AsyncClient(_AsyncClient[Account]):
         and credit counters. Cost: 0 credits per call.
 
         Args:
-            x_exorde_api_version: Version of the Exorde API, sent in the `X-Exorde-Api-Version`
-                header.
+            x_exorde_api_version: The API version. `v1` is the only possible value.
 
         Returns:
             User: the ``user`` of the body (UserInfoResponse). A User resource. `id`,
@@ -262,8 +259,7 @@ class AsyncClient(_AsyncClient[Account]):
         and credit counters. Cost: 0 credits per call.
 
         Args:
-            x_exorde_api_version: Version of the Exorde API, sent in the `X-Exorde-Api-Version`
-                header.
+            x_exorde_api_version: The API version. `v1` is the only possible value.
 
         Returns:
             UserInfoResponse: Body of a successful `GET /user/info`.

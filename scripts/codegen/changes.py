@@ -34,16 +34,19 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any, Literal
 
+from openapi_python_client.strings import snake_case
+
 Spec = dict[str, Any]
-Section = Literal["Added", "Changed", "Removed"]
+Section = Literal["Added", "Changed", "Deprecated", "Removed"]
 
 
 class Severity(IntEnum):
     """The class of a change; the highest one among all changes decides the bump."""
 
     DOCS = 1
-    COMPATIBLE = 2
-    BREAKING = 3
+    CODE = 2
+    COMPATIBLE = 3
+    BREAKING = 4
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,10 @@ class Rule:
     section: Section
     text: str  # what changed, as the report and the changelog say it
     why: str  # why the class is what it is
+    label: str = ""  # how the report labels it, when not by its class ("behaviour change")
 
 
-B, C, D = Severity.BREAKING, Severity.COMPATIBLE, Severity.DOCS
+B, C, K, D = Severity.BREAKING, Severity.COMPATIBLE, Severity.CODE, Severity.DOCS
 # fmt: off
 RULES: dict[str, Rule] = {rule.id: rule for rule in (
     # -- operations and methods ---------------------------------------------------
@@ -68,8 +72,9 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
     Rule("operation-added", C, "Added", "operation added",
          "A new method; nothing that exists changes."),
     Rule("operation-path-changed", C, "Changed", "operation moved to another path",
-         "The method keeps its name and arguments; only the request it sends changes, which is "
-         "what upgrading is for."),
+         "The method keeps its name and arguments; only where the request goes changes, which "
+         "is what upgrading is for (the old path is the provider's to retire). Rated like a "
+         "base URL change: a behaviour change, minor.", "behaviour change"),
     Rule("return-type-changed", B, "Changed", "return type changed",
          "Code that uses the result as the old type (attributes, isinstance, annotations) "
          "breaks."),
@@ -121,18 +126,55 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
     Rule("auth-changed", B, "Changed", "authentication changed",
          "Credentials configured for the old scheme (header, prefix, kind of key) stop "
          "working; the overlay's auth profile may need a change too."),
-    Rule("base-url-changed", B, "Changed", "base URL changed",
-         "The default base_url is the spec's first server: requests go to another host, which "
-         "firewalls, proxies and pinned <PROVIDER>_BASE_URL settings may not allow."),
+    Rule("auth-alternative-added", C, "Added", "alternative authentication added",
+         "Every security requirement the operation had is still accepted, so the credential "
+         "callers configured keeps working and the generated code does not change; one more "
+         "way to authenticate exists."),
+    Rule("base-url-changed", C, "Changed", "base URL changed",
+         "The default base_url is the spec's first server: requests go to another host. No "
+         "code a caller wrote breaks (a pinned <PROVIDER>_BASE_URL or base_url still wins), "
+         "and the old host is the provider's to retire, as with an operation moved to another "
+         "path: both are behaviour changes, minor, listed so that firewall allow-lists can "
+         "follow.", "behaviour change"),
+    Rule("parameter-default-changed", C, "Changed", "parameter default changed",
+         "Calls that leave the argument out now send (or let the API assume) another value: "
+         "same code, different behaviour. Minor, labelled so that callers can pin the old "
+         "value.", "behaviour change"),
+    # -- media types, constraints, headers, deprecation --------------------------------
+    Rule("response-media-type-changed", B, "Changed", "response media type changed or removed",
+         "The client parses the media types the spec lists (JSON); an answer in a media type it "
+         "no longer lists, or no longer in the one it parsed, fails as "
+         "APIResponseValidationError."),
+    Rule("request-constraint-tightened", B, "Changed", "request constraint tightened",
+         "A lower maximum or maxLength, a higher minimum or minLength, a new or changed "
+         "pattern: values callers send today may now be refused."),
+    Rule("request-constraint-loosened", C, "Changed", "request constraint loosened",
+         "Every value accepted before is still accepted."),
+    Rule("response-header-removed", B, "Removed", "response header the client reads removed",
+         "The client reads it (Retry-After and the rate-limit headers drive retries and "
+         "backoff): without it, retries fall back to guesses."),
+    Rule("deprecated", C, "Deprecated", "deprecated",
+         "Nothing changes for callers yet; the changelog says so before a later release "
+         "removes it."),
+    # -- generated code that is not public -------------------------------------------
+    Rule("success-status-changed", K, "Changed", "success status changed",
+         "The generated parser switches on the status (e.g. 200 -> 201): generated code "
+         "changes, but the method returns the same type for any 2xx, so callers see nothing. "
+         "Patch, labelled a code change.", "code change"),
+    Rule("tag-renamed", K, "Changed", "tag renamed",
+         "Tags name the generated request-builder modules (api/<tag>/), which are private; the "
+         "client methods keep their names. Patch, labelled a code change.", "code change"),
     Rule("description-changed", D, "Changed", "documentation changed",
          "Descriptions, summaries and examples become docstrings and demo data; no behaviour "
          "or type changes."),
-    Rule("other-changed", D, "Changed", "other spec change",
-         "A change no rule above covers (a pattern, a limit, a header): it changes no "
-         "generated type or name, so it is listed for review with the smallest bump."),
+    Rule("other-changed", K, "Changed", "other spec change",
+         "A change no rule above covers (a response pattern or limit, a header the client does "
+         "not read, an extension): it changes no public name or type, but it is more than "
+         "words, so it is listed for review as a code change with a patch bump.",
+         "code change"),
 )}
 # fmt: on
-del B, C, D
+del B, C, K, D
 
 
 @dataclass(frozen=True, order=True)
@@ -156,11 +198,16 @@ class Change:
 
     @property
     def label(self) -> str:
-        """breaking, addition, compatible or docs: the class as the report prints it."""
+        """BREAKING, addition, compatible, behaviour change, deprecated, code change or
+        docs: the class as the report prints it."""
         if self.severity is Severity.BREAKING:
             return "BREAKING"
+        if RULES[self.rule].label:
+            return RULES[self.rule].label
         if self.severity is Severity.DOCS:
             return "docs"
+        if self.section == "Deprecated":
+            return "deprecated"
         return "addition" if self.section == "Added" else "compatible"
 
     @property
@@ -169,8 +216,34 @@ class Change:
         detail = f" ({self.detail})" if self.detail else ""
         return f"{RULES[self.rule].text}{detail}"
 
+    @property
+    def shown(self) -> str:  # noqa: PLR0911 - one return per kind of subject
+        """The subject in the names users see (the changelog, the summary): a field as
+        its Python attribute (`AuthUserDto.default_credit`), a parameter as its keyword
+        argument, an operation as its method (`get_my_info()`)."""
+        field = _FIELD.match(self.subject)
+        if field and not self.subject.startswith("securitySchemes."):
+            return f"{field['model']}.{snake_case(field['field'])}"
+        param = _PARAMETER.match(self.subject)
+        if param:
+            return f"{param['operation']} {snake_case(param['name'])}"
+        if self.subject.endswith("()"):  # a client method already
+            return self.subject
+        if self.rule in {"operation-added", "operation-removed"} and self.detail.isidentifier():
+            return f"{snake_case(self.detail)}() ({self.subject})"
+        if self.rule == "operation-path-changed":
+            return f"{snake_case(self.subject)}()"
+        if self.rule == "operation-renamed":
+            old, _, new = self.detail.partition(" -> ")
+            return f"{snake_case(old)}() -> {snake_case(new)}() ({self.subject})"
+        return self.subject
+
     def text(self) -> str:
-        return f"{self.subject}: {self.summary}"
+        return f"{self.shown}: {self.summary}"
+
+
+_FIELD = re.compile(r"^(?P<model>[A-Za-z_]\w*)\.(?P<field>[A-Za-z_$][\w$-]*)$")
+_PARAMETER = re.compile(r"^(?P<operation>[A-Z]+ \S+) (?:query|header|path|cookie) (?P<name>\S+)$")
 
 
 # -- reading a spec ---------------------------------------------------------------------
@@ -198,6 +271,51 @@ class Field:
     required: bool
     nullable: bool = False
     enum: frozenset[str] | None = None
+    limits: frozenset[tuple[str, str]] = frozenset()  # (keyword, JSON value) constraints
+    default: str | None = None  # JSON of the schema's default
+
+
+# Constraint keywords, and which way is tighter: +1 a larger value accepts more values.
+LIMITS = {
+    "maximum": 1, "exclusiveMaximum": 1, "maxLength": 1, "maxItems": 1, "maxProperties": 1,
+    "minimum": -1, "exclusiveMinimum": -1, "minLength": -1, "minItems": -1, "minProperties": -1,
+    "pattern": 0, "multipleOf": 0,
+}  # fmt: skip
+
+
+def _limits(spec: Spec, node: Any) -> frozenset[tuple[str, str]]:
+    node = _deref(spec, node)
+    if not isinstance(node, dict):
+        return frozenset()
+    found = {(k, json.dumps(node[k])) for k in LIMITS if k in node}
+    for member in node.get("allOf") or []:
+        found |= _limits(spec, member)
+    return frozenset(found)
+
+
+def _default(spec: Spec, node: Any) -> str | None:
+    node = _deref(spec, node)
+    if isinstance(node, dict) and "default" in node:
+        return json.dumps(node["default"], sort_keys=True)
+    return None
+
+
+def _tightened(old: frozenset[tuple[str, str]], new: frozenset[tuple[str, str]]) -> list[str]:
+    """The constraints that accept fewer values in new than in old."""
+    before, after = dict(old), dict(new)
+    tighter = []
+    for key in sorted(before.keys() | after.keys()):
+        a, b = before.get(key), after.get(key)
+        if a == b:
+            continue
+        way = LIMITS[key]
+        if a is None or b is None:
+            if b is not None:  # a constraint added
+                tighter.append(f"{key} {b} added")
+            continue  # a constraint removed loosens
+        if way == 0 or (json.loads(b) - json.loads(a)) * way < 0:
+            tighter.append(f"{key} {a} -> {b}")
+    return tighter
 
 
 def _ref_name(ref: str) -> str:
@@ -324,7 +442,14 @@ def _walk(spec: Spec, roots: Iterable[tuple[str, Any]], models: Models, enums: E
         fields: dict[str, Field] = {}
         for name, body in properties.items():
             kind, nullable = _shape(spec, body)
-            fields[name] = Field(kind, name in required, nullable, _enum(spec, body))
+            fields[name] = Field(
+                kind,
+                name in required,
+                nullable,
+                _enum(spec, body),
+                _limits(spec, body),
+                _default(spec, body),
+            )
             todo.append((f"{label}.{name}", body))
         models[label] = fields
 
@@ -386,7 +511,12 @@ def read_spec(spec: Spec) -> Facts:
                 kind, nullable = _shape(spec, schema)
                 name = f"{param.get('in', '?')} {param['name']}"
                 parameters[name] = Field(
-                    kind, bool(param.get("required")), nullable, _enum(spec, schema)
+                    kind,
+                    bool(param.get("required")),
+                    nullable,
+                    _enum(spec, schema),
+                    _limits(spec, schema),
+                    _default(spec, schema),
                 )
                 request_roots.append((f"{key} {name}", schema))
             body = _deref(spec, op.get("requestBody"))
@@ -493,6 +623,16 @@ def _field(
             )
     if old.enum is not None and new.enum is not None:
         yield from _enum_values(provider, subject, old.enum, new.enum)
+    if not response and old.limits != new.limits:
+        tighter = _tightened(old.limits, new.limits)
+        if tighter:
+            yield Change(provider, subject, "request-constraint-tightened", "; ".join(tighter))
+        else:
+            yield Change(provider, subject, "request-constraint-loosened")
+    if not response and old.default != new.default:
+        yield Change(
+            provider, subject, "parameter-default-changed", f"{old.default} -> {new.default}"
+        )
 
 
 def _describe(field: Field) -> str:
@@ -559,9 +699,80 @@ def classify_specs(provider: str, old: Spec, new: Spec) -> list[Change]:
         changes += _enum_values(provider, label, before.enums[label], after.enums[label])
     changes += _fields(provider, before.responses, after.responses, "response")
     changes += _fields(provider, before.requests, after.requests, "request")
+    for key in sorted(before.operations.keys() & after.operations.keys()):
+        changes += _operation_extras(provider, key, _raw(old, key), _raw(new, key))
+    if _tag_names(old) != _tag_names(new):
+        changes.append(Change(provider, "tags", "tag-renamed", "the document's tag list"))
+    changes += _deprecations(provider, old, new)
     changes += _documentation(provider, old, new)
     changes += _unexplained(provider, old, new, changes)
     return sorted(set(changes), key=lambda c: (-c.severity, c.subject, c.rule, c.detail))
+
+
+def _raw(spec: Spec, key: str) -> dict[str, Any]:
+    method, _, path = key.partition(" ")
+    op = (spec.get("paths") or {}).get(path, {}).get(method.lower())
+    return op if isinstance(op, dict) else {}
+
+
+def _tag_names(spec: Spec) -> set[str]:
+    return {str(t.get("name")) for t in spec.get("tags") or [] if isinstance(t, dict)}
+
+
+# Response headers the client reads (overlays/_base.py: retries and backoff).
+READ_HEADERS = re.compile(r"^(retry-after|x-ratelimit-.*|ratelimit(-.*)?)$", re.IGNORECASE)
+
+
+def _operation_extras(
+    provider: str, key: str, old: dict[str, Any], new: dict[str, Any]
+) -> Iterator[Change]:
+    """Tags, success statuses, response media types and response headers of one
+    operation present in both specs."""
+    if sorted(old.get("tags") or []) != sorted(new.get("tags") or []):
+        yield Change(provider, key, "tag-renamed", f"{old.get('tags')} -> {new.get('tags')}")
+    old_responses, new_responses = old.get("responses") or {}, new.get("responses") or {}
+    success = [
+        sorted(str(c) for c in r if str(c).startswith("2")) for r in (old_responses, new_responses)
+    ]
+    if success[0] != success[1]:
+        yield Change(
+            provider,
+            key,
+            "success-status-changed",
+            f"{', '.join(success[0])} -> {', '.join(success[1])}",
+        )
+    for status in sorted(old_responses.keys() & new_responses.keys(), key=str):
+        before, after = old_responses[status], new_responses[status]
+        if not (isinstance(before, dict) and isinstance(after, dict)):
+            continue
+        gone = sorted(set(before.get("content") or {}) - set(after.get("content") or {}))
+        if gone:
+            now = ", ".join(sorted(after.get("content") or {})) or "no body"
+            yield Change(
+                provider,
+                f"{key} {status} response",
+                "response-media-type-changed",
+                f"{', '.join(gone)} -> {now}",
+            )
+        for header in sorted(set(before.get("headers") or {}) - set(after.get("headers") or {})):
+            if READ_HEADERS.match(str(header)):
+                yield Change(
+                    provider, f"{key} {status} response header {header}", "response-header-removed"
+                )
+
+
+def _deprecations(provider: str, old: Spec, new: Spec) -> Iterator[Change]:
+    """Operations, parameters and fields that became deprecated."""
+    for path, was in _diff(old, new):
+        if was or not path or path[-1] != "deprecated":
+            continue
+        node: Any = new
+        for part in path:
+            node = node[int(part)] if isinstance(node, list) else node.get(part)
+            if node is None:
+                break
+        if node is True:
+            yield Change(provider, _location(path[:-1]), "deprecated")
 
 
 def _operation_pair(provider: str, old: Operation, new: Operation, out: list[Change]) -> None:
@@ -574,11 +785,12 @@ def _operation_pair(provider: str, old: Operation, new: Operation, out: list[Cha
             "request",
         )
     if old.security != new.security:
+        kept = set(old.security) <= set(new.security) and old.security
         out.append(
             Change(
                 provider,
                 new.key,
-                "auth-changed",
+                "auth-alternative-added" if kept else "auth-changed",
                 f"security {_requirements(old.security)} -> {_requirements(new.security)}",
             )
         )
@@ -676,6 +888,12 @@ def _unexplained(provider: str, old: Spec, new: Spec, changes: list[Change]) -> 
     for change in changes:  # an operation that moved is explained at both paths
         if change.rule == "operation-path-changed":
             subjects |= set(change.detail.split(" -> "))
+    # These explain every place under their operation (its responses, its tags).
+    covering = {
+        c.subject
+        for c in changes
+        if c.rule in {"success-status-changed", "tag-renamed", "response-media-type-changed"}
+    }
     seen: set[str] = set()
     for path, doc in _diff(old, new):
         if doc:
@@ -686,7 +904,7 @@ def _unexplained(provider: str, old: Spec, new: Spec, changes: list[Change]) -> 
             or s.startswith((f"{location}.", f"{location} "))
             or s.split(" ")[1:2] == [location]  # a whole path item: "/me" in "GET /me"
             for s in subjects
-        )
+        ) or any(location == c or location.startswith(f"{c} ") for c in covering)
         if not explained and location not in seen:
             seen.add(location)
             yield Change(provider, location, "other-changed", "/".join(path))
@@ -823,4 +1041,11 @@ def suggest(current: str, changes: Iterable[Change]) -> Bump | None:
         )
     if level is Severity.COMPATIBLE:
         return Bump(current, f"{major}.{minor + 1}.0", "minor", "additions, nothing breaking")
+    if level is Severity.CODE:
+        return Bump(
+            current,
+            f"{major}.{minor}.{patch + 1}",
+            "patch",
+            "code changes with no public name or type changed (see each one's reason)",
+        )
     return Bump(current, f"{major}.{minor}.{patch + 1}", "patch", "documentation only")

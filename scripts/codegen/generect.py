@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .spec import Spec, SpecError, Step, make_nullable, operation, prop, retype, schema, schemas
+from .spec import Spec, SpecError, Step, make_nullable, operation, prop, schema, schemas
 
 BASE_URL = "https://api.generect.com"
 # Generect's paths end with "/"; without it the API redirects or answers 404.
@@ -90,9 +90,17 @@ def named_user_schema(spec: Spec) -> None:
 
 
 def required_fields(spec: Spec) -> None:
-    """There is no required list, so every field generates as `X | Unset`. The
-    documented example holds every field: they are all required. `icp_flow`'s inner
-    flags stay optional: they track onboarding steps that come and go."""
+    """There is no required list, so every field generates as `X | Unset`; they become
+    required. `icp_flow`'s inner flags stay optional: they track onboarding steps that
+    come and go.
+
+    Documented defect: the document is a Postman export of one captured response (the
+    web server's `Content-Length`, `Date` and `Server` are documented as response
+    headers, the description of 200 is '200'), and such exports carry no `required`
+    list at all. The API is Django REST Framework (`Server`, `Token` auth), whose
+    serializers send every declared field, null when empty (`logo: null` in the
+    example) rather than leaving it out (tests/test_upstream_fidelity.py lists this
+    step as a correction)."""
     user = schema(spec, "User")
     user["required"] = sorted(user["properties"])
 
@@ -100,7 +108,12 @@ def required_fields(spec: Spec) -> None:
 def untyped_nullables(spec: Spec) -> None:
     """`logo` and `prev_subscription_status` have no type, only `nullable: true`;
     the generator makes them `Any`. Both are strings when present (a logo URL, a
-    subscription status name)."""
+    subscription status name).
+
+    Documented defect: the Postman export infers a type from the one captured value,
+    and both were null there, so no type could be written (`example: null`). The field
+    names say what they hold. (The weakest evidence of the corrections: review it when
+    Generect documents the fields; tests/test_upstream_fidelity.py lists this step.)"""
     for name in ("logo", "prev_subscription_status"):
         body = prop(spec, "User", name)
         if "type" in body:
@@ -135,7 +148,12 @@ def naive_timestamp(spec: Spec) -> None:
     It gets `format: date-time-local` (the OpenAPI format registry's RFC 3339 date-time
     without the offset), which the generator's templates parse into a naive `datetime`
     (model.py.jinja), and a pattern so that validators that do not know the format still
-    check it."""
+    check it.
+
+    Documented defect: the Postman export carries JSON types only, never a `format`;
+    the captured value is Django REST Framework's DateTimeField output (ISO 8601, no
+    offset when the server runs without time zones). tests/test_upstream_fidelity.py
+    lists this step as a correction."""
     body = prop(spec, "User", "last_password_changed")
     if "format" in body:
         raise SpecError(f"User.last_password_changed has a format now: {body}")
@@ -145,16 +163,6 @@ def naive_timestamp(spec: Spec) -> None:
         "When the password was last changed: an ISO 8601 date-time without zone offset. "
         "A naive datetime: the provider does not document the zone."
     )
-
-
-def integer_counts(spec: Spec) -> None:
-    """Credit balances and counts are `number`, which generates `float`; they are
-    whole numbers in every example. `consultancy_hours` may be fractional and stays."""
-    user = schema(spec, "User")
-    for name, body in user["properties"].items():
-        if body.get("type") == "number" and name != "consultancy_hours":
-            retype(spec, "User", name, "integer")
-    retype(spec, "IcpFlow", "active_compaign_count_lead", "integer")
 
 
 def error_responses(spec: Spec) -> None:
@@ -187,6 +195,11 @@ def error_responses(spec: Spec) -> None:
         }
 
 
+# Credit balances and counts stay `number`, as upstream types them: a real account can
+# hold a fractional balance (`balance_platform: 4120.5`). A step that narrowed them to
+# `integer` because the examples were whole numbers made such a body fail (issue #18).
+# A step may correct a documented defect; it may not invent a constraint
+# (tests/test_upstream_fidelity.py checks that every upstream-valid body parses).
 STEPS: list[Step] = [
     real_server_only,
     clean_tags,
@@ -196,6 +209,5 @@ STEPS: list[Step] = [
     required_fields,
     untyped_nullables,
     naive_timestamp,
-    integer_counts,
     error_responses,
 ]

@@ -25,7 +25,8 @@ HEADER = (
 PUBLIC = "_public"
 """generated/_public/<p>/ is the package creditwatch.<p> (pyproject's package-dir)."""
 
-MODELS = '''"""The {name} models, generated from specs/{name}.yaml; each loads on first use."""
+MODELS = '''"""The {name} models, generated from the provider's OpenAPI description; each loads on
+first use."""
 
 from typing import TYPE_CHECKING
 
@@ -44,8 +45,8 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 '''
 
-REGISTRY = '''"""The declared providers (specs/providers/*.yaml, one file each), for the runtime:
-`creditwatch.PROVIDERS`, display names, credential variables, demo usage."""
+REGISTRY = '''"""The declared providers (one declaration each, compiled by the generator), for
+the runtime: `creditwatch.PROVIDERS`, display names, credential variables, demo usage."""
 
 PROVIDERS = {providers!r}
 """Every provider's module name (``creditwatch.<name>``), in order of name."""
@@ -91,9 +92,9 @@ def _public_init(provider: Provider) -> str:
     name, title = provider.name, provider.title
     names = ["UNSET", "AsyncClient", "Client", "Unset", "models"]
     lines = [
-        f'"""{title}: ``Client`` and ``AsyncClient`` generated from ``specs/{name}.yaml``, with',
-        f"what ``specs/providers/{name}.yaml`` declares (credentials, error body, balance:",
-        f'{compiled.to_balance_doc})."""',
+        f'"""{title}: ``Client`` and ``AsyncClient``, generated from the {title} API',
+        f"({provider.source}) and its creditwatch declaration (credentials, error body,",
+        f'balance: {compiled.to_balance_doc})."""',
         "",
         f"from .._generated.{name}.client import AsyncClient, Client",
         f"from .._generated.{name}.types import UNSET, Unset",

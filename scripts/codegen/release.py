@@ -35,7 +35,7 @@ SURFACE = RELEASED / "surface.json"
 VERSION_FILE = ROOT / "overlays" / "_version.py"
 CHANGELOG = ROOT / "CHANGELOG.md"
 _VERSION_LINE = re.compile(r'^__version__ = "(?P<version>[^"]+)"$', re.M)
-SECTIONS = ("Added", "Changed", "Removed")
+SECTIONS = ("Added", "Changed", "Deprecated", "Removed")
 
 
 def read_version() -> str:
@@ -115,7 +115,7 @@ def changelog_entry(state: Pending, date: datetime.date) -> str:
             out += [f"#### {section}", ""]
             for change in sorted(entries, key=lambda c: (-c.severity, c.subject)):
                 mark = "**Breaking:** " if change.label == "BREAKING" else ""
-                out.append(f"- {mark}`{change.subject}`: {change.summary}")
+                out.append(f"- {mark}`{change.shown}`: {change.summary}")
             out.append("")
     return "\n".join(out)
 

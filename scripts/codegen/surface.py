@@ -195,7 +195,22 @@ def _plain(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-def _arguments(endpoint: Endpoint, fills: Mapping[str, str] | None = None) -> list[Argument]:
+def _parameter_docs(spec: Spec, op: dict[str, Any]) -> dict[str, str]:
+    """{parameter name: its description}: written on the parameter, which is where
+    OpenAPI puts it (openapi-python-client keeps only its schema's description)."""
+    docs: dict[str, str] = {}
+    for ref in op.get("parameters") or []:
+        param = resolve(spec, ref)
+        if isinstance(param, dict) and param.get("description"):
+            docs[str(param.get("name"))] = str(param["description"])
+    return docs
+
+
+def _arguments(
+    endpoint: Endpoint,
+    docs: dict[str, str] | None = None,
+    fills: Mapping[str, str] | None = None,
+) -> list[Argument]:
     """The method's keyword arguments (a path parameter in ``fills`` is not one)."""
     filled = {_plain(name) for name in fills or {}}
     props: list[Property] = [
@@ -209,7 +224,7 @@ def _arguments(endpoint: Endpoint, fills: Mapping[str, str] | None = None) -> li
         Argument(
             name=str(p.python_name),
             declaration=_code(p.to_string()),
-            doc=_text(p.description),
+            doc=_text((docs or {}).get(str(p.name.get_untrusted_value())) or p.description),
             required=p.required and p.default is None,
         )
         for p in props
@@ -282,7 +297,9 @@ def build(
         for declared in op.get(METHODS) or [{"name": str(endpoint.name)}]:
             name = declared["name"]
             result = declared.get("result", envelope)
-            method = _method(name, endpoint, result, data, imports, fills or {})
+            method = _method(
+                name, endpoint, result, data, imports, docs=_parameter_docs(spec, op), fills=fills
+            )
             method.raises = _raises(spec, op, errors)
             known = methods.setdefault(name, method)
             if known is not method:
@@ -319,13 +336,15 @@ def _check_variant(known: Method, method: Method, variant: Variant) -> None:
         raise SurfaceError(f"{where}: variants must return the same type")
 
 
-def _method(  # noqa: PLR0917 - one call site
+def _method(
     name: str,
     endpoint: Endpoint,
     result: str | None,
     data: GeneratorData,
     imports: set[str],
-    fills: Mapping[str, str],
+    *,
+    docs: dict[str, str] | None = None,
+    fills: Mapping[str, str] | None = None,
 ) -> Method:
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         raise SurfaceError(f"{endpoint.name}: {name!r} is not a method name")
@@ -333,11 +352,11 @@ def _method(  # noqa: PLR0917 - one call site
         name=name,
         summary=_text(endpoint.summary),
         description=_text(endpoint.description),
-        arguments=_arguments(endpoint, fills),
+        arguments=_arguments(endpoint, docs, fills),
         filled={
             str(p.python_name): argument
             for p in endpoint.path_parameters
-            for name, argument in fills.items()
+            for name, argument in (fills or {}).items()
             if _plain(str(p.python_name)) == _plain(name)
         },
         variants=[],

@@ -52,7 +52,7 @@ class AuthUserPlanDto:
     """ Id. """
     grade: str
     """ Grade (plan tier). """
-    minus_credit_allowed: int
+    minus_credit_allowed: float
     """ Number of credits the balance may go below zero. """
     max_style_number: int
     """ Maximum number of styles. """
@@ -159,13 +159,10 @@ class AuthUserPlanDto:
             if type(grade) is not str:
                 raise invalid(grade, "string", "grade")
 
-            minus_credit_allowed: int
+            minus_credit_allowed: float
             minus_credit_allowed = _d["minusCreditAllowed"]
-            minus_credit_allowed = (
-                minus_credit_allowed
-                if type(minus_credit_allowed) is int
-                else as_integer(minus_credit_allowed, "minusCreditAllowed")
-            )
+            if type(minus_credit_allowed) is not int and type(minus_credit_allowed) is not float:
+                raise invalid(minus_credit_allowed, "number", "minusCreditAllowed")
 
             max_style_number: int
             max_style_number = _d["maxStyleNumber"]

@@ -68,7 +68,7 @@ class Model:
     """ API name. """
     is_main_generation: bool
     """ Whether this is the main generation model. """
-    ping: int
+    ping: float
     """ Cold-boot ping interval, in minutes. """
     params: JsonObject
     """ A free-form JSON object. """
@@ -250,9 +250,10 @@ class Model:
             if type(is_main_generation) is not bool:
                 raise invalid(is_main_generation, "boolean", "isMainGeneration")
 
-            ping: int
+            ping: float
             ping = _d["ping"]
-            ping = ping if type(ping) is int else as_integer(ping, "ping")
+            if type(ping) is not int and type(ping) is not float:
+                raise invalid(ping, "number", "ping")
 
             params: JsonObject
             _v = _d["params"]

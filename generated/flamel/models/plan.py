@@ -61,7 +61,7 @@ class Plan:
     """ Grade (plan tier). """
     history_period_month: int
     """ Number of months of history the plan can view. """
-    minus_credit_allowed: int
+    minus_credit_allowed: float
     """ Number of credits the balance may go below zero. """
     max_style_number: int
     """ Maximum number of styles. """
@@ -208,13 +208,10 @@ class Plan:
                 else as_integer(history_period_month, "historyPeriodMonth")
             )
 
-            minus_credit_allowed: int
+            minus_credit_allowed: float
             minus_credit_allowed = _d["minusCreditAllowed"]
-            minus_credit_allowed = (
-                minus_credit_allowed
-                if type(minus_credit_allowed) is int
-                else as_integer(minus_credit_allowed, "minusCreditAllowed")
-            )
+            if type(minus_credit_allowed) is not int and type(minus_credit_allowed) is not float:
+                raise invalid(minus_credit_allowed, "number", "minusCreditAllowed")
 
             max_style_number: int
             max_style_number = _d["maxStyleNumber"]

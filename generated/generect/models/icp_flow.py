@@ -12,7 +12,6 @@ from attrs import field as _attrs_field
 from ..types import (
     UNSET,
     Unset,
-    as_integer,
     as_object,
     invalid,
     new_instance,
@@ -36,7 +35,7 @@ class IcpFlow:
     """Onboarding state of the ICP (ideal customer profile) flow."""
 
     a: str | Unset = UNSET
-    active_compaign_count_lead: int | Unset = UNSET
+    active_compaign_count_lead: float | Unset = UNSET
     active_compaign_first_icp: str | Unset = UNSET
     active_compaign_first_lead: str | Unset = UNSET
     active_compaign_first_search: str | Unset = UNSET
@@ -84,15 +83,15 @@ class IcpFlow:
             if type(a) is not str:
                 raise invalid(a, "string", "A")
 
-        active_compaign_count_lead: int | Unset
+        active_compaign_count_lead: float | Unset
         active_compaign_count_lead = _d.get("active_compaign_count_lead", UNSET)
         if active_compaign_count_lead is not UNSET:
             _n += 1
-            active_compaign_count_lead = (
-                active_compaign_count_lead
-                if type(active_compaign_count_lead) is int
-                else as_integer(active_compaign_count_lead, "active_compaign_count_lead")
-            )
+            if (
+                type(active_compaign_count_lead) is not int
+                and type(active_compaign_count_lead) is not float
+            ):
+                raise invalid(active_compaign_count_lead, "number", "active_compaign_count_lead")
 
         active_compaign_first_icp: str | Unset
         active_compaign_first_icp = _d.get("active_compaign_first_icp", UNSET)

@@ -13,7 +13,6 @@ from attrs import field as _attrs_field
 from ..types import (
     FieldError,
     as_datetime,
-    as_integer,
     as_object,
     fromisoformat,
     invalid,
@@ -61,19 +60,19 @@ _KNOWN_KEYS: frozenset[str] = frozenset(
 class User:
     """The current user: credit balances per product, limits and plan."""
 
-    balance_companies_by_icp: int
-    balance_company_by_link: int
-    balance_email_finder: int
-    balance_email_verifier: int
-    balance_lead_by_link: int
-    balance_leads_by_icp: int
-    balance_platform: int
+    balance_companies_by_icp: float
+    balance_company_by_link: float
+    balance_email_finder: float
+    balance_email_verifier: float
+    balance_lead_by_link: float
+    balance_leads_by_icp: float
+    balance_platform: float
     beta_tester: bool
-    blocked_balance_platform: int
+    blocked_balance_platform: float
     consultancy_hours: float
-    count_parallel_searches: int
-    count_searches_completed_today: int
-    count_searches_in_progress_today: int
+    count_parallel_searches: float
+    count_searches_completed_today: float
+    count_searches_in_progress_today: float
     email: str
     full_name: str
     is_staff: bool
@@ -83,13 +82,13 @@ class User:
     provider does not document the zone. """
     logo: None | str
     """ URL of the account's logo; null when none. """
-    max_credits: int
-    max_parallel_searches: int
-    max_searches_daily: int
+    max_credits: float
+    max_parallel_searches: float
+    max_searches_daily: float
     prev_subscription_status: None | str
     """ Status of the previous subscription; null when there was none. """
-    spent_for_emails: int
-    spent_for_export: int
+    spent_for_emails: float
+    spent_for_export: float
     subscription: str
     trial_available: bool
     icp_flow: IcpFlow
@@ -200,105 +199,95 @@ class User:
         naming the JSON path of a field that is missing or does not match the spec."""
         _d = src_dict if type(src_dict) is dict else as_object(src_dict)
         try:
-            balance_companies_by_icp: int
+            balance_companies_by_icp: float
             balance_companies_by_icp = _d["balance_companies_by_icp"]
-            balance_companies_by_icp = (
-                balance_companies_by_icp
-                if type(balance_companies_by_icp) is int
-                else as_integer(balance_companies_by_icp, "balance_companies_by_icp")
-            )
+            if (
+                type(balance_companies_by_icp) is not int
+                and type(balance_companies_by_icp) is not float
+            ):
+                raise invalid(balance_companies_by_icp, "number", "balance_companies_by_icp")
 
-            balance_company_by_link: int
+            balance_company_by_link: float
             balance_company_by_link = _d["balance_company_by_link"]
-            balance_company_by_link = (
-                balance_company_by_link
-                if type(balance_company_by_link) is int
-                else as_integer(balance_company_by_link, "balance_company_by_link")
-            )
+            if (
+                type(balance_company_by_link) is not int
+                and type(balance_company_by_link) is not float
+            ):
+                raise invalid(balance_company_by_link, "number", "balance_company_by_link")
 
-            balance_email_finder: int
+            balance_email_finder: float
             balance_email_finder = _d["balance_email_finder"]
-            balance_email_finder = (
-                balance_email_finder
-                if type(balance_email_finder) is int
-                else as_integer(balance_email_finder, "balance_email_finder")
-            )
+            if type(balance_email_finder) is not int and type(balance_email_finder) is not float:
+                raise invalid(balance_email_finder, "number", "balance_email_finder")
 
-            balance_email_verifier: int
+            balance_email_verifier: float
             balance_email_verifier = _d["balance_email_verifier"]
-            balance_email_verifier = (
-                balance_email_verifier
-                if type(balance_email_verifier) is int
-                else as_integer(balance_email_verifier, "balance_email_verifier")
-            )
+            if (
+                type(balance_email_verifier) is not int
+                and type(balance_email_verifier) is not float
+            ):
+                raise invalid(balance_email_verifier, "number", "balance_email_verifier")
 
-            balance_lead_by_link: int
+            balance_lead_by_link: float
             balance_lead_by_link = _d["balance_lead_by_link"]
-            balance_lead_by_link = (
-                balance_lead_by_link
-                if type(balance_lead_by_link) is int
-                else as_integer(balance_lead_by_link, "balance_lead_by_link")
-            )
+            if type(balance_lead_by_link) is not int and type(balance_lead_by_link) is not float:
+                raise invalid(balance_lead_by_link, "number", "balance_lead_by_link")
 
-            balance_leads_by_icp: int
+            balance_leads_by_icp: float
             balance_leads_by_icp = _d["balance_leads_by_icp"]
-            balance_leads_by_icp = (
-                balance_leads_by_icp
-                if type(balance_leads_by_icp) is int
-                else as_integer(balance_leads_by_icp, "balance_leads_by_icp")
-            )
+            if type(balance_leads_by_icp) is not int and type(balance_leads_by_icp) is not float:
+                raise invalid(balance_leads_by_icp, "number", "balance_leads_by_icp")
 
-            balance_platform: int
+            balance_platform: float
             balance_platform = _d["balance_platform"]
-            balance_platform = (
-                balance_platform
-                if type(balance_platform) is int
-                else as_integer(balance_platform, "balance_platform")
-            )
+            if type(balance_platform) is not int and type(balance_platform) is not float:
+                raise invalid(balance_platform, "number", "balance_platform")
 
             beta_tester: bool
             beta_tester = _d["beta_tester"]
             if type(beta_tester) is not bool:
                 raise invalid(beta_tester, "boolean", "beta_tester")
 
-            blocked_balance_platform: int
+            blocked_balance_platform: float
             blocked_balance_platform = _d["blocked_balance_platform"]
-            blocked_balance_platform = (
-                blocked_balance_platform
-                if type(blocked_balance_platform) is int
-                else as_integer(blocked_balance_platform, "blocked_balance_platform")
-            )
+            if (
+                type(blocked_balance_platform) is not int
+                and type(blocked_balance_platform) is not float
+            ):
+                raise invalid(blocked_balance_platform, "number", "blocked_balance_platform")
 
             consultancy_hours: float
             consultancy_hours = _d["consultancy_hours"]
             if type(consultancy_hours) is not int and type(consultancy_hours) is not float:
                 raise invalid(consultancy_hours, "number", "consultancy_hours")
 
-            count_parallel_searches: int
+            count_parallel_searches: float
             count_parallel_searches = _d["count_parallel_searches"]
-            count_parallel_searches = (
-                count_parallel_searches
-                if type(count_parallel_searches) is int
-                else as_integer(count_parallel_searches, "count_parallel_searches")
-            )
+            if (
+                type(count_parallel_searches) is not int
+                and type(count_parallel_searches) is not float
+            ):
+                raise invalid(count_parallel_searches, "number", "count_parallel_searches")
 
-            count_searches_completed_today: int
+            count_searches_completed_today: float
             count_searches_completed_today = _d["count_searches_completed_today"]
-            count_searches_completed_today = (
-                count_searches_completed_today
-                if type(count_searches_completed_today) is int
-                else as_integer(count_searches_completed_today, "count_searches_completed_today")
-            )
-
-            count_searches_in_progress_today: int
-            count_searches_in_progress_today = _d["count_searches_in_progress_today"]
-            count_searches_in_progress_today = (
-                count_searches_in_progress_today
-                if type(count_searches_in_progress_today) is int
-                else as_integer(
-                    count_searches_in_progress_today, "count_searches_in_progress_today"
+            if (
+                type(count_searches_completed_today) is not int
+                and type(count_searches_completed_today) is not float
+            ):
+                raise invalid(
+                    count_searches_completed_today, "number", "count_searches_completed_today"
                 )
-            )
+
+            count_searches_in_progress_today: float
+            count_searches_in_progress_today = _d["count_searches_in_progress_today"]
+            if (
+                type(count_searches_in_progress_today) is not int
+                and type(count_searches_in_progress_today) is not float
+            ):
+                raise invalid(
+                    count_searches_in_progress_today, "number", "count_searches_in_progress_today"
+                )
 
             email: str
             email = _d["email"]
@@ -335,27 +324,20 @@ class User:
                 if type(logo) is not str:
                     raise invalid(logo, "string", "logo")
 
-            max_credits: int
+            max_credits: float
             max_credits = _d["max_credits"]
-            max_credits = (
-                max_credits if type(max_credits) is int else as_integer(max_credits, "max_credits")
-            )
+            if type(max_credits) is not int and type(max_credits) is not float:
+                raise invalid(max_credits, "number", "max_credits")
 
-            max_parallel_searches: int
+            max_parallel_searches: float
             max_parallel_searches = _d["max_parallel_searches"]
-            max_parallel_searches = (
-                max_parallel_searches
-                if type(max_parallel_searches) is int
-                else as_integer(max_parallel_searches, "max_parallel_searches")
-            )
+            if type(max_parallel_searches) is not int and type(max_parallel_searches) is not float:
+                raise invalid(max_parallel_searches, "number", "max_parallel_searches")
 
-            max_searches_daily: int
+            max_searches_daily: float
             max_searches_daily = _d["max_searches_daily"]
-            max_searches_daily = (
-                max_searches_daily
-                if type(max_searches_daily) is int
-                else as_integer(max_searches_daily, "max_searches_daily")
-            )
+            if type(max_searches_daily) is not int and type(max_searches_daily) is not float:
+                raise invalid(max_searches_daily, "number", "max_searches_daily")
 
             prev_subscription_status: None | str
             prev_subscription_status = _d["prev_subscription_status"]
@@ -363,21 +345,15 @@ class User:
                 if type(prev_subscription_status) is not str:
                     raise invalid(prev_subscription_status, "string", "prev_subscription_status")
 
-            spent_for_emails: int
+            spent_for_emails: float
             spent_for_emails = _d["spent_for_emails"]
-            spent_for_emails = (
-                spent_for_emails
-                if type(spent_for_emails) is int
-                else as_integer(spent_for_emails, "spent_for_emails")
-            )
+            if type(spent_for_emails) is not int and type(spent_for_emails) is not float:
+                raise invalid(spent_for_emails, "number", "spent_for_emails")
 
-            spent_for_export: int
+            spent_for_export: float
             spent_for_export = _d["spent_for_export"]
-            spent_for_export = (
-                spent_for_export
-                if type(spent_for_export) is int
-                else as_integer(spent_for_export, "spent_for_export")
-            )
+            if type(spent_for_export) is not int and type(spent_for_export) is not float:
+                raise invalid(spent_for_export, "number", "spent_for_export")
 
             subscription: str
             subscription = _d["subscription"]
