@@ -7,10 +7,24 @@ star-imports this module under TYPE_CHECKING, so that `creditwatch.<name>` resol
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 if _TYPE_CHECKING:
+    from .. import deepl as deepl
     from .. import easyslip as easyslip
+    from .. import elevenlabs as elevenlabs
     from .. import exorde as exorde
     from .. import flamel as flamel
     from .. import generect as generect
     from .. import llmgenerator as llmgenerator
+    from .. import openrouter as openrouter
+    from .. import twilio as twilio
 
-__all__ = ["easyslip", "exorde", "flamel", "generect", "llmgenerator"]
+__all__ = [
+    "deepl",
+    "easyslip",
+    "elevenlabs",
+    "exorde",
+    "flamel",
+    "generect",
+    "llmgenerator",
+    "openrouter",
+    "twilio",
+]

@@ -3,29 +3,51 @@
 """The declared providers (one declaration each, compiled by the generator), for
 the runtime: `creditwatch.PROVIDERS`, display names, credential variables, demo usage."""
 
-PROVIDERS = ("easyslip", "exorde", "flamel", "generect", "llmgenerator")
+PROVIDERS = (
+    "deepl",
+    "easyslip",
+    "elevenlabs",
+    "exorde",
+    "flamel",
+    "generect",
+    "llmgenerator",
+    "openrouter",
+    "twilio",
+)
 """Every provider's module name (``creditwatch.<name>``), in order of name."""
 LABELS = {
+    "deepl": "DeepL",
     "easyslip": "EasySlip",
+    "elevenlabs": "ElevenLabs",
     "exorde": "Exorde",
     "flamel": "Flamel",
     "generect": "Generect",
     "llmgenerator": "LLMGenerator",
+    "openrouter": "OpenRouter",
+    "twilio": "Twilio",
 }
 """Display names."""
 CREDENTIAL_VARIABLES = {
+    "deepl": ("DEEPL_API_KEY",),
     "easyslip": ("EASYSLIP_API_KEY",),
+    "elevenlabs": ("ELEVENLABS_API_KEY",),
     "exorde": ("EXORDE_API_KEY",),
     "flamel": ("FLAMEL_API_KEY",),
     "generect": ("GENERECT_API_KEY",),
     "llmgenerator": ("LLMGENERATOR_API_KEY", "LLMGENERATOR_ACCESS_TOKEN"),
+    "openrouter": ("OPENROUTER_API_KEY",),
+    "twilio": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
 }
 """The environment variables that can hold each provider's credential, in order."""
 DEMO_USAGE = {
+    "deepl": (0.02, None),
     "easyslip": (0.0, None),
+    "elevenlabs": (0.03, 8.0),
     "exorde": (0.02, 10.0),
     "flamel": (0.03, None),
     "generect": (0.015, 12.0),
     "llmgenerator": (0.04, None),
+    "openrouter": (0.04, 5.0),
+    "twilio": (0.01, 20.0),
 }
 """``creditwatch demo``: (share of the credits used per day, days ago of a top-up)."""

@@ -136,10 +136,17 @@ def _demo_serve(port: int) -> int:
         "# (Ctrl-C stops it). Paste these lines into another shell (the keys are fake:",
         "# the mock accepts any), then run `creditwatch balances` or a README example:",
     ]
+    from ._base import load_profile  # noqa: PLC0415 - the --serve path only
+
     for provider in PROVIDERS:
-        prefix = provider.upper()
-        lines.append(f"export {prefix}_API_KEY={_demo.DEMO_KEY}")
-        lines.append(f"export {prefix}_BASE_URL={server.base_url(provider)}")
+        profile = load_profile(provider)
+        for argument in _demo.demo_credentials(provider):
+            variable = (
+                dict(profile.credentials).get(argument)
+                or f"{profile.env_prefix}_{argument.upper()}"
+            )
+            lines.append(f"export {variable}={_demo.DEMO_KEY}")
+        lines.append(f"export {profile.env_prefix}_BASE_URL={server.base_url(provider)}")
     print("\n".join(lines), flush=True)
     try:
         server.serve_forever()

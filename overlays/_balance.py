@@ -6,7 +6,8 @@ import math
 import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, Generic, Literal, TypeVar
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
 
 import attrs
 
@@ -16,9 +17,30 @@ from .errors import APIError
 
 A_co = TypeVar("A_co", covariant=True)
 
-Unit = Literal["credits", "quota", "characters", "USD"]
-"""What `Balance.remaining` and `limit` count: a provider's credits or quota, characters
-(DeepL, ElevenLabs), or money as an ISO 4217 currency code (OpenRouter's dollars)."""
+Unit = str
+"""What `Balance.remaining` and `limit` count: one of `UNITS` (a provider's
+``"credits"`` or ``"quota"``, DeepL's and ElevenLabs' ``"characters"``), or money as an
+ISO 4217 currency code (``"USD"``: OpenRouter's dollars, Twilio's account currency);
+``"unknown"`` when the provider's answer names no unit (a Twilio child account, which
+carries no balance). A plain ``str`` since 0.3 (it was a ``Literal`` of the words)."""
+
+UNITS: tuple[str, ...] = ("credits", "quota", "characters")
+"""The unit words besides currency codes (and ``"unknown"``)."""
+
+
+def decimal_amount(text: str | None) -> float | None:
+    """Decimal text (Twilio's ``"0.05"``) as the amount a `Balance` holds; None for
+    None. ValueError for text that is not a finite decimal number (the typed model
+    keeps the exact text)."""
+    if text is None:
+        return None
+    try:
+        number = Decimal(text.strip())
+    except ArithmeticError:
+        raise ValueError(f"{text!r} is not decimal text") from None
+    if not number.is_finite():
+        raise ValueError(f"{text!r} is not a finite number")
+    return float(number)
 
 
 def _holdable(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
@@ -68,9 +90,15 @@ class Balance(Generic[A_co]):
         return percent if math.isfinite(percent) else None
 
 
-def from_unix(value: float | None) -> datetime | None:
-    """Unix seconds (UTC) as an aware datetime."""
-    return None if value is None else datetime.fromtimestamp(value, UTC)
+def from_unix(value: float | None, field: str = "time") -> datetime | None:
+    """Unix seconds (UTC) as an aware datetime; ValueError naming ``field`` for a number
+    no datetime can hold (out of range, NaN)."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{field}: not a Unix time a datetime can hold") from None
 
 
 def next_month_start(now: datetime) -> datetime:

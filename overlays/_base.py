@@ -19,6 +19,7 @@ completion list in an IDE is its public surface.
 
 from __future__ import annotations
 
+import base64
 import contextvars
 import copy as _copy
 import email.utils
@@ -162,8 +163,9 @@ class Profile:
     """Module name, e.g. ``"flamel"``."""
     label: str
     """Display name, e.g. ``"Flamel"``."""
-    auth_headers: Callable[[str], Mapping[str, str]]
-    """Headers that carry the credential."""
+    auth_headers: Callable[..., Mapping[str, str]]
+    """Headers that carry the credential (called with the credential; with every
+    credential, in declared order, when they are `joint`)."""
     decode_error: Callable[[Any, int | None], ErrorInfo]
     """(JSON error body, status) -> ErrorInfo. May raise: the body then counts as
     undecodable."""
@@ -177,6 +179,12 @@ class Profile:
     """(constructor argument, its environment variable), ``api_key`` first."""
     extra_headers: Mapping[str, str] = attrs.field(factory=dict)
     """Headers sent with every request (e.g. ``Accept``)."""
+    joint: bool = False
+    """The credentials are used together (Twilio's account SID and auth token, HTTP
+    basic), each one required; otherwise they are alternatives (one is used)."""
+    fills: tuple[tuple[str, str], ...] = ()
+    """(path parameter, credential argument): path parameters filled from a credential
+    (Twilio's ``{AccountSid}``), not passed to the methods."""
     servers: tuple[tuple[str, str, str], ...] = ()
     """(credential argument, suffix, server): a credential of that argument ending in
     that suffix uses that server (DeepL's ``:fx`` Free keys)."""
@@ -235,6 +243,12 @@ def scrub(text: str, secrets: Sequence[str]) -> str:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text
+
+
+def basic_auth(username: str, password: str) -> str:
+    """The ``Authorization`` value of HTTP basic auth (RFC 7617, UTF-8)."""
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
 
 
 def secret_forms(credential: str) -> tuple[str, ...]:
@@ -381,6 +395,33 @@ def resolve_credential(
         f"{variables[0]}{extra_vars} environment variable.",
         provider=profile.name,
     )
+
+
+def resolve_joint(profile: Profile, given: Sequence[tuple[str, str | None]]) -> dict[str, str]:
+    """{argument: credential} for credentials used together (`Profile.joint`): each
+    from its argument, else its ``<PREFIX>_<ARGUMENT>`` variable; a missing one is a
+    `MissingCredentialsError` naming it and its variable. Each is checked
+    (`check_credential`); an HTTP basic username cannot hold a colon."""
+    found: dict[str, str] = {}
+    for index, (name, value) in enumerate(given):
+        variable = _variable(profile, name)
+        if value:
+            found[name] = check_credential(profile, str(value), f"the {name} argument")
+        elif (from_env := env(variable)) is not None:
+            found[name] = check_credential(profile, from_env, f"the {variable} variable")
+        else:
+            raise MissingCredentialsError(
+                f"{profile.label}: no {name}. Pass {name}=... or set the {variable} "
+                "environment variable.",
+                provider=profile.name,
+            )
+        if index == 0 and ":" in found[name]:
+            raise InvalidCredentialsError(
+                f"{profile.label}: the {name} contains ':', which HTTP basic auth cannot "
+                "carry in a username; it is not sent (its value is not shown)",
+                provider=profile.name,
+            )
+    return found
 
 
 def _variable(profile: Profile, argument: str) -> str:
@@ -560,6 +601,8 @@ class Transport(Generic[H]):
     secrets: tuple[str, ...]
     """The credential in every form a provider may echo it (`secret_forms`)."""
     _origin: httpx.URL
+    _credentials: dict[str, str]
+    """Constructor argument -> credential, for the path parameters they fill."""
     _headers: dict[str, str]
     _sensitive: frozenset[str]
     _timeout: httpx.Timeout | None
@@ -578,8 +621,23 @@ class Transport(Generic[H]):
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.profile = profile
-        self.credential_name, credential = resolve_credential(profile, credentials)
-        self.secrets = secret_forms(credential)
+        values: dict[str, str]
+        if profile.joint:
+            values = resolve_joint(profile, credentials)
+            self.credential_name, credential = next(iter(values.items()))
+        else:
+            self.credential_name, credential = resolve_credential(profile, credentials)
+            values = {self.credential_name: credential}
+        self._credentials = values
+        auth: Mapping[str, str] = profile.auth_headers(*values.values())
+        # every credential and every credential-carrying header value (HTTP basic's
+        # base64 token is a form of both credentials), as sent and after the scheme word
+        texts = [*values.values(), *auth.values()]
+        texts += [value.split(" ", 1)[-1] for value in auth.values()]
+        forms: set[str] = set()
+        for text in texts:
+            forms.update(secret_forms(text))
+        self.secrets = tuple(sorted(forms, key=len, reverse=True))
         server = choose_server(profile, self.credential_name, credential, server)
         self.base_url = resolve_base_url(profile, base_url, server)
         # None: no timeout, as in httpx
@@ -593,6 +651,7 @@ class Transport(Generic[H]):
         self.max_response_bytes = max_response_bytes
         self._origin = _origin_of(self.base_url)
         auth = profile.auth_headers(credential)
+        self._origin = httpx.URL(self.base_url).copy_with(path="/", query=None, fragment=None)
         self._sensitive = SENSITIVE_HEADERS | {name.lower() for name in auth}
         headers = {"User-Agent": USER_AGENT, **profile.extra_headers, **auth}
         self.owns_http = http_client is None
@@ -605,6 +664,11 @@ class Transport(Generic[H]):
             self.http = http_client
             self._headers = headers
             self._timeout = self.timeout
+
+    def path_credential(self, argument: str) -> str:
+        """A credential that fills a path parameter (`Profile.fills`; the generated
+        request builder percent-encodes it as one path segment)."""
+        return self._credentials[argument]
 
     def with_options(
         self, *, timeout: float | httpx.Timeout | EllipsisType | None, max_retries: int | None

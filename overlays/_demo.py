@@ -26,6 +26,7 @@ import attrs
 
 from . import PROVIDERS
 from ._balance import Balance
+from ._base import load_profile
 from ._checks import Result, Target, acheck_many, credential_names
 from ._forecast import DAY
 
@@ -144,6 +145,32 @@ def routes(
     return table
 
 
+def find_route(table: Mapping[str, Route], path: str) -> Route | None:
+    """The route of ``path``: exact, else a route whose spec path has parameters
+    (Twilio's ``{AccountSid}``, filled by the client from a credential) matching it
+    segment by segment."""
+    route = table.get(path)
+    if route is not None:
+        return route
+    for template, candidate in table.items():
+        if "{" in template and re.fullmatch(_template_pattern(template), path):
+            return candidate
+    return None
+
+
+def _template_pattern(template: str) -> str:
+    parts = re.split(r"(\{[^}/]*\})", template)
+    return "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
+
+
+def demo_credentials(provider: str) -> dict[str, str]:
+    """The demo key as the provider's credential: its first one, or every one when its
+    credentials are used together (Twilio's account SID and auth token)."""
+    names = credential_names(provider)
+    joint = load_profile(provider).joint
+    return {name: DEMO_KEY for name in (names if joint else names[:1])}
+
+
 def _header_value(value: object, now: float) -> object:
     """A documented header example; one that is a Unix time (a rate-limit reset) is
     served a minute from now, so that it is not years in the past."""
@@ -159,9 +186,14 @@ _DATE = re.compile(
 
 def _shift_dates(value: Any, shift: timedelta) -> Any:
     """``value`` (decoded JSON) with every ISO 8601 date or date-time moved by ``shift``,
-    in its own spelling (a ``Z`` stays a ``Z``, a date stays a date)."""
+    in its own spelling (a ``Z`` stays a ``Z``, a date stays a date), and every Unix
+    time (an integer of 10 digits in a field named for a time, ElevenLabs'
+    ``next_character_count_reset_unix``) moved by as many seconds."""
     if isinstance(value, dict):
-        return {k: _shift_dates(v, shift) for k, v in value.items()}
+        return {
+            k: _shift_unix(v, shift) if _UNIX_FIELD.search(k) else _shift_dates(v, shift)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_shift_dates(v, shift) for v in value]
     if not isinstance(value, str) or not _DATE.match(value):
@@ -177,6 +209,15 @@ def _shift_dates(value: Any, shift: timedelta) -> Any:
     if value.endswith("Z"):
         text = text.replace("+00:00", "Z")
     return text
+
+
+_UNIX_FIELD = re.compile(r"unix|timestamp|_at$|reset", re.I)
+
+
+def _shift_unix(value: Any, shift: timedelta) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and 10**9 <= value < 10**10:
+        return value + int(shift.total_seconds())
+    return _shift_dates(value, shift)
 
 
 def honest_shifts(
@@ -231,7 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
-        route = self.server.routes.get(path)
+        route = find_route(self.server.routes, path)
         if route is None:
             self._send(
                 404, f"creditwatch demo: no documented example for GET {path}".encode(), "text"
@@ -315,7 +356,7 @@ async def check(
     targets = [
         Target(
             provider=provider,
-            credentials={credential_names(provider)[0]: DEMO_KEY},
+            credentials=demo_credentials(provider),
             base_url=server.base_url(provider),
             timeout=timeout,
         )

@@ -135,7 +135,16 @@ def generate_package(provider: Provider, spec_text: str, workdir: Path) -> Path:
         raise Problem(source, f"openapi-python-client cannot read it: {openapi.detail}")
     project = Project(openapi=openapi, config=config, custom_template_path=CODEGEN / "templates")
     try:  # what templates/client.py.jinja renders: the provider's client classes
-        built = surface.build(provider.name, spec, openapi)
+        credentials = provider.declaration.credentials
+        built = surface.build(
+            provider.name,
+            spec,
+            openapi,
+            joint=[c.argument for c in credentials]
+            if any(c.send.basic for c in credentials)
+            else (),
+            fills={c.fills: c.argument for c in credentials if c.fills},
+        )
     except surface.SurfaceError as exc:
         hint = "see the x-creditwatch-* rules in scripts/codegen/surface.py"
         raise Problem(source, str(exc), hint) from None

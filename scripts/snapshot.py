@@ -317,6 +317,9 @@ def _take(provider: Provider, url: str | None, page: Path | None) -> Snapshot:
         if not text.strip():
             raise SnapshotError(f"no text in the docs page {source}", HINT_PAGE)
         return Snapshot(provider, source, text.encode("utf-8"), fetched_at, stored)
+    raw = _raw_document(provider, body)
+    if raw is not None:  # the published file itself (DeepL, ElevenLabs, OpenRouter, Twilio)
+        return Snapshot(provider, source, body.encode("utf-8"), fetched_at, stored)
     block = extract(body)
     try:
         document = yaml.safe_load(block)
@@ -334,6 +337,29 @@ def _take(provider: Provider, url: str | None, page: Path | None) -> Snapshot:
             f"the OpenAPI document of {source} is not valid: {first}", HINT_DOCUMENT
         ) from None
     return Snapshot(provider, source, block.encode("utf-8"), fetched_at, stored)
+
+
+def _raw_document(provider: Provider, body: str) -> dict[str, object] | None:
+    """The body as an OpenAPI document when it is one (a spec published as a file, JSON
+    or YAML, not a docs page with a fenced block), else None. Such a document is kept
+    byte for byte and not validated here: published specs have defects that the
+    provider's normalizer steps fix (DeepL's integer response codes), and generate.py
+    validates the result."""
+    if _FENCE.search(body) is not None:
+        return None
+    try:
+        if provider.upstream is not None and provider.upstream.suffix == ".json":
+            document = json.loads(body)
+        else:
+            document = yaml.load(body, Loader=_LOADER)  # noqa: S506 - a safe loader
+    except (ValueError, yaml.YAMLError):
+        return None
+    if isinstance(document, dict) and "openapi" in document and "paths" in document:
+        return document
+    return None
+
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def by_name(name: str) -> Provider:

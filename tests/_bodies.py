@@ -26,7 +26,7 @@ import creditwatch
 import httpx
 
 from _specs import JSON, load, operations, resolve
-from conftest import FAKE_KEY, FAKE_TOKEN, PROVIDERS
+from conftest import FAKE_KEY, FAKE_TOKEN, PROVIDERS, concrete_path, with_credentials
 
 BASE_URL = "https://api.example.test"  # never reached: every request goes to a MockTransport
 
@@ -102,7 +102,7 @@ def spec_operations() -> Iterator[tuple[str, str, str, dict[str, Any]]]:
 
 def client_operations() -> list[Op]:
     return [
-        Op(provider, op_id, path, method, credential, unwrap)
+        Op(provider, op_id, concrete_path(provider, path), method, credential, unwrap)
         for provider, op_id, path, _ in spec_operations()
         for method, credential, unwrap in _CALLS.get((provider, op_id), [])
     ]
@@ -180,7 +180,7 @@ def call(
     options: dict[str, Any] = {
         "base_url": BASE_URL,
         "max_retries": 0,
-        **op.credential,
+        **with_credentials(op.provider, dict(op.credential)),
         **client_options,
     }
     name = method or op.method
@@ -244,6 +244,10 @@ def type_problems(  # noqa: PLR0911, PLR0912 - one branch per kind of annotation
         return [f"{path}: {_show(value)} is not {_hint_name(hint)}"]
     if hint is type(None):
         return [] if value is None else [f"{path}: {_show(value)} is not None"]
+    if origin is typing.Literal:  # a const (ElevenLabs' pending_change.kind)
+        allowed = typing.get_args(hint)
+        ok = any(type(value) is type(a) and value == a for a in allowed)
+        return [] if ok else [f"{path}: {_show(value)} is not one of {allowed!r}"]
     if origin is list:
         if type(value) is not list:
             return [f"{path}: {_show(value)} is not a list"]

@@ -19,7 +19,7 @@ from typing import Any, cast
 
 import creditwatch
 
-from conftest import async_http
+from conftest import async_http, concrete_path, with_credentials
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES: dict[str, Any] = json.loads((ROOT / "generated" / "examples.json").read_text())
@@ -39,7 +39,8 @@ class Case:
 
     @property
     def path(self) -> str:
-        return str(EXAMPLES[self.provider][self.operation_id]["path"])
+        """The path the client requests (credential-filled parameters filled)."""
+        return concrete_path(self.provider, str(EXAMPLES[self.provider][self.operation_id]["path"]))
 
     def example(self, status: str = "200", name: str | None = None) -> Any:
         """A fresh copy of a documented example (tests may change it)."""
@@ -95,6 +96,7 @@ def call(
     """Construct the provider's Client (or AsyncClient), call one method, close it
     (and the aiohttp pool of mode ``"aiohttp"``)."""
     name = method or case.method
+    options = with_credentials(case.provider, options)
     if mode == "sync":
         with case.module.Client(**options) as client:
             target = client.with_raw_response if raw else client

@@ -3,6 +3,7 @@ for every test that needs a provider's expected numbers."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import itertools
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from _bodies import client_operations
 from _cases import EXAMPLES
 from codegen.providers import PROVIDERS as DECLARED
 from conftest import ROOT
+from conftest import credentials as fake_credentials
 
 GOLDEN = ROOT / "tests" / "golden"
 FIELDS = ("remaining", "limit", "unlimited", "unit", "plan", "resets_at", "expires_at")
@@ -59,11 +61,36 @@ def golden(provider: str) -> dict[str, dict[str, Any]]:
     return balances
 
 
+def credentials(provider: str, key: str) -> dict[str, str]:
+    """The constructor's credential arguments for a client that sends ``key``: the
+    golden file's ``request.credentials`` (Twilio's account SID and auth token, used
+    together), else ``{"api_key": key}``."""
+    return fake_credentials(provider, key)
+
+
 def request(provider: str, key: str) -> tuple[str, dict[str, str]]:
-    """(path, headers) the provider's main call sends with API key ``key``."""
+    """(path, headers) the provider's main call sends with API key ``key`` (with
+    `credentials`; ``<basic>``: HTTP basic's base64 of the first two, joined by ':')."""
     expected = _load(provider)["request"]
-    headers = {k: v.replace("<key>", key) for k, v in expected["headers"].items()}
+    values = list(credentials(provider, key).values())
+    basic = base64.b64encode(":".join(values[:2]).encode()).decode() if len(values) > 1 else ""
+    headers = {
+        k: v.replace("<key>", key).replace("<basic>", basic) for k, v in expected["headers"].items()
+    }
     return expected["path"], headers
+
+
+def error(provider: str) -> dict[str, Any]:
+    """The golden ``error:``: a body in the provider's error format and what it decodes
+    to (tests/test_error_matrix.py)."""
+    found: dict[str, Any] = _load(provider)["error"]
+    return found
+
+
+def server(provider: str) -> str:
+    """The provider's real server URL, the client's default (from its docs)."""
+    url: str = _load(provider)["request"]["server"]
+    return url
 
 
 def first_example(provider: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ snapshots."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -12,8 +13,27 @@ from pathlib import Path
 from conftest import ROOT
 
 UPSTREAM = ROOT / "specs" / "upstream"
-DOCS_ONLY = ("exorde", "easyslip", "llmgenerator")
-OPENAPI = ("flamel", "generect")
+
+
+def _declared() -> dict[str, Path | None]:
+    """provider -> its upstream snapshot (None: a hand-written spec reviewed against a
+    docs page, specs/upstream/<provider>.docs.txt)."""
+    from codegen.providers import PROVIDERS  # noqa: PLC0415
+
+    return {p.name: p.upstream for p in PROVIDERS}
+
+
+def _from_git(provider: str) -> bool:
+    """Whether the snapshot is a file published in a git repository (its sidecar records
+    the commit), rather than an OpenAPI block cut from a docs page."""
+    sidecar = json.loads((UPSTREAM / f"{provider}.source.json").read_text(encoding="utf-8"))
+    return "commit" in sidecar
+
+
+DOCS_ONLY = tuple(name for name, upstream in _declared().items() if upstream is None)
+OPENAPI = tuple(
+    name for name, upstream in _declared().items() if upstream is not None and not _from_git(name)
+)
 
 
 def as_released(repo: Path, version: str = "0.1.0") -> Path:
@@ -46,9 +66,10 @@ def openapi_page(document: str, title: str = "Get My Info") -> str:
 
 def published_page(provider: str) -> str:
     """The page as it was when the committed snapshot was taken."""
-    snapshot = UPSTREAM / (f"{provider}.yaml" if provider in OPENAPI else f"{provider}.docs.txt")
+    upstream = _declared()[provider]
+    snapshot = upstream or UPSTREAM / f"{provider}.docs.txt"
     text = snapshot.read_bytes().decode("utf-8")
-    return openapi_page(text) if provider in OPENAPI else text
+    return openapi_page(text) if provider in OPENAPI else text  # else: the file or page itself
 
 
 def flamel_with_a_field_swapped() -> str:

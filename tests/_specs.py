@@ -110,3 +110,23 @@ def same_text_value(a: str, b: str) -> bool:
             return x == y and x.utcoffset() == y.utcoffset()
         return x == y
     return False
+
+
+def class_name(schema: str) -> str:
+    """The class openapi-python-client makes of a component schema: its name, or for
+    a dotted one (Twilio's ``api.v2010.account.balance``) its parts capitalized and
+    joined (``ApiV2010AccountBalance``)."""
+    if "." not in schema:
+        return schema
+    return "".join(part[:1].upper() + part[1:] for part in schema.split("."))
+
+
+def response_class(op: dict[str, Any], status: object, media: dict[str, Any]) -> str:
+    """The class name of a response body: its component schema's (`class_name`), or for
+    an inline schema (OpenRouter's) ``<OperationId>Response<status>``, as
+    openapi-python-client names it."""
+    ref = media["schema"].get("$ref")
+    if isinstance(ref, str):
+        return class_name(ref.rsplit("/", 1)[-1])
+    opid: str = op["operationId"]
+    return f"{opid[:1].upper()}{opid[1:]}Response{status}"

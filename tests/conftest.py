@@ -16,16 +16,18 @@ runs once per transport:
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import time_machine
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -37,6 +39,56 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 FAKE_KEY = "test-key-not-a-real-secret-0000"
 FAKE_TOKEN = "test-jwt-not-a-real-secret-0000"
+
+
+def credentials(provider: str, key: str = FAKE_KEY) -> dict[str, str]:
+    """Fake credential arguments for ``creditwatch.<provider>.Client(**...)``: ``api_key``,
+    or every credential a provider uses together (Twilio's account SID and auth token;
+    the hand-written values are in tests/golden/<provider>.yaml)."""
+    golden = ROOT / "tests" / "golden" / f"{provider}.yaml"
+    request = yaml.safe_load(golden.read_text(encoding="utf-8"))["request"]
+    given: dict[str, str] = request.get("credentials", {"api_key": "<key>"})
+    return {name: value.replace("<key>", key) for name, value in given.items()}
+
+
+def credential_env(provider: str, key: str = FAKE_KEY) -> dict[str, str]:
+    """The environment variables that configure the provider with the fake
+    `credentials` (``<P>_API_KEY``; Twilio's ``TWILIO_ACCOUNT_SID`` and
+    ``TWILIO_AUTH_TOKEN``), in the registry's order."""
+    from creditwatch._balance import credential_variables  # noqa: PLC0415
+
+    values = list(credentials(provider, key).values())
+    return dict(zip(credential_variables(provider), values, strict=False))
+
+
+def key_argument(provider: str) -> str:
+    """The constructor argument that holds the secret key in `credentials`
+    (``api_key``; Twilio's ``auth_token``)."""
+    return next(name for name, value in credentials(provider, "<key>").items() if value == "<key>")
+
+
+def _plain(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def with_credentials(provider: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Client options where ``api_key=K`` stands for the provider's credentials with K
+    as the secret (`credentials`): unchanged for a provider that takes ``api_key``."""
+    if "api_key" not in options:
+        return options
+    given = credentials(provider, "<key>")
+    if "api_key" in given:
+        return options
+    rest = dict(options)
+    key = rest.pop("api_key")
+    return {**credentials(provider, key), **rest}
+
+
+def concrete_path(provider: str, path: str) -> str:
+    """A spec path with the parameters a credential fills (Twilio's ``{AccountSid}``)
+    filled from the fake `credentials`, as the client sends it."""
+    values = {_plain(name): value for name, value in credentials(provider).items()}
+    return re.sub(r"\{([^}]+)\}", lambda m: values.get(_plain(m[1]), m[0]), path)
 
 
 class Clock(NamedTuple):

@@ -24,7 +24,7 @@ from creditwatch._accounts import (
 
 from _faults import FaultServer, RecordedRequest, Reply, json_reply, slow_reply
 from codegen.providers import PROVIDERS as DECLARED
-from conftest import FAKE_KEY
+from conftest import FAKE_KEY, credential_env
 from test_cli import (
     PROVIDERS,
     assert_row_matches,
@@ -418,7 +418,8 @@ def five_slow_providers(server: FaultServer, monkeypatch: pytest.MonkeyPatch) ->
     for provider in PROVIDERS:
         for op_id, path in operation_paths(provider).items():
             server.script_path(f"/{provider}{path}", slow_reply(0.3, example(provider, op_id)))
-        monkeypatch.setenv(f"{provider.upper()}_API_KEY", fake_key(provider))
+        for variable, value in credential_env(provider, fake_key(provider)).items():
+            monkeypatch.setenv(variable, value)
         monkeypatch.setenv(f"{provider.upper()}_BASE_URL", server.url(f"/{provider}"))
     return server
 

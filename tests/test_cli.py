@@ -30,7 +30,7 @@ from creditwatch._generated._registry import CREDENTIAL_VARIABLES
 
 from _faults import FaultServer, Reply, json_reply, slow_reply
 from _golden import first_example
-from conftest import FAKE_KEY
+from conftest import FAKE_KEY, concrete_path, credential_env, credentials
 from conftest import PROVIDERS as PROVIDERS  # noqa: PLC0414 - test_accounts, test_exporter
 
 EXAMPLES: dict[str, Any] = json.loads(
@@ -68,8 +68,10 @@ def example(provider: str, operation_id: str, status: str = "200") -> Any:
 
 
 def operation_paths(provider: str) -> dict[str, str]:
-    """operationId -> path."""
-    return {op_id: str(op["path"]) for op_id, op in EXAMPLES[provider].items()}
+    """operationId -> the path the client requests (credential-filled parameters filled)."""
+    return {
+        op_id: concrete_path(provider, str(op["path"])) for op_id, op in EXAMPLES[provider].items()
+    }
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ def configured_env(server: FaultServer, providers: tuple[str, ...] = PROVIDERS) 
     """Fake keys, and base URLs pointing at `server` serving the documented examples."""
     env = base_env()
     for provider in providers:
-        env[f"{provider.upper()}_API_KEY"] = fake_key(provider)
+        env.update(credential_env(provider, fake_key(provider)))
         env[f"{provider.upper()}_BASE_URL"] = serve_examples(server, provider)
     return env
 
@@ -641,7 +643,7 @@ def test_demo_needs_no_keys_and_no_network(tmp_path: Path) -> None:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         env[name] = unreachable
     for provider in PROVIDERS:  # must be neither read nor used
-        env[f"{provider.upper()}_API_KEY"] = f"sentinel-{provider}-must-not-be-read"
+        env.update(credential_env(provider, f"sentinel-{provider}-must-not-be-read"))
         env[f"{provider.upper()}_BASE_URL"] = "https://unreachable.invalid"
 
     run = run_cli("demo", env=env, cwd=tmp_path)
@@ -704,11 +706,18 @@ def accounts_setup(
     tables = []
     for name, provider in names.items():
         variable = f"ACCT_{name.upper().replace('-', '_')}_KEY"
-        env[variable] = f"{fake_key(provider)}-{name}"
+        # the key (api_key, or every credential Twilio uses together: key_env is the
+        # first, <argument>_env the others)
+        given = credentials(provider, f"{fake_key(provider)}-{name}")
+        lines = []
+        for i, (argument, value) in enumerate(given.items()):
+            entry_variable = variable if i == 0 else f"{variable}_{argument.upper()}"
+            env[entry_variable] = value
+            lines.append(f'{"key" if i == 0 else argument}_env = "{entry_variable}"\n')
         url = serve_examples(server, provider, prefix=f"/{name}")
         tables.append(
             f'[[account]]\nname = "{name}"\nprovider = "{provider}"\n'
-            f'key_env = "{variable}"\nbase_url = "{url}"\n'
+            f'{"".join(lines)}base_url = "{url}"\n'
         )
     path = tmp_path / "accounts.toml"
     path.write_text("\n".join(tables), encoding="utf-8")

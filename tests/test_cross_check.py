@@ -47,8 +47,19 @@ from typing import Any
 import pydantic
 import pytest
 
-from _specs import JSON, deref, generated_model, load, operations, pointer, resolve, same_text_value
-from conftest import PROVIDERS, ROOT, SPECS
+from _specs import (
+    JSON,
+    class_name,
+    deref,
+    generated_model,
+    load,
+    operations,
+    pointer,
+    resolve,
+    response_class,
+    same_text_value,
+)
+from conftest import PROVIDERS, ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures"
 CODEGEN = Path(sys.executable).parent / "datamodel-codegen"
@@ -76,6 +87,48 @@ class Example:
     value: Any
 
 
+def schema_name(op: dict[str, Any], status: object, media: dict[str, Any]) -> str:
+    """The class name both readers give a response body (`response_class`); for an
+    inline schema, :func:`hoisted` puts it in the spec datamodel-codegen reads under
+    that name."""
+    return response_class(op, status, media)
+
+
+def _renamed_refs(node: Any, renames: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.rsplit("/", 1)[-1] in renames:
+            node = {**node, "$ref": "#/components/schemas/" + renames[ref.rsplit("/", 1)[-1]]}
+        return {k: _renamed_refs(v, renames) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_renamed_refs(v, renames) for v in node]
+    return node
+
+
+def hoisted(spec: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``spec`` whose inline JSON response schemas are component schemas named
+    by :func:`schema_name` (datamodel-codegen names inline bodies its own way), and
+    whose dotted schema names are :func:`class_name`'s (datamodel-codegen reads dots as
+    modules)."""
+    schemas = spec.get("components", {}).get("schemas", {})
+    renames = {name: class_name(name) for name in schemas if "." in name}
+    spec = _renamed_refs(copy.deepcopy(spec), renames)
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for old, new in renames.items():
+        schemas[new] = schemas.pop(old)
+    for _, _, op in operations(spec):
+        for status, response in op.get("responses", {}).items():
+            media = resolve(spec, response).get("content", {}).get(JSON)
+            if media is not None and "$ref" not in media["schema"]:
+                name = schema_name(op, status, media)
+                assert name not in schemas, f"{name}: already a schema"
+                schemas[name], media["schema"] = (
+                    media["schema"],
+                    {"$ref": f"#/components/schemas/{name}"},
+                )
+    return spec
+
+
 def response_examples() -> Iterator[Example]:
     """Every named example and ``example`` of every JSON response, once each."""
     for provider in PROVIDERS:
@@ -90,7 +143,7 @@ def response_examples() -> Iterator[Example]:
                 media = response.get("content", {}).get(JSON)
                 if media is None:
                     continue
-                ref_name = media["schema"]["$ref"].rsplit("/", 1)[-1]
+                ref_name = schema_name(op, status, media)
                 label = f"{provider}-{op['operationId']}-{status}"
                 if "example" in media:
                     yield Example(provider, label, ref_name, media["example"])
@@ -104,15 +157,14 @@ def fixture_schema(provider: str, file: Path) -> str | None:
     ``<SchemaName>[.<anything>].json`` or ``<operationId>.<status>[.<anything>].json``."""
     spec = load(provider)
     parts = file.name.split(".")
-    if parts[0] in spec.get("components", {}).get("schemas", {}):
+    if parts[0] in map(class_name, spec.get("components", {}).get("schemas", {})):
         return parts[0]
     for _, _, op in operations(spec):
         if op.get("operationId") == parts[0] and len(parts) > 2:
             response = resolve(spec, op.get("responses", {}).get(parts[1]))
             media = (response or {}).get("content", {}).get(JSON)
             if media is not None:
-                name: str = media["schema"]["$ref"].rsplit("/", 1)[-1]
-                return name
+                return schema_name(op, parts[1], media)
     return None
 
 
@@ -147,7 +199,9 @@ def pydantic_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
 
     def generate(provider: str) -> Path:
         target = out / f"{provider}_models.py"
-        command = [str(CODEGEN), "--input", str(SPECS / f"{provider}.yaml"), "--output"]
+        source = out / f"{provider}.json"
+        source.write_text(json.dumps(hoisted(load(provider))), encoding="utf-8")
+        command = [str(CODEGEN), "--input", str(source), "--output"]
         result = subprocess.run(
             [*command, str(target), *CODEGEN_OPTIONS], capture_output=True, text=True, check=False
         )

@@ -64,6 +64,7 @@ def test_evaluate_sums_defaults_and_zero_means_none() -> None:
     )
     body = {"plan": {"monthly": 10, "max": 0, "name": "pro"}, "used": 3, "reset": 5}
     assert evaluate(declaration, {"": body}) == {
+        "unit": "credits",  # the default, fixed
         "remaining": 7,
         "limit": None,  # max 0: no limit
         "unlimited": True,  # no cap
@@ -74,6 +75,26 @@ def test_evaluate_sums_defaults_and_zero_means_none() -> None:
     body["plan"]["monthly"] = "ten"  # type: ignore[index]
     with pytest.raises(ValueError, match=r"plan.monthly is 'ten', not a number"):
         evaluate(declaration, {"": body})
+
+
+def test_evaluate_reads_decimal_text_and_a_unit_field() -> None:
+    """Twilio's shape: remaining from decimal text, the unit from the body."""
+    declaration = _declaration(
+        {
+            "calls": ["fetch_balance"],
+            "remaining": {"value": "balance", "text": "decimal"},
+            "unit": {"field": "currency"},
+        }
+    )
+    found = evaluate(declaration, {"": {"balance": "0.05", "currency": "USD"}})
+    assert (found["remaining"], found["limit"], found["unit"]) == (0.05, None, "USD")
+    child = evaluate(declaration, {"": {"balance": None, "currency": None}})
+    assert (child["remaining"], child["unit"]) == (None, None)
+    for bad in ("lots", "NaN", 5):
+        with pytest.raises(ValueError, match="balance is"):
+            evaluate(declaration, {"": {"balance": bad, "currency": "USD"}})
+    with pytest.raises(ValueError, match="currency is 'dollars', not a unit"):
+        evaluate(declaration, {"": {"balance": "1", "currency": "dollars"}})
 
 
 def test_a_credential_suffix_selects_its_server() -> None:

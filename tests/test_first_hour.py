@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from _faults import FaultServer, json_reply
-from conftest import FAKE_KEY, PROVIDERS
+from conftest import FAKE_KEY, PROVIDERS, credential_env
 from test_cli import (
     base_env,
     configured_env,
@@ -244,16 +244,15 @@ def test_demo_serve_prints_exports_and_serves_documented_headers() -> None:
     )
     try:
         assert proc.stdout is not None
+        expected = {v for p in PROVIDERS for v in (*credential_env(p), f"{p.upper()}_BASE_URL")}
         exports: dict[str, str] = {}
-        while len(exports) < 2 * len(PROVIDERS):
+        while len(exports) < len(expected):
             line = proc.stdout.readline()
             assert line, proc.stderr and proc.stderr.read()
             if line.startswith("export "):
                 name, _, value = line.removeprefix("export ").strip().partition("=")
                 exports[name] = value
-        assert set(exports) == {
-            f"{p.upper()}_{suffix}" for p in PROVIDERS for suffix in ("API_KEY", "BASE_URL")
-        }
+        assert set(exports) == expected  # each provider's credential variables and base URL
         base = exports["LLMGENERATOR_BASE_URL"]
         answer = httpx.get(base + operation_paths("llmgenerator")["getCreditBalanceWithApiKey"])
         assert answer.status_code == 200

@@ -31,7 +31,7 @@ from creditwatch.llmgenerator.models import CreditTransaction, SubscriptionStatu
 
 from _bodies import BASE_URL, Op, Served, call, client_operations
 from _cases import CASES, EXAMPLES
-from conftest import FAKE_KEY, PROVIDERS
+from conftest import PROVIDERS, credentials
 
 
 def flamel_body() -> dict[str, Any]:
@@ -45,7 +45,7 @@ def serve(provider: str, body: Any, method: str | None = None, path: str | None 
     with (
         httpx.Client(transport=httpx.MockTransport(handler)) as http,
         case.module.Client(
-            api_key=FAKE_KEY, base_url=BASE_URL, max_retries=0, http_client=http
+            **credentials(provider), base_url=BASE_URL, max_retries=0, http_client=http
         ) as client,
     ):
         return getattr(client, method or case.method)()
@@ -276,7 +276,7 @@ def test_error_models_load_with_the_first_error(provider: str) -> None:
         "import importlib.resources, json, sys\n"
         "from creditwatch._base import load_profile\n"
         f"import creditwatch.{provider}\n"
-        f"creditwatch.{provider}.Client(api_key={FAKE_KEY!r}, base_url='http://127.0.0.1:9')\n"
+        f"creditwatch.{provider}.Client(**{credentials(provider)!r}, base_url='http://127.0.0.1:9')\n"
         f"prefix = 'creditwatch._generated.{provider}.models.'\n"
         "loaded = lambda: sorted(m for m in sys.modules if m.startswith(prefix) and 'error' in m)\n"
         "assert loaded() == [], loaded()\n"

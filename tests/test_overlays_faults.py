@@ -20,6 +20,7 @@ import creditwatch
 import httpx
 import pytest
 from creditwatch import _base, errors
+from creditwatch._balance import credential_variables
 
 from _cases import CASES, MODES, PROVIDERS, call
 from _faults import (
@@ -36,7 +37,7 @@ from _faults import (
 )
 from _golden import request as golden_request
 from _specs import load, operations, resolve
-from conftest import FAKE_KEY
+from conftest import FAKE_KEY, credentials
 
 pytestmark = pytest.mark.filterwarnings(
     "error::ResourceWarning", "error::pytest.PytestUnraisableExceptionWarning"
@@ -108,13 +109,23 @@ def test_credentials_and_base_url_from_environment(
 def test_missing_credentials_names_argument_and_variable(
     provider: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in (f"{provider.upper()}_API_KEY", "LLMGENERATOR_ACCESS_TOKEN"):
+    variables = credential_variables(provider)  # the registry's, in declared order
+    for name in variables:
         monkeypatch.delenv(name, raising=False)
+    arguments = list(credentials(provider))  # api_key, or every joint credential
     with pytest.raises(creditwatch.MissingCredentialsError) as caught:
         CASES[provider].module.Client()
-    assert "api_key" in str(caught.value)
-    assert f"{provider.upper()}_API_KEY" in str(caught.value)
+    assert arguments[0] in str(caught.value)
+    assert variables[0] in str(caught.value)
     assert isinstance(caught.value, creditwatch.APIError)
+    # credentials used together: each missing one is named, with its variable
+    for i, (argument, variable) in enumerate(zip(arguments, variables, strict=False)):
+        if i == 0:
+            continue
+        given = {a: v for a, v in credentials(provider).items() if a != argument}
+        with pytest.raises(creditwatch.MissingCredentialsError) as caught:
+            CASES[provider].module.Client(**given)
+        assert argument in str(caught.value) and variable in str(caught.value)
 
 
 # -- retries --------------------------------------------------------------------------
@@ -427,11 +438,11 @@ def test_loopback_http_is_allowed(url: str) -> None:
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_key_never_in_repr(provider: str) -> None:
     module = CASES[provider].module
-    with module.Client(FAKE_KEY) as client:
-        assert FAKE_KEY not in repr(client)
-        assert FAKE_KEY not in str(client)
+    secrets = credentials(provider).values()
+    with module.Client(**credentials(provider)) as client:
+        assert not any(s in repr(client) or s in str(client) for s in secrets)
         assert "redacted" in repr(client)
-    assert FAKE_KEY not in repr(module.AsyncClient(FAKE_KEY))
+    assert not any(s in repr(module.AsyncClient(**credentials(provider))) for s in secrets)
 
 
 @pytest.mark.parametrize("mode", MODES)

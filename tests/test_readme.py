@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROVIDERS, ROOT
+from conftest import PROVIDERS, ROOT, credential_env
 from test_cli import base_env
 
 README = ROOT / "README.md"
@@ -62,7 +62,9 @@ def demo_environment() -> Iterator[dict[str, str]]:
         assert proc.stdout is not None
         env = base_env()
         exports = 0
-        while exports < 2 * len(PROVIDERS):
+        # each provider's credential variables (Twilio: two) and its base URL
+        expected = sum(len(credential_env(p)) + 1 for p in PROVIDERS)
+        while exports < expected:
             line = proc.stdout.readline()
             assert line, f"demo --serve stopped: {proc.stderr and proc.stderr.read()}"
             if line.startswith("export "):

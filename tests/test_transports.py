@@ -33,6 +33,7 @@ from creditwatch._accounts import Account, check_accounts
 
 from _cases import CASES, PROVIDERS
 from _faults import FaultServer, Reply, drop_reply, json_reply, reset_reply, slow_reply
+from codegen.providers import PROVIDERS as DECLARED
 from conftest import FAKE_KEY, async_http
 from test_cli import base_env, example, operation_paths, parse_table
 
@@ -338,9 +339,11 @@ def test_with_the_extra_there_is_no_hint(tmp_path: Path, server: FaultServer) ->
 
 
 def test_credential_names_come_from_the_constructor() -> None:
+    declared = {p.name: p.declaration for p in DECLARED}
     for provider in PROVIDERS:
         names = _checks.credential_names(provider)
-        assert names[0] == "api_key", provider
+        # the declared credentials, in order: api_key first, or those used together
+        assert names == tuple(c.argument for c in declared[provider].credentials), provider
         client = CASES[provider].module.Client
         for name in names:  # each is a keyword argument of the constructor
             assert name in client.__init__.__code__.co_varnames

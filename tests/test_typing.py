@@ -91,7 +91,7 @@ from typing import Any, assert_type
 
 import httpx
 
-from creditwatch import APIResponse, Balance, flamel, llmgenerator
+from creditwatch import APIResponse, Balance, flamel, llmgenerator, twilio
 from creditwatch.flamel.models import AuthUserDto
 
 
@@ -117,6 +117,8 @@ def wrong_arguments() -> None:
     flamel.AsyncClient(http_client=httpx.Client())  # E: arg-type
     flamel.Client(max_retries="3")  # E: arg-type
     llmgenerator.Client(acces_token="t")  # E: call-arg
+    twilio.Client(api_key="k")  # E: call-arg
+    twilio.Client("AC1", "t").fetch_balance(account_sid="AC1")  # E: call-arg
 """
 
 

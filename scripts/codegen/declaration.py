@@ -73,6 +73,9 @@ class Credential(_Model):
     env: str | None = None
     """Its environment variable (default ``<ENV_PREFIX>_<ARGUMENT>``)."""
     send: Send = Send(scheme="Bearer")
+    fills: str | None = None
+    """A path parameter this credential also fills (Twilio's ``{AccountSid}``): it
+    leaves the methods' arguments."""
 
 
 class Source(_Model):
@@ -137,6 +140,9 @@ class Amount(_Model):
     value: str
     zero_means_none: bool = False
     """Zero (or less) means "no such number" (Flamel: ``maxCredit: 0`` is no limit)."""
+    text: Literal["decimal"] | None = None
+    """``decimal``: the field is decimal text (Twilio's ``"0.05"``), one field path; the
+    typed model keeps the text, `Balance` gets its number."""
 
     @model_validator(mode="before")
     @classmethod

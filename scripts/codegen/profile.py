@@ -25,6 +25,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from openapi_python_client.parser import GeneratorData
@@ -90,6 +91,12 @@ class Compiled:
     hook: str | None
     hook_inspect: bool
     hook_exports: list[str]
+    joint: bool = False
+    """The credentials are sent together (HTTP basic), not alternatives."""
+    auth_params: str = "key: str"
+    """``_auth_headers``' parameters: the credential, or each joint one."""
+    fills: list[tuple[str, str]] = field(default_factory=list)
+    """(path parameter, credential argument) the transport fills."""
     uses: set[str] = field(default_factory=set)
     account_fields: list[tuple[str, str]] = field(default_factory=list)
     """(name, model) of each call, for several calls."""
@@ -264,10 +271,15 @@ def _open_items(ctx: _Context, value: Any, key: str) -> None:
 
 
 def _units() -> tuple[str, ...]:
-    """The `Balance.unit` values (``Unit = Literal[...]`` in overlays/_balance.py)."""
+    """The documented `Balance.unit` words (``UNITS`` in overlays/_balance.py); an ISO
+    4217 currency code (three capitals) is a unit too."""
     text = (ROOT / "overlays" / "_balance.py").read_text(encoding="utf-8")
-    match = re.search(r"^Unit = Literal\[(.*?)\]", text, re.M | re.S)
+    match = re.search(r"^UNITS[^=]*= \((.*?)\)", text, re.M | re.S)
     return tuple(ast.literal_eval(f"({match[1]},)")) if match else ()
+
+
+def _is_unit(value: str) -> bool:
+    return value in _units() or re.fullmatch(r"[A-Z]{3}", value) is not None
 
 
 def _call_models(ctx: _Context) -> dict[str, ModelProperty]:
@@ -322,7 +334,7 @@ def _typed(ctx: _Context, key: str, f: Field, kinds: tuple[str, ...], what: str)
     return False
 
 
-def _amount(
+def _amount(  # noqa: PLR0911 - one return per problem
     ctx: _Context, code: _Code, key: str, amount: Amount, calls: dict[str, ModelProperty]
 ) -> str | None:
     if amount.value.startswith(OPEN):
@@ -332,6 +344,18 @@ def _amount(
     except ValueError as exc:
         ctx.report(key, str(exc))
         return None
+    if amount.text == "decimal":
+        if len(parsed) != 1 or parsed[0][0] < 0 or parsed[0][2] is not None:
+            ctx.report(key, "decimal text is one field path (no sums)")
+            return None
+        found = _resolve(ctx, key, parsed[0][1], calls)
+        if found is None or not _typed(ctx, key, found[0], ("str",), "decimal text"):
+            return None
+        var, _ = code.field(*found)
+        code.uses.add("decimal_amount")
+        name = key.rsplit(".", 1)[-1]
+        code.lines.append(f"{name} = decimal_amount({var})")
+        return name
     terms: list[_Term] = []
     for sign, path, default in parsed:
         found = _resolve(ctx, key, path, calls)
@@ -362,7 +386,7 @@ def _time(
         return None
     var, _ = code.field(f, base)
     code.uses.add("from_unix")
-    return f"from_unix({var})"
+    return f"from_unix({var}, {key.rsplit('.', 1)[-1]!r})"
 
 
 def _text_path(
@@ -401,12 +425,18 @@ def _balance(ctx: _Context, calls: dict[str, ModelProperty], compiled: Compiled)
             args["unlimited"] = f"{var} is None"
     unit = mapping.unit
     if unit.fixed is not None:
-        if not unit.fixed.startswith(OPEN) and unit.fixed not in _units():
-            ctx.report("balance.unit", f"{unit.fixed!r} is not a Balance.unit ({_units()})")
+        if not unit.fixed.startswith(OPEN) and not _is_unit(unit.fixed):
+            ctx.report(
+                "balance.unit",
+                f"{unit.fixed!r} is not a Balance.unit ({_units()} or an ISO 4217 code)",
+            )
         args["unit"] = repr(unit.fixed)
     elif unit.field is not None:
         unit_var = _text_path(ctx, code, "balance.unit.field", unit.field, calls)
-        args["unit"] = f'cast("Unit", {unit_var})' if unit_var else "None"
+        # an absent unit field (a Twilio child account: no balance, no currency)
+        args["unit"] = (
+            f'"unknown" if {unit_var} is None else str({unit_var})' if unit_var else "None"
+        )
     if mapping.plan is not None:
         args["plan"] = _text_path(ctx, code, "balance.plan", mapping.plan, calls) or "None"
     for name in ("resets_at", "expires_at"):
@@ -481,11 +511,30 @@ def _errors(ctx: _Context, compiled: Compiled) -> None:
     compiled.error_body = body
 
 
+def _joint(ctx: _Context) -> bool:
+    """Whether the credentials are sent together (HTTP basic: a username and a password)
+    rather than being alternatives."""
+    return any(c.send.basic for c in ctx.provider.declaration.credentials)
+
+
 def _auth(ctx: _Context) -> str:
-    sends = {c.send for c in ctx.provider.declaration.credentials}
+    credentials = ctx.provider.declaration.credentials
+    if _joint(ctx):
+        roles = [c.send.basic for c in credentials]
+        if roles != ["username", "password"]:
+            ctx.report("credentials", "HTTP basic takes a username credential, then a password one")
+            return "{}"
+        schemes = ctx.spec.get("components", {}).get("securitySchemes", {}).values()
+        if not any(
+            s.get("type") == "http" and s.get("scheme", "").lower() == "basic" for s in schemes
+        ):
+            ctx.report("credentials", "the spec has no HTTP basic security scheme")
+        user, password = (c.argument for c in credentials)
+        return f'{{"Authorization": basic_auth({user}, {password})}}'
+    sends = {c.send for c in credentials}
     if len(sends) > 1:
         ctx.report("credentials", "credentials sent in different ways are not supported yet")
-    send = ctx.provider.declaration.credentials[0].send
+    send = credentials[0].send
     if send.scheme is not None:
         return f'{{"Authorization": f"{send.scheme} {{key}}"}}'
     if send.header is not None:
@@ -496,6 +545,19 @@ def _auth(ctx: _Context) -> str:
 
 def _credentials(ctx: _Context) -> None:
     declared = [c.argument for c in ctx.provider.declaration.credentials]
+    params: set[str] = set()
+    for path, _, op in operations(ctx.spec):
+        for ref in [*ctx.spec["paths"][path].get("parameters", []), *op.get("parameters", [])]:
+            param = resolve(ctx.spec, ref)
+            if param.get("in") == "path":
+                params.add(str(param.get("name")))
+    for i, c in enumerate(ctx.provider.declaration.credentials):
+        if c.fills is not None and c.fills not in params:
+            ctx.report(
+                f"credentials.{i}.fills", f"no path parameter {c.fills!r} ({sorted(params)})"
+            )
+    if _joint(ctx):  # the constructor takes them in the declared order, all together
+        return
     if declared[0] != "api_key":
         ctx.report("credentials.0.argument", "the first credential must be api_key")
     spec_args = ctx.surface.credentials
@@ -596,6 +658,10 @@ def compile_profile(
             _examples(ctx, calls)
     _errors(ctx, compiled)
     compiled.auth = _auth(ctx)
+    compiled.joint = _joint(ctx)
+    if compiled.joint:
+        compiled.auth_params = ", ".join(f"{c.argument}: str" for c in declaration.credentials)
+    compiled.fills = [(c.fills, c.argument) for c in declaration.credentials if c.fills]
     _credentials(ctx)
     compiled.hook_inspect, compiled.hook_exports = _hook(ctx)
     _servers(ctx)
@@ -655,6 +721,20 @@ def evaluate(declaration: Declaration, bodies: dict[str, Any]) -> dict[str, Any]
         if a is None:
             return None
         total: float = 0
+        if a.text == "decimal":
+            (_, path, _), *_ = a.terms()
+            found, value = at(path)
+            if not found:
+                return None
+            if not isinstance(value, str):
+                raise ValueError(f"{path} is {value!r}, not decimal text")
+            try:
+                number = Decimal(value)
+            except ArithmeticError:
+                raise ValueError(f"{path} is {value!r}, not decimal text") from None
+            if not number.is_finite():
+                raise ValueError(f"{path} is {value!r}, not a finite number")
+            return float(number)
         for sign, path, default in a.terms():
             found, value = at(path)
             if not found:
@@ -691,7 +771,13 @@ def evaluate(declaration: Declaration, bodies: dict[str, Any]) -> dict[str, Any]
     plan = at(b.plan)[1] if b.plan else None
     if plan is not None and not isinstance(plan, str):
         raise ValueError(f"{b.plan} is {plan!r}, not text")
+    unit = b.unit.fixed
+    if b.unit.field is not None:
+        unit = at(b.unit.field)[1]
+        if unit is not None and not (isinstance(unit, str) and _is_unit(unit)):
+            raise ValueError(f"{b.unit.field} is {unit!r}, not a unit (an ISO 4217 code...)")
     return {
+        "unit": unit,
         "remaining": remaining,
         "limit": limit,
         "unlimited": b.unlimited is not None and not at(b.unlimited.absent)[0],

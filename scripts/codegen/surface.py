@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,10 +105,17 @@ class Method:
     """The 2xx answer's property, which a generated ``_parse_<method>`` constructs when
     it is not a model."""
 
+    filled: dict[str, str] = field(default_factory=dict)
+    """Path parameters (Python name) filled from a credential (its argument)."""
+
     @property
     def call(self) -> str:
-        """The generated ``_get_kwargs`` call's arguments: ``a=a, b=b``."""
-        return ", ".join(f"{a.name}={a.name}" for a in self.arguments)
+        """The generated ``_get_kwargs`` call's arguments: ``a=a, b=b`` (a path
+        parameter filled from a credential: ``account_sid=self._transport...``)."""
+        return ", ".join(
+            [f"{a.name}={a.name}" for a in self.arguments]
+            + [f'{p}=self._transport.path_credential("{c}")' for p, c in self.filled.items()]
+        )
 
 
 @dataclass
@@ -116,9 +124,19 @@ class Surface:
     title: str
     server: str
     credentials: list[str]
-    """Constructor arguments for credentials, ``api_key`` first."""
+    """Constructor arguments for credentials, ``api_key`` first (or, when `joint`, the
+    declared ones in their order)."""
     methods: list[Method]
     imports: list[str]
+    joint: bool = False
+    """The credentials are used together (positional constructor arguments, all needed)."""
+
+    @property
+    def credential_doc(self) -> str:
+        """For the class docstring: where joint credentials fall back to."""
+        prefix = self.provider.upper()
+        pairs = [f"``{c}`` to ``{prefix}_{c.upper()}``" for c in self.credentials]
+        return f"{', '.join(pairs)} (all are needed)"
 
 
 def _text(value: object) -> str:
@@ -171,6 +189,12 @@ def _credential(spec: Spec, op: dict[str, Any]) -> str:
     return names.pop() if names else DEFAULT_CREDENTIAL
 
 
+def _plain(name: str) -> str:
+    """A parameter name as the spec and the parser both spell it (``AccountSid``,
+    ``account_sid``): lower case, letters and digits only."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
 def _parameter_docs(spec: Spec, op: dict[str, Any]) -> dict[str, str]:
     """{parameter name: its description}: written on the parameter, which is where
     OpenAPI puts it (openapi-python-client keeps only its schema's description)."""
@@ -182,7 +206,13 @@ def _parameter_docs(spec: Spec, op: dict[str, Any]) -> dict[str, str]:
     return docs
 
 
-def _arguments(endpoint: Endpoint, docs: dict[str, str] | None = None) -> list[Argument]:
+def _arguments(
+    endpoint: Endpoint,
+    docs: dict[str, str] | None = None,
+    fills: Mapping[str, str] | None = None,
+) -> list[Argument]:
+    """The method's keyword arguments (a path parameter in ``fills`` is not one)."""
+    filled = {_plain(name) for name in fills or {}}
     props: list[Property] = [
         *endpoint.path_parameters,
         *[body.prop for body in endpoint.bodies],
@@ -198,6 +228,9 @@ def _arguments(endpoint: Endpoint, docs: dict[str, str] | None = None) -> list[A
             required=p.required and p.default is None,
         )
         for p in props
+        if not (
+            any(p is q for q in endpoint.path_parameters) and _plain(str(p.python_name)) in filled
+        )
     ]
     return sorted(arguments, key=lambda a: not a.required)  # stable: spec order kept
 
@@ -232,9 +265,17 @@ def _raises(spec: Spec, op: dict[str, Any], errors: Any) -> list[tuple[str, str]
     return documented
 
 
-def build(provider: str, spec: Spec, data: GeneratorData) -> Surface:
+def build(
+    provider: str,
+    spec: Spec,
+    data: GeneratorData,
+    *,
+    joint: Sequence[str] = (),
+    fills: Mapping[str, str] | None = None,
+) -> Surface:
     """The client surface of one provider's spec (``data``: the same spec, parsed by
-    openapi-python-client)."""
+    openapi-python-client). ``joint``: the declared credentials when they are used
+    together (HTTP basic); ``fills``: path parameter -> the credential that fills it."""
     errors = _errors_module()
     endpoints = {
         (str(e.method), _path_shape(str(e.path.get_untrusted_value()))): e
@@ -256,7 +297,9 @@ def build(provider: str, spec: Spec, data: GeneratorData) -> Surface:
         for declared in op.get(METHODS) or [{"name": str(endpoint.name)}]:
             name = declared["name"]
             result = declared.get("result", envelope)
-            method = _method(name, endpoint, result, data, imports, docs=_parameter_docs(spec, op))
+            method = _method(
+                name, endpoint, result, data, imports, docs=_parameter_docs(spec, op), fills=fills
+            )
             method.raises = _raises(spec, op, errors)
             known = methods.setdefault(name, method)
             if known is not method:
@@ -269,7 +312,10 @@ def build(provider: str, spec: Spec, data: GeneratorData) -> Surface:
     schemes = spec.get("components", {}).get("securitySchemes", {})
     others = {scheme.get(CREDENTIAL, DEFAULT_CREDENTIAL) for scheme in schemes.values()}
     credentials = [DEFAULT_CREDENTIAL, *sorted(others - {DEFAULT_CREDENTIAL})]
+    if joint:
+        credentials = list(joint)
     return Surface(
+        joint=bool(joint),
         provider=provider,
         title=_text(spec["info"]["title"]),
         server=spec["servers"][0]["url"],
@@ -298,6 +344,7 @@ def _method(
     imports: set[str],
     *,
     docs: dict[str, str] | None = None,
+    fills: Mapping[str, str] | None = None,
 ) -> Method:
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         raise SurfaceError(f"{endpoint.name}: {name!r} is not a method name")
@@ -305,7 +352,13 @@ def _method(
         name=name,
         summary=_text(endpoint.summary),
         description=_text(endpoint.description),
-        arguments=_arguments(endpoint, docs),
+        arguments=_arguments(endpoint, docs, fills),
+        filled={
+            str(p.python_name): argument
+            for p in endpoint.path_parameters
+            for name, argument in (fills or {}).items()
+            if _plain(str(p.python_name)) == _plain(name)
+        },
         variants=[],
         returns="None",
         returns_doc="None: the answer has no body.",

@@ -26,19 +26,28 @@ from creditwatch import (
     Balance,
     abalances,
     balances,
+    deepl,
     easyslip,
+    elevenlabs,
     exorde,
     flamel,
     generect,
     llmgenerator,
+    openrouter,
+    twilio,
 )
+from creditwatch.deepl import Unset
+from creditwatch.deepl.models import UsageResponse
 from creditwatch.easyslip.models import MeData
+from creditwatch.elevenlabs.models import ExtendedSubscriptionResponseModel
 from creditwatch.exorde.models import User as ExordeUser
 from creditwatch.exorde.models import UserInfoResponse
 from creditwatch.flamel.models import AuthUserDto
 from creditwatch.generect.models import User as GenerectUser
 from creditwatch.llmgenerator import Account
 from creditwatch.llmgenerator.models import CreditBalance, SubscriptionResponse
+from creditwatch.openrouter.models import GetCreditsResponse200, GetCurrentKeyResponse200
+from creditwatch.twilio.models import ApiV2010AccountBalance
 
 URL = "http://127.0.0.1:8000"
 
@@ -254,6 +263,164 @@ async def llmgenerator_async(c: llmgenerator.AsyncClient) -> None:
     assert_type(await raw.get_credit_balance(), APIResponse[CreditBalance])
     assert_type(c.balance(), Coroutine[Any, Any, Balance[Account]]).close()
     assert_type(await c.balance(), Balance[Account])
+
+
+# -- deepl -------------------------------------------------------------------------------
+
+
+def deepl_constructors(http: httpx.Client, ahttp: httpx.AsyncClient) -> None:
+    assert_type(
+        deepl.Client(api_key="k:fx", base_url=URL, timeout=5.0, max_retries=0, http_client=http),
+        deepl.Client,
+    )
+    assert_type(deepl.Client("k", max_response_bytes=None), deepl.Client)
+    assert_type(
+        deepl.AsyncClient(
+            api_key="k", base_url=None, timeout=5.0, max_retries=1, http_client=ahttp
+        ),
+        deepl.AsyncClient,
+    )
+
+
+def deepl_sync(c: deepl.Client) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), deepl.Client)
+    assert_type(c.get_usage(), UsageResponse)
+    assert_type(c.get_usage().character_limit, int | Unset)
+    assert_type(c.with_raw_response.get_usage(), APIResponse[UsageResponse])
+    assert_type(c.balance(), Balance[UsageResponse])
+
+
+async def deepl_async(c: deepl.AsyncClient) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), deepl.AsyncClient)
+    assert_type(c.get_usage(), Coroutine[Any, Any, UsageResponse]).close()
+    assert_type(await c.get_usage(), UsageResponse)
+    assert_type(
+        c.with_raw_response.get_usage(), Coroutine[Any, Any, APIResponse[UsageResponse]]
+    ).close()
+    assert_type(await c.with_raw_response.get_usage(), APIResponse[UsageResponse])
+    assert_type(c.balance(), Coroutine[Any, Any, Balance[UsageResponse]]).close()
+    assert_type(await c.balance(), Balance[UsageResponse])
+
+
+# -- elevenlabs --------------------------------------------------------------------------
+
+Subscription = ExtendedSubscriptionResponseModel
+
+
+def elevenlabs_constructors(http: httpx.Client, ahttp: httpx.AsyncClient) -> None:
+    assert_type(
+        elevenlabs.Client(api_key="k", base_url=URL, timeout=5.0, max_retries=0, http_client=http),
+        elevenlabs.Client,
+    )
+    assert_type(elevenlabs.Client(), elevenlabs.Client)
+    assert_type(
+        elevenlabs.AsyncClient(api_key="k", timeout=None, max_retries=1, http_client=ahttp),
+        elevenlabs.AsyncClient,
+    )
+
+
+def elevenlabs_sync(c: elevenlabs.Client) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), elevenlabs.Client)
+    assert_type(c.get_user_subscription(), Subscription)
+    assert_type(c.get_user_subscription().character_limit, int)
+    assert_type(c.with_raw_response.get_user_subscription(), APIResponse[Subscription])
+    assert_type(c.balance(), Balance[Subscription])
+
+
+async def elevenlabs_async(c: elevenlabs.AsyncClient) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), elevenlabs.AsyncClient)
+    assert_type(c.get_user_subscription(), Coroutine[Any, Any, Subscription]).close()
+    assert_type(await c.get_user_subscription(), Subscription)
+    assert_type(
+        c.with_raw_response.get_user_subscription(),
+        Coroutine[Any, Any, APIResponse[Subscription]],
+    ).close()
+    assert_type(await c.with_raw_response.get_user_subscription(), APIResponse[Subscription])
+    assert_type(c.balance(), Coroutine[Any, Any, Balance[Subscription]]).close()
+    assert_type(await c.balance(), Balance[Subscription])
+
+
+# -- openrouter --------------------------------------------------------------------------
+
+
+def openrouter_constructors(http: httpx.Client, ahttp: httpx.AsyncClient) -> None:
+    assert_type(
+        openrouter.Client(api_key="k", base_url=URL, timeout=5.0, max_retries=0, http_client=http),
+        openrouter.Client,
+    )
+    assert_type(
+        openrouter.AsyncClient("k", base_url=URL, max_response_bytes=1024, http_client=ahttp),
+        openrouter.AsyncClient,
+    )
+
+
+def openrouter_sync(c: openrouter.Client) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), openrouter.Client)
+    assert_type(c.get_credits(), GetCreditsResponse200)
+    assert_type(c.get_credits(http_referer="https://app.test"), GetCreditsResponse200)
+    assert_type(c.get_credits().data.total_credits, float)
+    assert_type(c.get_current_key(), GetCurrentKeyResponse200)
+    raw = c.with_raw_response
+    assert_type(raw.get_credits(), APIResponse[GetCreditsResponse200])
+    assert_type(raw.get_current_key(), APIResponse[GetCurrentKeyResponse200])
+    assert_type(c.balance(), Balance[GetCreditsResponse200])
+
+
+async def openrouter_async(c: openrouter.AsyncClient) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), openrouter.AsyncClient)
+    assert_type(c.get_credits(), Coroutine[Any, Any, GetCreditsResponse200]).close()
+    assert_type(await c.get_credits(), GetCreditsResponse200)
+    assert_type(await c.get_current_key(), GetCurrentKeyResponse200)
+    raw = c.with_raw_response
+    assert_type(raw.get_credits(), Coroutine[Any, Any, APIResponse[GetCreditsResponse200]]).close()
+    assert_type(await raw.get_credits(), APIResponse[GetCreditsResponse200])
+    assert_type(await raw.get_current_key(), APIResponse[GetCurrentKeyResponse200])
+    assert_type(c.balance(), Coroutine[Any, Any, Balance[GetCreditsResponse200]]).close()
+    assert_type(await c.balance(), Balance[GetCreditsResponse200])
+
+
+# -- twilio ------------------------------------------------------------------------------
+# Two credentials used together, positional: account SID and auth token.
+
+
+def twilio_constructors(http: httpx.Client, ahttp: httpx.AsyncClient) -> None:
+    assert_type(twilio.Client("AC" + "0" * 32, "token"), twilio.Client)
+    assert_type(
+        twilio.Client(
+            account_sid="AC1",
+            auth_token="t",
+            base_url=URL,
+            timeout=5.0,
+            max_retries=0,
+            http_client=http,
+            max_response_bytes=None,
+        ),
+        twilio.Client,
+    )
+    assert_type(twilio.Client(), twilio.Client)
+    assert_type(twilio.AsyncClient("AC1", "t", http_client=ahttp), twilio.AsyncClient)
+
+
+def twilio_sync(c: twilio.Client) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), twilio.Client)
+    assert_type(c.fetch_balance(), ApiV2010AccountBalance)
+    assert_type(c.fetch_balance().balance, None | str | Unset)  # the exact decimal text
+    assert_type(c.with_raw_response.fetch_balance(), APIResponse[ApiV2010AccountBalance])
+    assert_type(c.balance(), Balance[ApiV2010AccountBalance])
+    assert_type(c.balance().unit, str)
+
+
+async def twilio_async(c: twilio.AsyncClient) -> None:
+    assert_type(c.with_options(timeout=5.0, max_retries=1), twilio.AsyncClient)
+    assert_type(c.fetch_balance(), Coroutine[Any, Any, ApiV2010AccountBalance]).close()
+    assert_type(await c.fetch_balance(), ApiV2010AccountBalance)
+    assert_type(
+        c.with_raw_response.fetch_balance(),
+        Coroutine[Any, Any, APIResponse[ApiV2010AccountBalance]],
+    ).close()
+    assert_type(await c.with_raw_response.fetch_balance(), APIResponse[ApiV2010AccountBalance])
+    assert_type(c.balance(), Coroutine[Any, Any, Balance[ApiV2010AccountBalance]]).close()
+    assert_type(await c.balance(), Balance[ApiV2010AccountBalance])
 
 
 # -- across providers --------------------------------------------------------------------
