@@ -650,8 +650,6 @@ class Transport(Generic[H]):
             raise ValueError("max_response_bytes must be >= 1 (or None: no cap)")
         self.max_response_bytes = max_response_bytes
         self._origin = _origin_of(self.base_url)
-        auth = profile.auth_headers(credential)
-        self._origin = httpx.URL(self.base_url).copy_with(path="/", query=None, fragment=None)
         self._sensitive = SENSITIVE_HEADERS | {name.lower() for name in auth}
         headers = {"User-Agent": USER_AGENT, **profile.extra_headers, **auth}
         self.owns_http = http_client is None
