@@ -50,8 +50,23 @@ import creditwatch
 import httpx
 from creditwatch import _aiohttp
 from creditwatch._accounts import Account, check_accounts
+from creditwatch._checks import credential_names
 
-ONE_REQUEST_PROVIDERS = ("flamel", "exorde", "generect", "easyslip")
+
+def one_request_providers() -> tuple[str, ...]:
+    """The providers whose balance is one request with one key (from the registry and
+    the compiled profiles): the accounts of the benchmark cycle through them."""
+    names = []
+    for provider in creditwatch.PROVIDERS:
+        profile = importlib.import_module(f"creditwatch._generated.{provider}._profile")
+        one_call = profile.Account.__module__.startswith(f"creditwatch._generated.{provider}.")
+        one_call = one_call and ".models." in profile.Account.__module__
+        if one_call and credential_names(provider) == ("api_key",):
+            names.append(provider)
+    return tuple(names)
+
+
+ONE_REQUEST_PROVIDERS = one_request_providers()
 
 BLOCKED = """\
 import runpy, sys
