@@ -623,6 +623,11 @@ def test_several_changes_are_all_reported() -> None:
         ({}, {"maxItems": 3}, True),
         ({"pattern": "^a"}, {"pattern": "^b"}, True),
         ({"pattern": "^a"}, {}, False),
+        ({"maximum": 100}, {"maximum": 100.0}, False),  # the same bound, spelled otherwise
+        ({"exclusiveMinimum": 1}, {"exclusiveMinimum": 2}, True),
+        ({"maxItems": 3}, {"maxItems": 2}, True),
+        ({"multipleOf": 2}, {"multipleOf": 4}, True),
+        ({"allOf": [{"maximum": 9}]}, {"allOf": [{"maximum": 8}]}, True),
     ],
 )
 def test_request_constraints_tightened_or_loosened(
@@ -990,3 +995,362 @@ def test_deprecations_have_their_changelog_section() -> None:
     entry = release.changelog_entry(state, datetime.date(2026, 12, 1))
     assert "#### Deprecated\n\n- `AuthUserDto.name`: deprecated\n" in entry
     assert "Breaking" not in entry
+
+
+# -- what the report and the changelog say of each change (issue #21) ------------------------
+# The (label, text) of every change of one edit, in the report's order: the rule, its
+# class as printed, the subject in Python's names and the detail in parentheses.
+
+
+def _user_field(name: str, body: Spec) -> Edit:
+    return _set((*USER, "properties", name), body)
+
+
+def _param_schema(key: str, value: Any) -> Edit:
+    return _set((*PARAMS, "0", "schema", key), value)
+
+
+def _tags(spec: Spec) -> None:
+    me(spec)["tags"] = ["b", "a"]
+
+
+def _retag(spec: Spec) -> None:
+    me(spec)["tags"] = ["a", "b"]
+
+
+def _read_headers(spec: Spec) -> None:
+    me(spec)["responses"]["200"]["headers"] = {
+        "x-RateLimit-Remaining": {"schema": {"type": "integer"}},
+        "RateLimit": {"schema": {"type": "string"}},
+        "X-Other": {"schema": {"type": "string"}},
+    }
+
+
+def _shared_parameter(spec: Spec) -> None:
+    spec["paths"]["/me"]["parameters"] = [
+        {"name": "v", "in": "header", "required": True, "schema": {"type": "string"}}
+    ]
+
+
+def _move_and_add_parameter(spec: Spec) -> None:
+    _move_plans(spec)
+    spec["paths"]["/plan-list"]["get"]["parameters"] = [
+        {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}}
+    ]
+
+
+def _id_taken_by_a_new_operation(spec: Spec) -> None:
+    spec["paths"]["/plans"]["put"] = {"operationId": "getMe", "responses": {}}
+    me(spec)["operationId"] = "other"
+
+
+def _merged_plan(spec: Spec) -> None:
+    schema(spec, "Plan").clear()
+    schema(spec, "Plan")["allOf"] = [
+        {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+        {"type": "object", "properties": {"credits": {"type": "integer"}}},
+    ]
+
+
+EMAIL_DOCS = ("docs", "User.email: documentation changed (description)")
+TEXT_CASES: dict[str, tuple[Edit, bool, list[tuple[str, str]]]] = {
+    # name: (edit, read backwards (edited -> BASE), [(label, text)])
+    "a parameter that now accepts null": (
+        _param_schema("nullable", True),
+        False,
+        [("addition", "GET /me limit: optional parameter added (now accepts null)")],
+    ),
+    "a parameter that no longer accepts null": (
+        _param_schema("nullable", True),
+        True,
+        [("BREAKING", "GET /me limit: parameter type changed (no longer accepts null)")],
+    ),
+    "a default added": (
+        _param_schema("default", 20),
+        False,
+        [("behaviour change", "GET /me limit: parameter default changed (None -> 20)")],
+    ),
+    "a default removed": (
+        _param_schema("default", 20),
+        True,
+        [("behaviour change", "GET /me limit: parameter default changed (20 -> None)")],
+    ),
+    "a maximum added": (
+        _param_schema("maximum", 100),
+        False,
+        [("BREAKING", "GET /me limit: request constraint tightened (maximum 100 added)")],
+    ),
+    "two constraints tightened": (
+        _do(_param_schema("maximum", 100), _param_schema("multipleOf", 5)),
+        False,
+        [
+            (
+                "BREAKING",
+                "GET /me limit: request constraint tightened "
+                "(maximum 100 added; multipleOf 5 added)",
+            )
+        ],
+    ),
+    "a response field retyped": (
+        _set((*USER, "properties", "id", "type"), "string"),
+        False,
+        [("BREAKING", "User.id: response field type changed (integer -> string)")],
+    ),
+    "a required nullable response field added": (
+        _do(
+            _user_field("nickName", {"type": "string", "nullable": True}),
+            lambda spec: schema(spec, "User")["required"].append("nickName"),
+        ),
+        False,
+        [("addition", "User.nick_name: response field added (string, nullable, required)")],
+    ),
+    "a required response field removed": (
+        _delete((*USER, "properties", "id")),
+        False,
+        [("BREAKING", "User.id: response field removed (was integer, required)")],
+    ),
+    "a response field became optional": (
+        _remove_from_required("id"),
+        False,
+        [("BREAKING", "User.id: response field became optional")],
+    ),
+    "a response field became required": (
+        _remove_from_required("id"),
+        True,
+        [("compatible", "User.id: response field became required")],
+    ),
+    "a response field no longer nullable": (
+        _user_field("createdAt", {"type": "string", "nullable": True}),
+        True,
+        [("compatible", "User.created_at: response field is no longer nullable")],
+    ),
+    "inline enum values removed and added (null is no value)": (
+        _set((*PARAMS, "1", "schema", "enum"), ["asc", "up", None]),
+        False,
+        [
+            ("BREAKING", 'GET /me sort: enum value removed ("desc")'),
+            ("addition", 'GET /me sort: enum value added ("up")'),
+        ],
+    ),
+    "tags of an operation, in any order": (
+        _tags,
+        False,
+        [("code change", "GET /me: tag renamed (None -> ['b', 'a'])")],
+    ),
+    "success status": (
+        lambda spec: me(spec)["responses"].__setitem__("201", me(spec)["responses"].pop("200")),
+        False,
+        [("code change", "GET /me: success status changed (200 -> 201)")],
+    ),
+    "response body removed": (
+        _delete(("paths", "/me", "get", "responses", "200", "content")),
+        False,
+        [
+            (
+                "BREAKING",
+                "GET /me 200 response: response media type changed or removed "
+                "(application/json -> no body)",
+            )
+        ],
+    ),
+    "response headers the client reads removed (any case); one it does not read": (
+        _read_headers,
+        True,
+        [
+            (
+                "BREAKING",
+                "GET /me 200 response header RateLimit: response header the client reads removed",
+            ),
+            (
+                "BREAKING",
+                "GET /me 200 response header x-RateLimit-Remaining: "
+                "response header the client reads removed",
+            ),
+        ],
+    ),
+    "a security alternative added": (
+        _set(("paths", "/me", "get", "security"), [{"key": []}, {"tok": []}]),
+        False,
+        [("addition", "GET /me: alternative authentication added (security key -> key or tok)")],
+    ),
+    "a security alternative removed": (
+        _set(("paths", "/me", "get", "security"), [{"key": []}, {"tok": []}]),
+        True,
+        [("BREAKING", "GET /me: authentication changed (security key or tok -> key)")],
+    ),
+    "security dropped": (
+        _set(("paths", "/me", "get", "security"), []),
+        False,
+        [("BREAKING", "GET /me: authentication changed (security key -> none)")],
+    ),
+    "security added to an operation that had none": (
+        _set(("paths", "/me", "get", "security"), []),
+        True,
+        [("BREAKING", "GET /me: authentication changed (security none -> key)")],
+    ),
+    "operation renamed": (
+        _set(("paths", "/me", "get", "operationId"), "fetchMe"),
+        False,
+        [("BREAKING", "get_me() -> fetch_me() (GET /me): operation renamed (getMe -> fetchMe)")],
+    ),
+    "servers removed": (
+        _set(("servers",), []),
+        False,
+        [("behaviour change", "servers: base URL changed (https://api.example.test/v1 -> None)")],
+    ),
+    "operation removed": (
+        _delete(("paths", "/plans", "post")),
+        False,
+        [("BREAKING", "create_plan() (POST /plans): operation removed (createPlan)")],
+    ),
+    "model removed": (
+        _set(("components", "schemas", "Gone"), {"type": "object"}),
+        True,
+        [("BREAKING", "Gone: model removed")],
+    ),
+    "a field that may be null (oneOf with null)": (
+        _user_field("email", {"oneOf": [{"type": "string"}, {"type": "null"}]}),
+        False,
+        [("BREAKING", "User.email: response field became nullable"), EMAIL_DOCS],
+    ),
+    "a field that may be null (a type list with null)": (
+        _user_field("email", {"type": ["string", "null"]}),
+        False,
+        [("BREAKING", "User.email: response field became nullable"), EMAIL_DOCS],
+    ),
+    "a field of one of two types": (
+        _user_field("email", {"anyOf": [{"type": "string"}, {"type": "integer"}]}),
+        False,
+        [
+            (
+                "BREAKING",
+                "User.email: response field type changed (string -> anyOf[string, integer])",
+            ),
+            EMAIL_DOCS,
+        ],
+    ),
+    "a field that became a list of nullable strings": (
+        _user_field("email", {"type": "array", "items": {"type": "string", "nullable": True}}),
+        False,
+        [
+            ("BREAKING", "User.email: response field type changed (string -> array[string?])"),
+            EMAIL_DOCS,
+        ],
+    ),
+    "a field that became a map": (
+        _user_field("email", {"type": "object", "additionalProperties": {"type": "integer"}}),
+        False,
+        [
+            ("BREAKING", "User.email: response field type changed (string -> map[integer])"),
+            EMAIL_DOCS,
+        ],
+    ),
+    "a field that became untyped": (
+        _user_field("email", {}),
+        False,
+        [("BREAKING", "User.email: response field type changed (string -> any)"), EMAIL_DOCS],
+    ),
+    "the model a $ref names became nullable": (
+        _set(("components", "schemas", "Plan", "nullable"), True),
+        False,
+        [
+            ("BREAKING", "User.plan: response field became nullable"),
+            ("code change", "Plan: other spec change (components/schemas/Plan/nullable)"),
+        ],
+    ),
+    "a model made of allOf members: their fields merged": (
+        _merged_plan,
+        False,
+        [("BREAKING", "Plan.credits: response field type changed (number -> integer)")],
+    ),
+    "required listed in another order": (
+        _set((*USER, "required"), ["plan", "id"]),
+        False,
+        [],
+    ),
+    "a required parameter shared by the path's operations": (
+        _shared_parameter,
+        False,
+        [("BREAKING", "GET /me v: required parameter added (string, required)")],
+    ),
+    "a server's description": (
+        _set(("servers", "0", "description"), "production"),
+        False,
+        [("docs", "servers: documentation changed (description)")],
+    ),
+    "a security scheme's description": (
+        _set(("components", "securitySchemes", "key", "description"), "The key."),
+        False,
+        [("docs", "securitySchemes.key: documentation changed (description)")],
+    ),
+    "a generator hint on a security scheme is not an auth change": (
+        _set(("components", "securitySchemes", "key", "x-creditwatch-prefix"), "Bearer"),
+        False,
+        [
+            (
+                "code change",
+                "securitySchemes.key: other spec change "
+                "(components/securitySchemes/key/x-creditwatch-prefix)",
+            )
+        ],
+    ),
+    "an extension at the top": (
+        _set(("x-foo",), 1),
+        False,
+        [("code change", "x-foo: other spec change (x-foo)")],
+    ),
+    "the document's tag list": (
+        _set(("tags",), [{"name": "a"}]),
+        False,
+        [("code change", "tags: tag renamed (the document's tag list)")],
+    ),
+    "a parameter deprecated": (
+        _set((*PARAMS, "0", "deprecated"), True),
+        False,
+        [("deprecated", "GET /me: deprecated")],
+    ),
+    "deprecated: false is not a deprecation": (
+        _set(("paths", "/me", "get", "deprecated"), False),
+        False,
+        [("code change", "GET /me: other spec change (paths//me/get/deprecated)")],
+    ),
+    "a path item's summary": (
+        _set(("paths", "/me", "summary"), "Me"),
+        False,
+        [("docs", "/me: documentation changed (summary)")],
+    ),
+    "an unknown component": (
+        _set(("components", "x"), {"y": {"description": "a"}}),
+        False,
+        [("code change", "components/x: other spec change (components/x)")],
+    ),
+    "an operation moved, with a required parameter added": (
+        _move_and_add_parameter,
+        False,
+        [
+            ("BREAKING", "GET /plan-list q: required parameter added (string, required)"),
+            (
+                "behaviour change",
+                "list_plans(): operation moved to another path (GET /plans -> GET /plan-list)",
+            ),
+        ],
+    ),
+    "a new operation takes a renamed operation's id: both are reported": (
+        _id_taken_by_a_new_operation,
+        False,
+        [
+            ("BREAKING", "get_me() -> other() (GET /me): operation renamed (getMe -> other)"),
+            ("addition", "get_me() (PUT /plans): operation added (getMe)"),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", TEXT_CASES)
+def test_what_the_report_says_of_each_change(name: str) -> None:
+    edit, backwards, expected = TEXT_CASES[name]
+    edited = copy.deepcopy(BASE)
+    edit(edited)
+    old, new = (edited, BASE) if backwards else (BASE, edited)
+    result = classify_specs("example", old, new)
+    assert [(c.label, c.text()) for c in result] == expected
