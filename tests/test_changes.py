@@ -11,6 +11,7 @@ own tables.
 
 from __future__ import annotations
 
+import ast
 import copy
 import datetime
 import importlib
@@ -1354,3 +1355,102 @@ def test_what_the_report_says_of_each_change(name: str) -> None:
     old, new = (edited, BASE) if backwards else (BASE, edited)
     result = classify_specs("example", old, new)
     assert [(c.label, c.text()) for c in result] == expected
+
+
+SURFACE_TEXT_CASES: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
+    # name: (old signature of Client.m, new one, [(label, text)])
+    "positional-only, *args and **kwargs": (
+        "(a: int, /, b: str = 'x', *args: int, **kw: str) -> None",
+        "(a: int, /, b: str, *args: int) -> None",
+        [
+            ("BREAKING", "Client.m(**kw): parameter removed (was str, optional)"),
+            ("BREAKING", "Client.m(b): parameter became required"),
+        ],
+    ),
+    "a method that became async": (
+        "(a: int) -> None",
+        "async (a: int) -> None",
+        [("BREAKING", "Client.m(): return type changed (None -> async None)")],
+    ),
+    "a property that became a method": (
+        "@property () -> X",
+        "() -> X",
+        [("BREAKING", "Client.m(): return type changed (@property X -> X)")],
+    ),
+    "an annotation and a default dropped": (
+        "(a: int | None = None) -> None",
+        "(a) -> None",
+        [
+            ("BREAKING", "Client.m(a): parameter type changed (int | None -> any)"),
+            ("BREAKING", "Client.m(a): parameter became required"),
+        ],
+    ),
+    "an optional parameter with a default added": (
+        "(*, a: int) -> None",
+        "(*, a: int, b: str = '') -> None",
+        [("addition", "Client.m(b): optional parameter added (str, optional)")],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", SURFACE_TEXT_CASES)
+def test_what_the_report_says_of_each_surface_change(name: str) -> None:
+    old, new, expected = SURFACE_TEXT_CASES[name]
+    result = classify_surface("p", {"Client.m": old}, {"Client.m": new})
+    assert [(c.label, c.text()) for c in result] == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        ("@classmethod\ndef f(cls, a: int) -> None: ...", "(a: int) -> None"),
+        ("def f(self, /, a, b=1): ...", "(a, b=1)"),
+        ("@property\ndef f(self): ...", "@property ()"),
+        ("async def f(self, *, y: int) -> str: ...", "async (*, y: int) -> str"),
+        ("def f(a, self): ...", "(a, self)"),  # only a first self or cls is dropped
+    ],
+)
+def test_signature_as_the_surface_records_it(source: str, shown: str) -> None:
+    node = ast.parse(source).body[0]
+    assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    assert changes.signature(node) == shown
+
+
+def test_a_change_of_an_unknown_rule_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown rule 'no-such-rule'"):
+        Change("p", "X", "no-such-rule")
+
+
+@pytest.mark.parametrize(
+    ("change", "text", "label"),
+    [
+        (
+            Change("p", "Client.get_me()", "operation-added", "method"),
+            "Client.get_me(): operation added (method)",
+            "addition",
+        ),
+        (
+            Change("p", "GET /me", "operation-added", "not an id"),
+            "GET /me: operation added (not an id)",
+            "addition",
+        ),
+        (
+            Change("p", "GET /me", "operation-removed", "getMe"),
+            "get_me() (GET /me): operation removed (getMe)",
+            "BREAKING",
+        ),
+        (Change("p", "GET /me", "operation-removed"), "GET /me: operation removed", "BREAKING"),
+        (
+            Change("p", "Plan.grade", "response-field-became-required"),
+            "Plan.grade: response field became required",
+            "compatible",
+        ),
+        (
+            Change("p", "GET /me 200 response", "description-changed", "description"),
+            "GET /me 200 response: documentation changed (description)",
+            "docs",
+        ),
+    ],
+)
+def test_text_and_label_of_a_change(change: Change, text: str, label: str) -> None:
+    assert (change.text(), change.label) == (text, label)
