@@ -1552,6 +1552,40 @@ PAIR_CASES: dict[str, tuple[Edit, Edit, list[tuple[str, str]]]] = {
             ("code change", "security: other spec change (security)"),
         ],
     ),
+    "an error response added: not a success status": (
+        NO_EDIT,
+        _set(("paths", "/me", "get", "responses", "404"), {"description": "Not found"}),
+        [("code change", "GET /me 404 response: other spec change (paths//me/get/responses/404)")],
+    ),
+    "a second success status": (
+        NO_EDIT,
+        _set(("paths", "/me", "get", "responses", "202"), {"description": "Accepted"}),
+        [("code change", "GET /me: success status changed (200 -> 200, 202)")],
+    ),
+    "one of two media types gone": (
+        _set(
+            ("paths", "/me", "get", "responses", "200", "content", "text/plain"),
+            {"schema": STRING},
+        ),
+        NO_EDIT,
+        [
+            (
+                "BREAKING",
+                "GET /me 200 response: response media type changed or removed "
+                "(text/plain -> application/json)",
+            )
+        ],
+    ),
+    "a request body field that now accepts null": (
+        NO_EDIT,
+        _set(("components", "schemas", "NewPlan", "properties", "note", "nullable"), True),
+        [("addition", "NewPlan.note: optional parameter added (now accepts null)")],
+    ),
+    "a required request body removed": (
+        NO_EDIT,
+        _delete(("paths", "/plans", "post", "requestBody")),
+        [("BREAKING", "POST /plans body: parameter removed (was NewPlan, required)")],
+    ),
     "a field naming its own model": (
         NO_EDIT,
         _user_field("parent", {"$ref": "#/components/schemas/User"}),
