@@ -1485,6 +1485,31 @@ def _created_response(properties: Spec) -> Edit:
     return edit
 
 
+def _status_last(inner: Spec) -> Edit:
+    """User.settings, an inline object, then User.status (an enum) moved last."""
+
+    def edit(spec: Spec) -> None:
+        _props(spec)["settings"] = {"type": "object", "properties": {"a": inner}}
+        _props(spec)["status"] = _props(spec).pop("status")
+
+    return edit
+
+
+def _junk_path(spec: Spec) -> None:
+    spec["paths"] = {"/junk": None, **spec["paths"]}
+
+
+def _shared_response(kind: str) -> Edit:
+    def edit(spec: Spec) -> None:
+        body = {"type": "object", "properties": {"ok": {"type": kind}}}
+        spec["components"]["responses"] = {
+            "Me": {"description": "OK", "content": {JSON: {"schema": body}}}
+        }
+        me(spec)["responses"]["200"] = {"$ref": "#/components/responses/Me"}
+
+    return edit
+
+
 STRING, INTEGER = {"type": "string"}, {"type": "integer"}
 NO_EDIT: Edit = _do()
 PAIR_CASES: dict[str, tuple[Edit, Edit, list[tuple[str, str]]]] = {
@@ -1586,6 +1611,135 @@ PAIR_CASES: dict[str, tuple[Edit, Edit, list[tuple[str, str]]]] = {
         _delete(("paths", "/plans", "post", "requestBody")),
         [("BREAKING", "POST /plans body: parameter removed (was NewPlan, required)")],
     ),
+    "a field of an inline object walked after an enum field": (
+        _status_last(STRING),
+        _status_last(INTEGER),
+        [("BREAKING", "User.settings.a: response field type changed (string -> integer)")],
+    ),
+    "an empty allOf keeps the type": (
+        NO_EDIT,
+        _user_field("email", {"type": "string", "allOf": []}),
+        [
+            (
+                "code change",
+                "User.email: other spec change (components/schemas/User/properties/email/allOf)",
+            ),
+            EMAIL_DOCS,
+        ],
+    ),
+    "an object with properties is no map": (
+        _user_field("s", {"type": "object", "properties": {"a": STRING}}),
+        _user_field(
+            "s", {"type": "object", "properties": {"a": STRING}, "additionalProperties": INTEGER}
+        ),
+        [
+            (
+                "code change",
+                "User.s: other spec change "
+                "(components/schemas/User/properties/s/additionalProperties)",
+            )
+        ],
+    ),
+    "additionalProperties: true is no typed map": (
+        _user_field("s", {"type": "object", "additionalProperties": {}}),
+        _user_field("s", {"type": "object", "additionalProperties": True}),
+        [
+            (
+                "code change",
+                "User.s: other spec change "
+                "(components/schemas/User/properties/s/additionalProperties)",
+            )
+        ],
+    ),
+    "a media type without a schema": (
+        NO_EDIT,
+        _set(
+            ("paths", "/me", "get", "responses", "404"),
+            {"description": "Not found", "content": {JSON: {}}},
+        ),
+        [("code change", "GET /me 404 response: other spec change (paths//me/get/responses/404)")],
+    ),
+    "a path item that is not an object is skipped, not the end": (
+        _junk_path,
+        _do(_junk_path, _set(("paths", "/me", "get", "operationId"), "fetchMe")),
+        [("BREAKING", "get_me() -> fetch_me() (GET /me): operation renamed (getMe -> fetchMe)")],
+    ),
+    "a parameter without a name": (
+        NO_EDIT,
+        lambda spec: me(spec)["parameters"].append({"in": "query"}),
+        [("code change", "GET /me: other spec change (paths//me/get/parameters)")],
+    ),
+    "a field of a shared ($ref) response": (
+        _shared_response("boolean"),
+        _shared_response("string"),
+        [("BREAKING", "Me response.ok: response field type changed (boolean -> string)")],
+    ),
+    "a security scheme's keys in another order": (
+        NO_EDIT,
+        _set(
+            ("components", "securitySchemes", "key"),
+            {"name": "X-Api-Key", "in": "header", "type": "apiKey"},
+        ),
+        [],
+    ),
+    "a parameter that gained an enum": (
+        NO_EDIT,
+        _param_schema("enum", [1, 2]),
+        [("code change", "GET /me: other spec change (paths//me/get/parameters/0/schema/enum)")],
+    ),
+    "a parameter that lost its enum": (
+        _param_schema("enum", [1, 2]),
+        NO_EDIT,
+        [("code change", "GET /me: other spec change (paths//me/get/parameters/0/schema/enum)")],
+    ),
+    "an operation removed, and one after it renamed": (
+        NO_EDIT,
+        _do(
+            _delete(("paths", "/me", "get")),
+            _set(("paths", "/plans", "post", "operationId"), "makePlan"),
+        ),
+        [
+            ("BREAKING", "get_me() (GET /me): operation removed (getMe)"),
+            (
+                "BREAKING",
+                "create_plan() -> make_plan() (POST /plans): operation renamed "
+                "(createPlan -> makePlan)",
+            ),
+        ],
+    ),
+    "words nested in a security scheme are documentation": (
+        _set(("components", "securitySchemes", "key", "x-info"), {"description": "a"}),
+        _set(("components", "securitySchemes", "key", "x-info"), {"description": "b"}),
+        [("docs", "securitySchemes.key: documentation changed (description)")],
+    ),
+    "a tag list that became a string": (
+        _set(("paths", "/me", "get", "tags"), ["a"]),
+        _set(("paths", "/me", "get", "tags"), "a"),
+        [("code change", "GET /me: other spec change (paths//me/get/tags)")],
+    ),
+    "a place under info": (
+        _set(("info", "contact"), {"name": "a"}),
+        _set(("info", "contact"), {"name": "b"}),
+        [("code change", "info/contact: other spec change (info/contact/name)")],
+    ),
+    "a path item without operations": (
+        NO_EDIT,
+        _set(("paths", "/x"), {"parameters": []}),
+        [("code change", "/x: other spec change (paths//x)")],
+    ),
+    "an operation's responses removed": (
+        NO_EDIT,
+        _delete(("paths", "/plans", "post", "responses")),
+        [("code change", "POST /plans: success status changed (201 -> )")],
+    ),
+    "documentation and an extension": (
+        NO_EDIT,
+        _do(_set(("info", "description"), "x"), _set(("x-foo",), 1)),
+        [
+            ("code change", "x-foo: other spec change (x-foo)"),
+            ("docs", "info: documentation changed (description)"),
+        ],
+    ),
     "a field naming its own model": (
         NO_EDIT,
         _user_field("parent", {"$ref": "#/components/schemas/User"}),
@@ -1603,3 +1757,34 @@ def test_what_the_report_says_between_two_edits(name: str) -> None:
     result = [(c.label, c.text()) for c in classify_specs("example", old, new)]
     # the generic walk may also list the place as "other-changed": only the rules matter
     assert [r for r in result if "other spec change" not in r[1] or r in expected] == expected
+
+
+MINIMAL: Spec = {"openapi": "3.0.3"}
+COMPONENTS: Spec = {"components": {}}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "text"),
+    [
+        (
+            COMPONENTS,
+            {"components": {"schemas": {}}},
+            "components/schemas: other spec change (components/schemas)",
+        ),
+        (
+            COMPONENTS,
+            {"components": {"responses": {}}},
+            "components/responses: other spec change (components/responses)",
+        ),
+        (
+            COMPONENTS,
+            {"components": {"securitySchemes": {}}},
+            "components/securitySchemes: other spec change (components/securitySchemes)",
+        ),
+        ({}, {"paths": {}}, "paths: other spec change (paths)"),
+        ({}, {"x": 1}, "x: other spec change (x)"),
+    ],
+)
+def test_a_whole_section_added(old: Spec, new: Spec, text: str) -> None:
+    result = classify_specs("p", {**MINIMAL, **old}, {**MINIMAL, **new})
+    assert [(c.label, c.text()) for c in result] == [("code change", text)]
