@@ -629,6 +629,17 @@ def test_several_changes_are_all_reported() -> None:
         ({"maxItems": 3}, {"maxItems": 2}, True),
         ({"multipleOf": 2}, {"multipleOf": 4}, True),
         ({"allOf": [{"maximum": 9}]}, {"allOf": [{"maximum": 8}]}, True),
+        # every limit loosened the way it loosens
+        ({"exclusiveMaximum": 5}, {"exclusiveMaximum": 6}, False),
+        ({"maxLength": 3}, {"maxLength": 5}, False),
+        ({"maxItems": 3}, {"maxItems": 4}, False),
+        ({"maxProperties": 2}, {"maxProperties": 3}, False),
+        ({"exclusiveMinimum": 2}, {"exclusiveMinimum": 1}, False),
+        ({"minLength": 3}, {"minLength": 1}, False),
+        ({"minItems": 2}, {"minItems": 1}, False),
+        ({"minProperties": 2}, {"minProperties": 1}, False),
+        # an unchanged limit sorted before a tightened one
+        ({"maximum": 5, "minimum": 1}, {"maximum": 5, "minimum": 2}, True),
     ],
 )
 def test_request_constraints_tightened_or_loosened(
