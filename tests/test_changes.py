@@ -628,6 +628,7 @@ def test_several_changes_are_all_reported() -> None:
         ({"exclusiveMinimum": 1}, {"exclusiveMinimum": 2}, True),
         ({"maxItems": 3}, {"maxItems": 2}, True),
         ({"multipleOf": 2}, {"multipleOf": 4}, True),
+        ({"multipleOf": 3}, {"multipleOf": 2}, True),  # 3 is no multiple of 2
         ({"allOf": [{"maximum": 9}]}, {"allOf": [{"maximum": 8}]}, True),
         # every limit loosened the way it loosens
         ({"exclusiveMaximum": 5}, {"exclusiveMaximum": 6}, False),
@@ -1506,6 +1507,11 @@ def _status_last(inner: Spec) -> Edit:
     return edit
 
 
+def _ref_cycle(spec: Spec) -> None:
+    spec["components"]["schemas"]["A"] = {"$ref": "#/components/schemas/B"}
+    spec["components"]["schemas"]["B"] = {"$ref": "#/components/schemas/A"}
+
+
 def _junk_path(spec: Spec) -> None:
     spec["paths"] = {"/junk": None, **spec["paths"]}
 
@@ -1751,6 +1757,42 @@ PAIR_CASES: dict[str, tuple[Edit, Edit, list[tuple[str, str]]]] = {
             ("docs", "info: documentation changed (description)"),
         ],
     ),
+    "an object default with its keys in another order": (
+        _param_schema("default", {"a": 1, "b": 2}),
+        _param_schema("default", {"b": 2, "a": 1}),
+        [],
+    ),
+    "a field naming a cycle of $refs": (
+        _ref_cycle,
+        _do(_ref_cycle, _user_field("loop", {"$ref": "#/components/schemas/A"})),
+        [("addition", "User.loop: response field added (A, optional)")],
+    ),
+    "a field naming another document's schema": (
+        _user_field("ext", {"$ref": "other.yaml#/X"}),
+        _user_field("ext", {"$ref": "other.yaml#/Y"}),
+        [("BREAKING", "User.ext: response field type changed (X -> Y)")],
+    ),
+    "a field whose schema is `true`: any value, not nullable": (
+        _user_field("x", {}),
+        _user_field("x", True),
+        [("code change", "User.x: other spec change (components/schemas/User/properties/x)")],
+    ),
+    "properties without a type are an object": (
+        _user_field("s", {"type": "object", "properties": {"a": STRING}}),
+        _user_field("s", {"properties": {"a": STRING}}),
+        [("code change", "User.s: other spec change (components/schemas/User/properties/s/type)")],
+    ),
+    "a deprecation after a documentation change": (
+        NO_EDIT,
+        _do(
+            _set(("info", "description"), "x"),
+            _set((*USER, "properties", "email", "deprecated"), True),
+        ),
+        [
+            ("deprecated", "User.email: deprecated"),
+            ("docs", "info: documentation changed (description)"),
+        ],
+    ),
     "a field naming its own model": (
         NO_EDIT,
         _user_field("parent", {"$ref": "#/components/schemas/User"}),
@@ -1799,3 +1841,11 @@ COMPONENTS: Spec = {"components": {}}
 def test_a_whole_section_added(old: Spec, new: Spec, text: str) -> None:
     result = classify_specs("p", {**MINIMAL, **old}, {**MINIMAL, **new})
     assert [(c.label, c.text()) for c in result] == [("code change", text)]
+
+
+def test_read_surface_reads_each_client_class_that_is_there(tmp_path: Path) -> None:
+    module = tmp_path / "client.py"
+    module.write_text(
+        "class AsyncRawClient:\n    async def get(self) -> int: ...\n", encoding="utf-8"
+    )
+    assert read_surface(module) == {"AsyncRawClient.get": "async () -> int"}
