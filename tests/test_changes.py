@@ -1420,6 +1420,7 @@ def test_what_the_report_says_of_each_surface_change(name: str) -> None:
         ("@property\ndef f(self): ...", "@property ()"),
         ("async def f(self, *, y: int) -> str: ...", "async (*, y: int) -> str"),
         ("def f(a, self): ...", "(a, self)"),  # only a first self or cls is dropped
+        ("def f(self, /, cls): ...", "(cls)"),  # one of them, not one per group
     ],
 )
 def test_signature_as_the_surface_records_it(source: str, shown: str) -> None:
