@@ -1015,7 +1015,7 @@ def test_deprecations_have_their_changelog_section() -> None:
 # class as printed, the subject in Python's names and the detail in parentheses.
 
 
-def _user_field(name: str, body: Spec) -> Edit:
+def _user_field(name: str, body: Any) -> Edit:
     return _set((*USER, "properties", name), body)
 
 
