@@ -1508,6 +1508,9 @@ def _status_last(inner: Spec) -> Edit:
     return edit
 
 
+_PAUSED = _set(("components", "schemas", "Status", "enum"), ["active", "canceled", "paused"])
+
+
 def _ref_cycle(spec: Spec) -> None:
     spec["components"]["schemas"]["A"] = {"$ref": "#/components/schemas/B"}
     spec["components"]["schemas"]["B"] = {"$ref": "#/components/schemas/A"}
@@ -1793,6 +1796,32 @@ PAIR_CASES: dict[str, tuple[Edit, Edit, list[tuple[str, str]]]] = {
             ("deprecated", "User.email: deprecated"),
             ("docs", "info: documentation changed (description)"),
         ],
+    ),
+    "an enum walked after an array without items": (
+        _user_field("tags", {"type": "array"}),
+        _do(_user_field("tags", {"type": "array"}), _PAUSED),
+        [("addition", 'Status: enum value added ("paused")')],
+    ),
+    "an enum walked after a $ref to nothing": (
+        _user_field("ghost", {"$ref": "#/components/schemas/Missing"}),
+        _do(_user_field("ghost", {"$ref": "#/components/schemas/Missing"}), _PAUSED),
+        [("addition", 'Status: enum value added ("paused")')],
+    ),
+    "a success status change explains its operation, not an unrelated place": (
+        NO_EDIT,
+        _do(
+            lambda spec: me(spec)["responses"].__setitem__("201", me(spec)["responses"].pop("200")),
+            _set(("x-foo",), 1),
+        ),
+        [
+            ("code change", "GET /me: success status changed (200 -> 201)"),
+            ("code change", "x-foo: other spec change (x-foo)"),
+        ],
+    ),
+    "a response that is not an object": (
+        NO_EDIT,
+        _set(("paths", "/me", "get", "responses", "200"), "see the docs"),
+        [("code change", "GET /me 200 response: other spec change (paths//me/get/responses/200)")],
     ),
     "a field naming its own model": (
         NO_EDIT,
