@@ -11,6 +11,7 @@ own tables.
 
 from __future__ import annotations
 
+import ast
 import copy
 import datetime
 import importlib
@@ -623,6 +624,23 @@ def test_several_changes_are_all_reported() -> None:
         ({}, {"maxItems": 3}, True),
         ({"pattern": "^a"}, {"pattern": "^b"}, True),
         ({"pattern": "^a"}, {}, False),
+        ({"maximum": 100}, {"maximum": 100.0}, False),  # the same bound, spelled otherwise
+        ({"exclusiveMinimum": 1}, {"exclusiveMinimum": 2}, True),
+        ({"maxItems": 3}, {"maxItems": 2}, True),
+        ({"multipleOf": 2}, {"multipleOf": 4}, True),
+        ({"multipleOf": 3}, {"multipleOf": 2}, True),  # 3 is no multiple of 2
+        ({"allOf": [{"maximum": 9}]}, {"allOf": [{"maximum": 8}]}, True),
+        # every limit loosened the way it loosens
+        ({"exclusiveMaximum": 5}, {"exclusiveMaximum": 6}, False),
+        ({"maxLength": 3}, {"maxLength": 5}, False),
+        ({"maxItems": 3}, {"maxItems": 4}, False),
+        ({"maxProperties": 2}, {"maxProperties": 3}, False),
+        ({"exclusiveMinimum": 2}, {"exclusiveMinimum": 1}, False),
+        ({"minLength": 3}, {"minLength": 1}, False),
+        ({"minItems": 2}, {"minItems": 1}, False),
+        ({"minProperties": 2}, {"minProperties": 1}, False),
+        # an unchanged limit sorted before a tightened one
+        ({"maximum": 5, "minimum": 1}, {"maximum": 5, "minimum": 2}, True),
     ],
 )
 def test_request_constraints_tightened_or_loosened(
@@ -990,3 +1008,874 @@ def test_deprecations_have_their_changelog_section() -> None:
     entry = release.changelog_entry(state, datetime.date(2026, 12, 1))
     assert "#### Deprecated\n\n- `AuthUserDto.name`: deprecated\n" in entry
     assert "Breaking" not in entry
+
+
+# -- what the report and the changelog say of each change (issue #21) ------------------------
+# The (label, text) of every change of one edit, in the report's order: the rule, its
+# class as printed, the subject in Python's names and the detail in parentheses.
+
+
+def _user_field(name: str, body: Any) -> Edit:
+    return _set((*USER, "properties", name), body)
+
+
+def _param_schema(key: str, value: Any) -> Edit:
+    return _set((*PARAMS, "0", "schema", key), value)
+
+
+def _tags(spec: Spec) -> None:
+    me(spec)["tags"] = ["b", "a"]
+
+
+def _retag(spec: Spec) -> None:
+    me(spec)["tags"] = ["a", "b"]
+
+
+def _read_headers(spec: Spec) -> None:
+    me(spec)["responses"]["200"]["headers"] = {
+        "x-RateLimit-Remaining": {"schema": {"type": "integer"}},
+        "RateLimit": {"schema": {"type": "string"}},
+        "X-Other": {"schema": {"type": "string"}},
+    }
+
+
+def _shared_parameter(spec: Spec) -> None:
+    spec["paths"]["/me"]["parameters"] = [
+        {"name": "v", "in": "header", "required": True, "schema": {"type": "string"}}
+    ]
+
+
+def _move_and_add_parameter(spec: Spec) -> None:
+    _move_plans(spec)
+    spec["paths"]["/plan-list"]["get"]["parameters"] = [
+        {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}}
+    ]
+
+
+def _id_taken_by_a_new_operation(spec: Spec) -> None:
+    spec["paths"]["/plans"]["put"] = {"operationId": "getMe", "responses": {}}
+    me(spec)["operationId"] = "other"
+
+
+def _merged_plan(spec: Spec) -> None:
+    schema(spec, "Plan").clear()
+    schema(spec, "Plan")["allOf"] = [
+        {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+        {"type": "object", "properties": {"credits": {"type": "integer"}}},
+    ]
+
+
+EMAIL_DOCS = ("docs", "User.email: documentation changed (description)")
+TEXT_CASES: dict[str, tuple[Edit, bool, list[tuple[str, str]]]] = {
+    # name: (edit, read backwards (edited -> BASE), [(label, text)])
+    "a parameter that now accepts null": (
+        _param_schema("nullable", True),
+        False,
+        [("addition", "GET /me limit: optional parameter added (now accepts null)")],
+    ),
+    "a parameter that no longer accepts null": (
+        _param_schema("nullable", True),
+        True,
+        [("BREAKING", "GET /me limit: parameter type changed (no longer accepts null)")],
+    ),
+    "a default added": (
+        _param_schema("default", 20),
+        False,
+        [("behaviour change", "GET /me limit: parameter default changed (None -> 20)")],
+    ),
+    "a default removed": (
+        _param_schema("default", 20),
+        True,
+        [("behaviour change", "GET /me limit: parameter default changed (20 -> None)")],
+    ),
+    "a maximum added": (
+        _param_schema("maximum", 100),
+        False,
+        [("BREAKING", "GET /me limit: request constraint tightened (maximum 100 added)")],
+    ),
+    "two constraints tightened": (
+        _do(_param_schema("maximum", 100), _param_schema("multipleOf", 5)),
+        False,
+        [
+            (
+                "BREAKING",
+                "GET /me limit: request constraint tightened "
+                "(maximum 100 added; multipleOf 5 added)",
+            )
+        ],
+    ),
+    "a response field retyped": (
+        _set((*USER, "properties", "id", "type"), "string"),
+        False,
+        [("BREAKING", "User.id: response field type changed (integer -> string)")],
+    ),
+    "a required nullable response field added": (
+        _do(
+            _user_field("nickName", {"type": "string", "nullable": True}),
+            lambda spec: schema(spec, "User")["required"].append("nickName"),
+        ),
+        False,
+        [("addition", "User.nick_name: response field added (string, nullable, required)")],
+    ),
+    "a required response field removed": (
+        _delete((*USER, "properties", "id")),
+        False,
+        [("BREAKING", "User.id: response field removed (was integer, required)")],
+    ),
+    "a response field became optional": (
+        _remove_from_required("id"),
+        False,
+        [("BREAKING", "User.id: response field became optional")],
+    ),
+    "a response field became required": (
+        _remove_from_required("id"),
+        True,
+        [("compatible", "User.id: response field became required")],
+    ),
+    "a response field no longer nullable": (
+        _user_field("createdAt", {"type": "string", "nullable": True}),
+        True,
+        [("compatible", "User.created_at: response field is no longer nullable")],
+    ),
+    "inline enum values removed and added (null is no value)": (
+        _set((*PARAMS, "1", "schema", "enum"), ["asc", "up", None]),
+        False,
+        [
+            ("BREAKING", 'GET /me sort: enum value removed ("desc")'),
+            ("addition", 'GET /me sort: enum value added ("up")'),
+        ],
+    ),
+    "tags of an operation, in any order": (
+        _tags,
+        False,
+        [("code change", "GET /me: tag renamed (None -> ['b', 'a'])")],
+    ),
+    "success status": (
+        lambda spec: me(spec)["responses"].__setitem__("201", me(spec)["responses"].pop("200")),
+        False,
+        [("code change", "GET /me: success status changed (200 -> 201)")],
+    ),
+    "response body removed": (
+        _delete(("paths", "/me", "get", "responses", "200", "content")),
+        False,
+        [
+            (
+                "BREAKING",
+                "GET /me 200 response: response media type changed or removed "
+                "(application/json -> no body)",
+            )
+        ],
+    ),
+    "response headers the client reads removed (any case); one it does not read": (
+        _read_headers,
+        True,
+        [
+            (
+                "BREAKING",
+                "GET /me 200 response header RateLimit: response header the client reads removed",
+            ),
+            (
+                "BREAKING",
+                "GET /me 200 response header x-RateLimit-Remaining: "
+                "response header the client reads removed",
+            ),
+        ],
+    ),
+    "a security alternative added": (
+        _set(("paths", "/me", "get", "security"), [{"key": []}, {"tok": []}]),
+        False,
+        [("addition", "GET /me: alternative authentication added (security key -> key or tok)")],
+    ),
+    "a security alternative removed": (
+        _set(("paths", "/me", "get", "security"), [{"key": []}, {"tok": []}]),
+        True,
+        [("BREAKING", "GET /me: authentication changed (security key or tok -> key)")],
+    ),
+    "security dropped": (
+        _set(("paths", "/me", "get", "security"), []),
+        False,
+        [("BREAKING", "GET /me: authentication changed (security key -> none)")],
+    ),
+    "security added to an operation that had none": (
+        _set(("paths", "/me", "get", "security"), []),
+        True,
+        [("BREAKING", "GET /me: authentication changed (security none -> key)")],
+    ),
+    "operation renamed": (
+        _set(("paths", "/me", "get", "operationId"), "fetchMe"),
+        False,
+        [("BREAKING", "get_me() -> fetch_me() (GET /me): operation renamed (getMe -> fetchMe)")],
+    ),
+    "servers removed": (
+        _set(("servers",), []),
+        False,
+        [("behaviour change", "servers: base URL changed (https://api.example.test/v1 -> None)")],
+    ),
+    "operation removed": (
+        _delete(("paths", "/plans", "post")),
+        False,
+        [("BREAKING", "create_plan() (POST /plans): operation removed (createPlan)")],
+    ),
+    "model removed": (
+        _set(("components", "schemas", "Gone"), {"type": "object"}),
+        True,
+        [("BREAKING", "Gone: model removed")],
+    ),
+    "a field that may be null (oneOf with null)": (
+        _user_field("email", {"oneOf": [{"type": "string"}, {"type": "null"}]}),
+        False,
+        [("BREAKING", "User.email: response field became nullable"), EMAIL_DOCS],
+    ),
+    "a field that may be null (a type list with null)": (
+        _user_field("email", {"type": ["string", "null"]}),
+        False,
+        [("BREAKING", "User.email: response field became nullable"), EMAIL_DOCS],
+    ),
+    "a field of one of two types": (
+        _user_field("email", {"anyOf": [{"type": "string"}, {"type": "integer"}]}),
+        False,
+        [
+            (
+                "BREAKING",
+                "User.email: response field type changed (string -> anyOf[string, integer])",
+            ),
+            EMAIL_DOCS,
+        ],
+    ),
+    "a field that became a list of nullable strings": (
+        _user_field("email", {"type": "array", "items": {"type": "string", "nullable": True}}),
+        False,
+        [
+            ("BREAKING", "User.email: response field type changed (string -> array[string?])"),
+            EMAIL_DOCS,
+        ],
+    ),
+    "a field that became a map": (
+        _user_field("email", {"type": "object", "additionalProperties": {"type": "integer"}}),
+        False,
+        [
+            ("BREAKING", "User.email: response field type changed (string -> map[integer])"),
+            EMAIL_DOCS,
+        ],
+    ),
+    "a field that became untyped": (
+        _user_field("email", {}),
+        False,
+        [("BREAKING", "User.email: response field type changed (string -> any)"), EMAIL_DOCS],
+    ),
+    "the model a $ref names became nullable": (
+        _set(("components", "schemas", "Plan", "nullable"), True),
+        False,
+        [
+            ("BREAKING", "User.plan: response field became nullable"),
+            ("code change", "Plan: other spec change (components/schemas/Plan/nullable)"),
+        ],
+    ),
+    "a model made of allOf members: their fields merged": (
+        _merged_plan,
+        False,
+        [("BREAKING", "Plan.credits: response field type changed (number -> integer)")],
+    ),
+    "required listed in another order": (
+        _set((*USER, "required"), ["plan", "id"]),
+        False,
+        [],
+    ),
+    "a required parameter shared by the path's operations": (
+        _shared_parameter,
+        False,
+        [("BREAKING", "GET /me v: required parameter added (string, required)")],
+    ),
+    "a server's description": (
+        _set(("servers", "0", "description"), "production"),
+        False,
+        [("docs", "servers: documentation changed (description)")],
+    ),
+    "a security scheme's description": (
+        _set(("components", "securitySchemes", "key", "description"), "The key."),
+        False,
+        [("docs", "securitySchemes.key: documentation changed (description)")],
+    ),
+    "a generator hint on a security scheme is not an auth change": (
+        _set(("components", "securitySchemes", "key", "x-creditwatch-prefix"), "Bearer"),
+        False,
+        [
+            (
+                "code change",
+                "securitySchemes.key: other spec change "
+                "(components/securitySchemes/key/x-creditwatch-prefix)",
+            )
+        ],
+    ),
+    "an extension at the top": (
+        _set(("x-foo",), 1),
+        False,
+        [("code change", "x-foo: other spec change (x-foo)")],
+    ),
+    "the document's tag list": (
+        _set(("tags",), [{"name": "a"}]),
+        False,
+        [("code change", "tags: tag renamed (the document's tag list)")],
+    ),
+    "a parameter deprecated": (
+        _set((*PARAMS, "0", "deprecated"), True),
+        False,
+        [("deprecated", "GET /me: deprecated")],
+    ),
+    "deprecated: false is not a deprecation": (
+        _set(("paths", "/me", "get", "deprecated"), False),
+        False,
+        [("code change", "GET /me: other spec change (paths//me/get/deprecated)")],
+    ),
+    "a path item's summary": (
+        _set(("paths", "/me", "summary"), "Me"),
+        False,
+        [("docs", "/me: documentation changed (summary)")],
+    ),
+    "an unknown component": (
+        _set(("components", "x"), {"y": {"description": "a"}}),
+        False,
+        [("code change", "components/x: other spec change (components/x)")],
+    ),
+    "an operation moved, with a required parameter added": (
+        _move_and_add_parameter,
+        False,
+        [
+            ("BREAKING", "GET /plan-list q: required parameter added (string, required)"),
+            (
+                "behaviour change",
+                "list_plans(): operation moved to another path (GET /plans -> GET /plan-list)",
+            ),
+        ],
+    ),
+    "a new operation takes a renamed operation's id: both are reported": (
+        _id_taken_by_a_new_operation,
+        False,
+        [
+            ("BREAKING", "get_me() -> other() (GET /me): operation renamed (getMe -> other)"),
+            ("addition", "get_me() (PUT /plans): operation added (getMe)"),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", TEXT_CASES)
+def test_what_the_report_says_of_each_change(name: str) -> None:
+    edit, backwards, expected = TEXT_CASES[name]
+    edited = copy.deepcopy(BASE)
+    edit(edited)
+    old, new = (edited, BASE) if backwards else (BASE, edited)
+    result = classify_specs("example", old, new)
+    assert [(c.label, c.text()) for c in result] == expected
+
+
+SURFACE_TEXT_CASES: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
+    # name: (old signature of Client.m, new one, [(label, text)])
+    "positional-only, *args and **kwargs": (
+        "(a: int, /, b: str = 'x', *args: int, **kw: str) -> None",
+        "(a: int, /, b: str, *args: int) -> None",
+        [
+            ("BREAKING", "Client.m(**kw): parameter removed (was str, optional)"),
+            ("BREAKING", "Client.m(b): parameter became required"),
+        ],
+    ),
+    "a method that became async": (
+        "(a: int) -> None",
+        "async (a: int) -> None",
+        [("BREAKING", "Client.m(): return type changed (None -> async None)")],
+    ),
+    "a property that became a method": (
+        "@property () -> X",
+        "() -> X",
+        [("BREAKING", "Client.m(): return type changed (@property X -> X)")],
+    ),
+    "an annotation and a default dropped": (
+        "(a: int | None = None) -> None",
+        "(a) -> None",
+        [
+            ("BREAKING", "Client.m(a): parameter type changed (int | None -> any)"),
+            ("BREAKING", "Client.m(a): parameter became required"),
+        ],
+    ),
+    "an optional parameter with a default added": (
+        "(*, a: int) -> None",
+        "(*, a: int, b: str = '') -> None",
+        [("addition", "Client.m(b): optional parameter added (str, optional)")],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", SURFACE_TEXT_CASES)
+def test_what_the_report_says_of_each_surface_change(name: str) -> None:
+    old, new, expected = SURFACE_TEXT_CASES[name]
+    result = classify_surface("p", {"Client.m": old}, {"Client.m": new})
+    assert [(c.label, c.text()) for c in result] == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        ("@classmethod\ndef f(cls, a: int) -> None: ...", "(a: int) -> None"),
+        ("def f(self, /, a, b=1): ...", "(a, b=1)"),
+        ("@property\ndef f(self): ...", "@property ()"),
+        ("async def f(self, *, y: int) -> str: ...", "async (*, y: int) -> str"),
+        ("def f(a, self): ...", "(a, self)"),  # only a first self or cls is dropped
+        ("def f(self, /, cls): ...", "(cls)"),  # one of them, not one per group
+    ],
+)
+def test_signature_as_the_surface_records_it(source: str, shown: str) -> None:
+    node = ast.parse(source).body[0]
+    assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    assert changes.signature(node) == shown
+
+
+def test_a_change_of_an_unknown_rule_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown rule 'no-such-rule'"):
+        Change("p", "X", "no-such-rule")
+
+
+@pytest.mark.parametrize(
+    ("change", "text", "label"),
+    [
+        (
+            Change("p", "Client.get_me()", "operation-added", "method"),
+            "Client.get_me(): operation added (method)",
+            "addition",
+        ),
+        (
+            Change("p", "GET /me", "operation-added", "not an id"),
+            "GET /me: operation added (not an id)",
+            "addition",
+        ),
+        (
+            Change("p", "GET /me", "operation-removed", "getMe"),
+            "get_me() (GET /me): operation removed (getMe)",
+            "BREAKING",
+        ),
+        (Change("p", "GET /me", "operation-removed"), "GET /me: operation removed", "BREAKING"),
+        (
+            Change("p", "Plan.grade", "response-field-became-required"),
+            "Plan.grade: response field became required",
+            "compatible",
+        ),
+        (
+            Change("p", "GET /me 200 response", "description-changed", "description"),
+            "GET /me 200 response: documentation changed (description)",
+            "docs",
+        ),
+    ],
+)
+def test_text_and_label_of_a_change(change: Change, text: str, label: str) -> None:
+    assert (change.text(), change.label) == (text, label)
+
+
+def _props(spec: Spec) -> Spec:
+    result: Spec = schema(spec, "User")["properties"]
+    return result
+
+
+def _inline(field: str, container: str, inner: Spec) -> Edit:
+    """User.<field>: an inline object, a list of them ("items") or a map of them."""
+
+    def edit(spec: Spec) -> None:
+        obj = {"type": "object", "properties": inner}
+        if container == "items":
+            _props(spec)[field] = {"type": "array", "items": obj}
+        elif container == "map":
+            _props(spec)[field] = {"type": "object", "additionalProperties": obj}
+        else:
+            _props(spec)[field] = obj
+
+    return edit
+
+
+def _created_response(properties: Spec) -> Edit:
+    def edit(spec: Spec) -> None:
+        spec["paths"]["/plans"]["post"]["responses"]["201"]["content"] = {
+            JSON: {"schema": {"type": "object", "properties": properties}}
+        }
+
+    return edit
+
+
+def _status_last(inner: Spec) -> Edit:
+    """User.settings, an inline object, then User.status (an enum) moved last."""
+
+    def edit(spec: Spec) -> None:
+        _props(spec)["settings"] = {"type": "object", "properties": {"a": inner}}
+        _props(spec)["status"] = _props(spec).pop("status")
+
+    return edit
+
+
+_PAUSED = _set(("components", "schemas", "Status", "enum"), ["active", "canceled", "paused"])
+
+
+def _ref_cycle(spec: Spec) -> None:
+    spec["components"]["schemas"]["A"] = {"$ref": "#/components/schemas/B"}
+    spec["components"]["schemas"]["B"] = {"$ref": "#/components/schemas/A"}
+
+
+def _junk_path(spec: Spec) -> None:
+    spec["paths"] = {"/junk": None, **spec["paths"]}
+
+
+def _shared_response(kind: str) -> Edit:
+    def edit(spec: Spec) -> None:
+        body = {"type": "object", "properties": {"ok": {"type": kind}}}
+        spec["components"]["responses"] = {
+            "Me": {"description": "OK", "content": {JSON: {"schema": body}}}
+        }
+        me(spec)["responses"]["200"] = {"$ref": "#/components/responses/Me"}
+
+    return edit
+
+
+STRING, INTEGER = {"type": "string"}, {"type": "integer"}
+NO_EDIT: Edit = _do()
+PAIR_CASES: dict[str, tuple[Edit, Edit, list[tuple[str, str]]]] = {
+    # name: (edit giving the old spec, edit giving the new one, [(label, text)] found)
+    "a field of an inline object retyped": (
+        _inline("settings", "object", {"a": STRING}),
+        _inline("settings", "object", {"a": INTEGER}),
+        [("BREAKING", "User.settings.a: response field type changed (string -> integer)")],
+    ),
+    "a field of the inline objects of a list": (
+        _inline("rows", "items", {"a": STRING}),
+        _inline("rows", "items", {"a": INTEGER}),
+        [("BREAKING", "User.rows[].a: response field type changed (string -> integer)")],
+    ),
+    "a field of the inline objects of a map": (
+        _inline("byName", "map", {"a": STRING}),
+        _inline("byName", "map", {"b": STRING}),
+        [
+            ("BREAKING", "User.byName{}.a: response field removed (was string, optional)"),
+            ("addition", "User.byName{}.b: response field added (string, optional)"),
+        ],
+    ),
+    "a field of an inline response body": (
+        _created_response({"ok": {"type": "boolean"}}),
+        _created_response({"ok": STRING}),
+        [
+            (
+                "BREAKING",
+                "POST /plans 201 response.ok: response field type changed (boolean -> string)",
+            )
+        ],
+    ),
+    "a shared response's description": (
+        _set(("components", "responses"), {"E": {"description": "x"}}),
+        _set(("components", "responses"), {"E": {"description": "y"}}),
+        [("docs", "E response: documentation changed (description)")],
+    ),
+    "the API's version": (
+        NO_EDIT,
+        _set(("info", "version"), "2"),
+        [("code change", "info/version: other spec change (info/version)")],
+    ),
+    "enum values in another order": (
+        NO_EDIT,
+        _set(("components", "schemas", "Status", "enum"), ["canceled", "active"]),
+        [],
+    ),
+    "a second server": (
+        NO_EDIT,
+        lambda spec: spec["servers"].append({"url": "https://b.example.test"}),
+        [("code change", "servers: other spec change (servers)")],
+    ),
+    "one requirement with two schemes (both needed)": (
+        NO_EDIT,
+        _set(("paths", "/me", "get", "security"), [{"key": [], "tok": []}]),
+        [("BREAKING", "GET /me: authentication changed (security key -> key+tok)")],
+    ),
+    "the document's default security removed": (
+        NO_EDIT,
+        _delete(("security",)),
+        [
+            ("BREAKING", "GET /me: authentication changed (security key -> none)"),
+            ("BREAKING", "GET /plans: authentication changed (security key -> none)"),
+            ("BREAKING", "POST /plans: authentication changed (security key -> none)"),
+            ("code change", "security: other spec change (security)"),
+        ],
+    ),
+    "an error response added: not a success status": (
+        NO_EDIT,
+        _set(("paths", "/me", "get", "responses", "404"), {"description": "Not found"}),
+        [("code change", "GET /me 404 response: other spec change (paths//me/get/responses/404)")],
+    ),
+    "a second success status": (
+        NO_EDIT,
+        _set(("paths", "/me", "get", "responses", "202"), {"description": "Accepted"}),
+        [("code change", "GET /me: success status changed (200 -> 200, 202)")],
+    ),
+    "one of two media types gone": (
+        _set(
+            ("paths", "/me", "get", "responses", "200", "content", "text/plain"),
+            {"schema": STRING},
+        ),
+        NO_EDIT,
+        [
+            (
+                "BREAKING",
+                "GET /me 200 response: response media type changed or removed "
+                "(text/plain -> application/json)",
+            )
+        ],
+    ),
+    "a request body field that now accepts null": (
+        NO_EDIT,
+        _set(("components", "schemas", "NewPlan", "properties", "note", "nullable"), True),
+        [("addition", "NewPlan.note: optional parameter added (now accepts null)")],
+    ),
+    "a required request body removed": (
+        NO_EDIT,
+        _delete(("paths", "/plans", "post", "requestBody")),
+        [("BREAKING", "POST /plans body: parameter removed (was NewPlan, required)")],
+    ),
+    "a field of an inline object walked after an enum field": (
+        _status_last(STRING),
+        _status_last(INTEGER),
+        [("BREAKING", "User.settings.a: response field type changed (string -> integer)")],
+    ),
+    "an empty allOf keeps the type": (
+        NO_EDIT,
+        _user_field("email", {"type": "string", "allOf": []}),
+        [
+            (
+                "code change",
+                "User.email: other spec change (components/schemas/User/properties/email/allOf)",
+            ),
+            EMAIL_DOCS,
+        ],
+    ),
+    "an object with properties is no map": (
+        _user_field("s", {"type": "object", "properties": {"a": STRING}}),
+        _user_field(
+            "s", {"type": "object", "properties": {"a": STRING}, "additionalProperties": INTEGER}
+        ),
+        [
+            (
+                "code change",
+                "User.s: other spec change "
+                "(components/schemas/User/properties/s/additionalProperties)",
+            )
+        ],
+    ),
+    "additionalProperties: true is no typed map": (
+        _user_field("s", {"type": "object", "additionalProperties": {}}),
+        _user_field("s", {"type": "object", "additionalProperties": True}),
+        [
+            (
+                "code change",
+                "User.s: other spec change "
+                "(components/schemas/User/properties/s/additionalProperties)",
+            )
+        ],
+    ),
+    "a media type without a schema": (
+        NO_EDIT,
+        _set(
+            ("paths", "/me", "get", "responses", "404"),
+            {"description": "Not found", "content": {JSON: {}}},
+        ),
+        [("code change", "GET /me 404 response: other spec change (paths//me/get/responses/404)")],
+    ),
+    "a path item that is not an object is skipped, not the end": (
+        _junk_path,
+        _do(_junk_path, _set(("paths", "/me", "get", "operationId"), "fetchMe")),
+        [("BREAKING", "get_me() -> fetch_me() (GET /me): operation renamed (getMe -> fetchMe)")],
+    ),
+    "a parameter without a name": (
+        NO_EDIT,
+        lambda spec: me(spec)["parameters"].append({"in": "query"}),
+        [("code change", "GET /me: other spec change (paths//me/get/parameters)")],
+    ),
+    "a field of a shared ($ref) response": (
+        _shared_response("boolean"),
+        _shared_response("string"),
+        [("BREAKING", "Me response.ok: response field type changed (boolean -> string)")],
+    ),
+    "a security scheme's keys in another order": (
+        NO_EDIT,
+        _set(
+            ("components", "securitySchemes", "key"),
+            {"name": "X-Api-Key", "in": "header", "type": "apiKey"},
+        ),
+        [],
+    ),
+    "a parameter that gained an enum": (
+        NO_EDIT,
+        _param_schema("enum", [1, 2]),
+        [("code change", "GET /me: other spec change (paths//me/get/parameters/0/schema/enum)")],
+    ),
+    "a parameter that lost its enum": (
+        _param_schema("enum", [1, 2]),
+        NO_EDIT,
+        [("code change", "GET /me: other spec change (paths//me/get/parameters/0/schema/enum)")],
+    ),
+    "an operation removed, and one after it renamed": (
+        NO_EDIT,
+        _do(
+            _delete(("paths", "/me", "get")),
+            _set(("paths", "/plans", "post", "operationId"), "makePlan"),
+        ),
+        [
+            ("BREAKING", "get_me() (GET /me): operation removed (getMe)"),
+            (
+                "BREAKING",
+                "create_plan() -> make_plan() (POST /plans): operation renamed "
+                "(createPlan -> makePlan)",
+            ),
+        ],
+    ),
+    "words nested in a security scheme are documentation": (
+        _set(("components", "securitySchemes", "key", "x-info"), {"description": "a"}),
+        _set(("components", "securitySchemes", "key", "x-info"), {"description": "b"}),
+        [("docs", "securitySchemes.key: documentation changed (description)")],
+    ),
+    "a tag list that became a string": (
+        _set(("paths", "/me", "get", "tags"), ["a"]),
+        _set(("paths", "/me", "get", "tags"), "a"),
+        [("code change", "GET /me: other spec change (paths//me/get/tags)")],
+    ),
+    "a place under info": (
+        _set(("info", "contact"), {"name": "a"}),
+        _set(("info", "contact"), {"name": "b"}),
+        [("code change", "info/contact: other spec change (info/contact/name)")],
+    ),
+    "a path item without operations": (
+        NO_EDIT,
+        _set(("paths", "/x"), {"parameters": []}),
+        [("code change", "/x: other spec change (paths//x)")],
+    ),
+    "an operation's responses removed": (
+        NO_EDIT,
+        _delete(("paths", "/plans", "post", "responses")),
+        [("code change", "POST /plans: success status changed (201 -> )")],
+    ),
+    "documentation and an extension": (
+        NO_EDIT,
+        _do(_set(("info", "description"), "x"), _set(("x-foo",), 1)),
+        [
+            ("code change", "x-foo: other spec change (x-foo)"),
+            ("docs", "info: documentation changed (description)"),
+        ],
+    ),
+    "an object default with its keys in another order": (
+        _param_schema("default", {"a": 1, "b": 2}),
+        _param_schema("default", {"b": 2, "a": 1}),
+        [],
+    ),
+    "a field naming a cycle of $refs": (
+        _ref_cycle,
+        _do(_ref_cycle, _user_field("loop", {"$ref": "#/components/schemas/A"})),
+        [("addition", "User.loop: response field added (A, optional)")],
+    ),
+    "a field naming another document's schema": (
+        _user_field("ext", {"$ref": "other.yaml#/X"}),
+        _user_field("ext", {"$ref": "other.yaml#/Y"}),
+        [("BREAKING", "User.ext: response field type changed (X -> Y)")],
+    ),
+    "a field whose schema is `true`: any value, not nullable": (
+        _user_field("x", {}),
+        _user_field("x", True),
+        [("code change", "User.x: other spec change (components/schemas/User/properties/x)")],
+    ),
+    "properties without a type are an object": (
+        _user_field("s", {"type": "object", "properties": {"a": STRING}}),
+        _user_field("s", {"properties": {"a": STRING}}),
+        [("code change", "User.s: other spec change (components/schemas/User/properties/s/type)")],
+    ),
+    "a deprecation after a documentation change": (
+        NO_EDIT,
+        _do(
+            _set(("info", "description"), "x"),
+            _set((*USER, "properties", "email", "deprecated"), True),
+        ),
+        [
+            ("deprecated", "User.email: deprecated"),
+            ("docs", "info: documentation changed (description)"),
+        ],
+    ),
+    "an enum walked after an array without items": (
+        _user_field("tags", {"type": "array"}),
+        _do(_user_field("tags", {"type": "array"}), _PAUSED),
+        [("addition", 'Status: enum value added ("paused")')],
+    ),
+    "an enum walked after a $ref to nothing": (
+        _user_field("ghost", {"$ref": "#/components/schemas/Missing"}),
+        _do(_user_field("ghost", {"$ref": "#/components/schemas/Missing"}), _PAUSED),
+        [("addition", 'Status: enum value added ("paused")')],
+    ),
+    "a success status change explains its operation, not an unrelated place": (
+        NO_EDIT,
+        _do(
+            lambda spec: me(spec)["responses"].__setitem__("201", me(spec)["responses"].pop("200")),
+            _set(("x-foo",), 1),
+        ),
+        [
+            ("code change", "GET /me: success status changed (200 -> 201)"),
+            ("code change", "x-foo: other spec change (x-foo)"),
+        ],
+    ),
+    "a response that is not an object": (
+        NO_EDIT,
+        _set(("paths", "/me", "get", "responses", "200"), "see the docs"),
+        [("code change", "GET /me 200 response: other spec change (paths//me/get/responses/200)")],
+    ),
+    "a field naming its own model": (
+        NO_EDIT,
+        _user_field("parent", {"$ref": "#/components/schemas/User"}),
+        [("addition", "User.parent: response field added (User, optional)")],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", PAIR_CASES)
+def test_what_the_report_says_between_two_edits(name: str) -> None:
+    make_old, make_new, expected = PAIR_CASES[name]
+    old, new = copy.deepcopy(BASE), copy.deepcopy(BASE)
+    make_old(old)
+    make_new(new)
+    result = [(c.label, c.text()) for c in classify_specs("example", old, new)]
+    # the generic walk may also list the place as "other-changed": only the rules matter
+    assert [r for r in result if "other spec change" not in r[1] or r in expected] == expected
+
+
+MINIMAL: Spec = {"openapi": "3.0.3"}
+COMPONENTS: Spec = {"components": {}}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "text"),
+    [
+        (
+            COMPONENTS,
+            {"components": {"schemas": {}}},
+            "components/schemas: other spec change (components/schemas)",
+        ),
+        (
+            COMPONENTS,
+            {"components": {"responses": {}}},
+            "components/responses: other spec change (components/responses)",
+        ),
+        (
+            COMPONENTS,
+            {"components": {"securitySchemes": {}}},
+            "components/securitySchemes: other spec change (components/securitySchemes)",
+        ),
+        ({}, {"paths": {}}, "paths: other spec change (paths)"),
+        ({}, {"x": 1}, "x: other spec change (x)"),
+    ],
+)
+def test_a_whole_section_added(old: Spec, new: Spec, text: str) -> None:
+    result = classify_specs("p", {**MINIMAL, **old}, {**MINIMAL, **new})
+    assert [(c.label, c.text()) for c in result] == [("code change", text)]
+
+
+def test_read_surface_reads_each_client_class_that_is_there(tmp_path: Path) -> None:
+    module = tmp_path / "client.py"
+    module.write_text(
+        "class AsyncRawClient:\n    async def get(self) -> int: ...\n", encoding="utf-8"
+    )
+    assert read_surface(module) == {"AsyncRawClient.get": "async () -> int"}
