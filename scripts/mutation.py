@@ -38,7 +38,7 @@ EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.toml"
 STATE = ROOT / ".mutation"
 WORK = STATE / "work"
 COPIED = ("specs", "scripts", "generated", "overlays", "tests", "pyproject.toml", "README.md",
-          "CHANGELOG.md")  # fmt: skip
+          "CHANGELOG.md", "CONTRIBUTING.md")  # fmt: skip
 BIN = Path(sys.executable).parent
 
 
