@@ -1,91 +1,156 @@
-"""Mutation testing over the modules in scripts/mutation.toml, with cosmic-ray.
+"""Mutation testing over the modules in scripts/mutation.toml: cosmic-ray's mutants,
+each run against the tests that execute the line it changes.
 
 Run by scripts/mutation.sh (which makes the environment); by hand:
 
-    .venv-mutation/bin/python scripts/mutation.py [--module NAME ...] [--report-only]
+    .venv-mutation/bin/python scripts/mutation.py [--module NAME ...] [--jobs N]
+    .venv-mutation/bin/python scripts/mutation.py --report-only
 
 Works on a copy of the repository (.mutation/work, installed editable in the running
-venv, so the tests import the mutated files): the checkout is never touched. For each
-configured module and each file its paths match: a cosmic-ray session (init, the
-operator filter, exec: one mutant at a time, the module's tests as the command), then
-a report per module and one closing line, ``mutation: K/N killed (P %)``. Mutants
-listed in tests/mutation/equivalent.toml are left out of N.
+venv): the checkout is never touched, and neither is the copy: a mutant is served to
+the imports of its test run by an import hook (scripts/mutation_site.py), so two
+mutants run at once, one per core.
 
-A mutant is matched to the list by file, operator, the source line it changes and the
-line it becomes (whitespace stripped): not by line number, which moves.
+1. Mutants: cosmic-ray's operators (minus ``exclude-operators``) over every file the
+   modules' paths match, as ``cosmic-ray init`` makes them.
+2. Which tests run which line: the modules' tests run once, with coverage.py recording
+   each test's lines under its node id (subprocesses too: the CLI tests run
+   ``python -m creditwatch``). A failing test stops the run here: it would make every
+   mutant look killed.
+3. Each mutant runs the tests that execute its statement, fastest first, stopping at
+   the first failure (``pytest -x``), in a process forked from this one (the test
+   libraries are already imported; creditwatch is not, so the child imports the
+   mutant). A statement that runs at import time (module or class level, a ``def``
+   line's defaults or decorators) gets every test that runs any line of its file. A
+   mutant no test executes survives without a run. A failure, an error or the time
+   limit kills it.
+4. A report per module and one closing line, ``mutation: K/N killed (P %)``. Mutants
+   listed in tests/mutation/equivalent.toml are not run and are left out of N
+   (``--verify-equivalents`` runs them: one a test kills counts as killed, and the
+   report says the entry is wrong). An entry matches by file, operator, the source
+   line it changes and the line it becomes (whitespace stripped), not by line number.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
 import fnmatch
 import glob
 import json
 import os
-import shlex
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import sysconfig
 import time
 import tomllib
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "scripts" / "mutation.toml"
 EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.toml"
 STATE = ROOT / ".mutation"
 WORK = STATE / "work"
+SITE = STATE / "site"
+MUTANTS = STATE / "mutants"
+COVERAGE = STATE / "coverage"
+RESULTS = STATE / "results.json"
 COPIED = ("specs", "scripts", "generated", "overlays", "tests", "pyproject.toml", "README.md",
           "CHANGELOG.md", "CONTRIBUTING.md")  # fmt: skip
-BIN = Path(sys.executable).parent
+PYTEST = ("-q", "-p", "no:cacheprovider", "-p", "asyncio")
+# Imported once here, before forking: each mutant's run then starts in about half a
+# second. creditwatch is not among them: each run imports it afresh, with the mutant.
+PRELOAD = ("pytest", "httpx", "httpcore", "anyio", "attrs", "pydantic", "yaml", "hypothesis",
+           "time_machine", "aiohttp", "httpx_aiohttp", "dateutil", "parso", "cosmic_ray.mutating",
+           "cosmic_ray.plugins")  # fmt: skip
 
 
-@dataclass(frozen=True)
+# -- the mutants ----------------------------------------------------------------------
+
+
+@dataclass
 class Mutant:
-    file: str
+    module: str  # the [[module]] it belongs to
+    file: str  # relative to the repository
     operator: str
-    line: str
-    mutant: str
+    occurrence: int
     lineno: int
-    outcome: str  # killed, survived, equivalent
+    column: int
+    line: str = ""  # the source line(s) it changes, whitespace stripped
+    mutant: str = ""  # what they become
+    outcome: str = "pending"  # killed, survived, equivalent
+    detail: str = ""  # the test that killed it, "timeout", "no test runs this line" ...
+    seconds: float = 0.0
+    tests: list[str] = field(default_factory=list)
 
     def key(self) -> tuple[str, str, str, str]:
         return (self.file, self.operator, self.line, self.mutant)
 
-
-@dataclass
-class Tally:
-    name: str
-    mutants: list[Mutant] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def count(self, outcome: str) -> int:
-        return sum(m.outcome == outcome for m in self.mutants)
+    def source_path(self) -> Path:
+        return MUTANTS / f"{self.file.replace('/', '_')}.{self.operator.replace('/', '_')}.{self.occurrence}.py"  # noqa: E501
 
 
-def copy_tree() -> None:
-    """The repository's files (not .venv, caches, node_modules) into WORK."""
-    if WORK.exists():
-        shutil.rmtree(WORK)
-    WORK.mkdir(parents=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules", ".hypothesis")
-    for name in COPIED:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, WORK / name, ignore=ignore)
-        else:
-            shutil.copy2(source, WORK / name)
+def operators(excluded: list[str]) -> list[tuple[str, Any]]:
+    """cosmic-ray's operators (the ones that take no arguments, as ``cosmic-ray init``
+    uses them), minus those matching an ``exclude-operators`` pattern."""
+    import cosmic_ray.plugins  # noqa: PLC0415  (in .venv-mutation only)
+
+    pattern = re.compile("|".join(f"(?:{e})" for e in excluded)) if excluded else None
+    chosen = []
+    for name in sorted(cosmic_ray.plugins.operator_names()):
+        operator_class = cosmic_ray.plugins.get_operator(name)
+        if operator_class.arguments() or (pattern and pattern.match(name)):
+            continue
+        chosen.append((name, operator_class()))
+    return chosen
 
 
-def install() -> None:
-    """WORK, editable, into this venv: the tests import creditwatch from WORK's files."""
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--no-deps", "--no-build-isolation", "-e", str(WORK)],
-        check=True, cwd=WORK,
-    )  # fmt: skip
+def find_mutants(module: str, file: str, chosen: list[tuple[str, Any]]) -> list[Mutant]:
+    from cosmic_ray.ast import ast_nodes, get_ast_from_path  # noqa: PLC0415
+
+    tree = get_ast_from_path(WORK / file)
+    found = []
+    for name, operator in chosen:
+        positions = (p for node in ast_nodes(tree) for p in operator.mutation_positions(node))
+        for occurrence, (start, _end) in enumerate(positions):
+            found.append(Mutant(module, file, name, occurrence, start[0], start[1]))
+    return found
+
+
+def mutate(mutant: Mutant) -> str:
+    """The mutated source (cached in .mutation/mutants); sets `line` and `mutant`."""
+    import cosmic_ray.plugins  # noqa: PLC0415
+    from cosmic_ray.mutating import mutate_code  # noqa: PLC0415
+
+    path = mutant.source_path()
+    original = (WORK / mutant.file).read_text(encoding="utf-8")
+    if path.exists():
+        mutated = path.read_text(encoding="utf-8")
+    else:
+        operator = cosmic_ray.plugins.get_operator(mutant.operator)()
+        result = mutate_code(original, operator, mutant.occurrence)
+        mutated = original if result is None else result
+        path.write_text(mutated, encoding="utf-8")
+    mutant.line, mutant.mutant = changed_lines(original, mutated)
+    return mutated
+
+
+def changed_lines(original: str, mutated: str) -> tuple[str, str]:
+    minus, plus = [], []
+    for line in difflib.unified_diff(original.split("\n"), mutated.split("\n"), lineterm="", n=0):
+        if line.startswith("-") and not line.startswith("---"):
+            minus.append(line[1:].strip())
+        elif line.startswith("+") and not line.startswith("+++"):
+            plus.append(line[1:].strip())
+    return " / ".join(minus), " / ".join(plus)
 
 
 class Equivalents:
@@ -96,6 +161,16 @@ class Equivalents:
         text = EQUIVALENT.read_text(encoding="utf-8")
         self.entries: list[dict[str, str]] = tomllib.loads(text).get("equivalent", [])
 
+    def may_list(self, mutant: Mutant, source_line: str) -> bool:
+        """Whether an entry could match (before the mutant is made: file, operator and
+        the original line; the mutated line is checked by `__contains__`)."""
+        return any(
+            fnmatch.fnmatchcase(mutant.file, e["file"])
+            and e["operator"] == mutant.operator
+            and source_line in e["line"]
+            for e in self.entries
+        )
+
     def __contains__(self, key: tuple[str, str, str, str]) -> bool:
         file, operator, line, mutant = key
         return any(
@@ -105,155 +180,380 @@ class Equivalents:
         )
 
 
-def test_command(tests: list[str], skip: list[str]) -> str:
-    # Plugins are loaded explicitly (no entry-point autoload: hypothesis & co. cost a
-    # second per mutant); -x: the first failure kills the mutant.
-    deselect = f' -k "{" and ".join(f"not {s}" for s in skip)}"' if skip else ""
-    return (f"{BIN / 'python'} -m pytest -x -q -p no:cacheprovider -p asyncio"
-            f"{deselect} {' '.join(tests)}")  # fmt: skip
+# -- the copy and the environment -----------------------------------------------------
 
 
-def baseline(tests: list[str], skip: list[str]) -> bool:
-    """The module's tests pass on the unmutated copy (else every mutant looks killed)."""
-    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    command = shlex.split(test_command(tests, skip))
-    result = subprocess.run(command, cwd=WORK, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        print(
-            f"mutation: the tests fail without a mutant:\n{result.stdout[-3000:]}", file=sys.stderr
+def copy_tree() -> None:
+    """The repository's files (not .venv, caches, node_modules) into WORK."""
+    for stale in (WORK, MUTANTS, COVERAGE):
+        if stale.exists():
+            shutil.rmtree(stale)
+    WORK.mkdir(parents=True)
+    MUTANTS.mkdir()
+    COVERAGE.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules", ".hypothesis")
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, WORK / name, ignore=ignore)
+        else:
+            shutil.copy2(source, WORK / name)
+
+
+def install() -> None:
+    """WORK, editable, into this venv (the tests import creditwatch from WORK's files),
+    and the start-up hook: a .pth line that imports scripts/mutation_site.py."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--no-deps", "--no-build-isolation", "-e", str(WORK)],
+        check=True, cwd=WORK,
+    )  # fmt: skip
+    SITE.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "scripts" / "mutation_site.py", SITE / "_creditwatch_mutation.py")
+    pth = Path(sysconfig.get_paths()["purelib"]) / "_creditwatch_mutation.pth"
+    pth.write_text(f"{SITE}\nimport _creditwatch_mutation\n", encoding="utf-8")
+
+
+# -- which tests run which line -------------------------------------------------------
+
+
+@dataclass
+class Coverage:
+    """Per file and line, the tests that run it; per test, its time."""
+
+    lines: dict[str, dict[int, set[str]]]
+    seconds: dict[str, float]
+
+    def file_tests(self, file: str) -> set[str]:
+        return set().union(*self.lines.get(file, {}).values())
+
+
+def baseline(tests: list[str], skip: list[str], files: list[str], jobs: int) -> Coverage | None:
+    """Run `tests` once (in `jobs` processes, split by file), recording coverage of
+    `files` per test. None when a test fails."""
+    deselect = ["-k", " and ".join(f"not {s}" for s in skip)] if skip else []
+    include = [str(WORK / f) for f in files]
+    groups: list[list[str]] = [[] for _ in range(jobs)]
+    for i, test in enumerate(sorted(tests, key=lambda t: -(WORK / t).stat().st_size)):
+        groups[i % jobs].append(test)
+    procs = []
+    for n, group in enumerate(g for g in groups if g):
+        settings = {"data_file": str(COVERAGE / "cov"), "include": include}
+        env = {**os.environ, "CW_MUTATION_COVERAGE": json.dumps(settings)}
+        command = [sys.executable, "-m", "pytest", *PYTEST, "-p", "_creditwatch_mutation",
+                   "--basetemp", str(STATE / f"tmp-baseline{n}"), *deselect, *group]  # fmt: skip
+        log = (STATE / f"baseline{n}.log").open("w", encoding="utf-8")
+        procs.append((subprocess.Popen(command, cwd=WORK, env=env, stdout=log, stderr=log), n))
+    failed = False
+    for proc, n in procs:
+        if proc.wait() != 0:
+            failed = True
+            text = (STATE / f"baseline{n}.log").read_text(encoding="utf-8")
+            print(f"mutation: the tests fail without a mutant:\n{text[-4000:]}", file=sys.stderr)
+    if failed:
+        return None
+    return read_coverage(files)
+
+
+def read_coverage(files: list[str]) -> Coverage:
+    """The baseline's coverage files (one per process, subprocesses included), merged."""
+    import coverage  # noqa: PLC0415  (in .venv-mutation only)
+    from coverage.data import combine_parallel_data  # noqa: PLC0415
+
+    data = coverage.CoverageData(basename=str(COVERAGE / "cov"))
+    combine_parallel_data(data, data_paths=[str(COVERAGE)], keep=True)
+    lines: dict[str, dict[int, set[str]]] = {}
+    for file in files:
+        by_line = data.contexts_by_lineno(str(WORK / file))
+        lines[file] = {n: {c for c in contexts if c} for n, contexts in by_line.items()}
+    seconds: dict[str, float] = {}
+    for times in COVERAGE.glob("times.*.json"):
+        seconds.update(json.loads(times.read_text(encoding="utf-8")))
+    return Coverage(lines, seconds)
+
+
+class Statements:
+    """Where a mutant sits in its file: the lines of the statement it changes (for a
+    compound statement, its header), and whether that runs at import time."""
+
+    def __init__(self, source: str) -> None:
+        self.tree = ast.parse(source)
+
+    def locate(self, lineno: int, column: int) -> tuple[range, bool]:
+        def inside(node: ast.AST) -> bool:
+            first = min([d.lineno for d in getattr(node, "decorator_list", [])], default=None)
+            start = (first, 0) if first else (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+            end = (node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+            return start <= (lineno, column) < end  # type: ignore[operator]
+
+        node: ast.AST = self.tree
+        in_function = False
+        at_import = True
+        while True:
+            body = [
+                child
+                for name in ("body", "orelse", "finalbody", "handlers", "cases")
+                for child in getattr(node, name, [])
+                if isinstance(child, ast.stmt | ast.excepthandler | ast.match_case)
+                and hasattr(child, "lineno")
+            ]
+            inner = next((c for c in body if inside(c)), None)
+            if inner is None:
+                break
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                in_function = True
+            node = inner
+        header_end = min(
+            (
+                c.lineno - 1
+                for name in ("body", "orelse", "finalbody", "handlers", "cases")
+                for c in getattr(node, name, [])
+                if hasattr(c, "lineno")
+            ),
+            default=getattr(node, "end_lineno", lineno),
         )
-    return result.returncode == 0
+        start = getattr(node, "lineno", lineno)
+        decorators = getattr(node, "decorator_list", [])
+        if decorators:
+            start = min(start, *(d.lineno for d in decorators))
+        at_import = not in_function
+        return range(start, max(header_end, start) + 1), at_import
 
 
-def cosmic(*args: str) -> None:
-    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    subprocess.run([str(BIN / args[0]), *args[1:]], check=True, cwd=WORK, env=env)
+def select(mutant: Mutant, statements: Statements, cover: Coverage) -> list[str]:
+    """The tests that run the mutant's statement, fastest first (see the docstring)."""
+    lines, at_import = statements.locate(mutant.lineno, mutant.column)
+    by_line = cover.lines.get(mutant.file, {})
+    if at_import:
+        chosen = cover.file_tests(mutant.file)
+    else:
+        chosen = set().union(*(by_line.get(n, set()) for n in lines))
+    return sorted(chosen, key=lambda t: (cover.seconds.get(t, 1.0), t))
 
 
-def session(
-    file: str, tests: list[str], skip: list[str], settings: dict[str, object], db: Path
-) -> None:
-    excluded = ", ".join(f"'{e}'" for e in settings["exclude-operators"])  # type: ignore[attr-defined]
-    config = db.with_suffix(".toml")
-    config.write_text(
-        "[cosmic-ray]\n"
-        f"module-path = '{file}'\n"
-        f"timeout = {settings['timeout']}\n"
-        "excluded-modules = []\n"
-        f"test-command = '{test_command(tests, skip)}'\n"
-        "[cosmic-ray.distributor]\nname = 'local'\n"
-        f"[cosmic-ray.filters.operators-filter]\nexclude-operators = [{excluded}]\n",
-        encoding="utf-8",
-    )
-    db.unlink(missing_ok=True)
-    cosmic("cosmic-ray", "init", str(config), str(db))
-    cosmic("cr-filter-operators", str(db), str(config))
-    cosmic("cosmic-ray", "exec", str(config), str(db))
+# -- running the mutants --------------------------------------------------------------
 
 
-def changed_lines(diff: str) -> tuple[str, str]:
-    minus = [
-        ln[1:].strip()
-        for ln in diff.splitlines()
-        if ln.startswith("-") and not ln.startswith("---")
-    ]
-    plus = [
-        ln[1:].strip()
-        for ln in diff.splitlines()
-        if ln.startswith("+") and not ln.startswith("+++")
-    ]
-    return " / ".join(minus), " / ".join(plus)
+@dataclass
+class Running:
+    mutant: Mutant
+    pid: int
+    started: float
+    deadline: float
+    log: Path
+    slot: int
 
 
-def read_session(db: Path, file: str, listed: Equivalents) -> list[Mutant]:
-    """The session's finished mutants (``cosmic-ray dump``: one JSON pair a line); none
-    for a session not started yet (``--report-only`` during a run)."""
-    if not db.exists():
-        return []
-    dump = subprocess.run(
-        [str(BIN / "cosmic-ray"), "dump", str(db)],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    out = []
-    for row in dump.splitlines():
-        item, result = json.loads(row)
-        if result is None or result["worker_outcome"] == "skipped":
-            continue
-        (mutation,) = item["mutations"]
-        line, mutant = changed_lines(result.get("diff") or "")
-        outcome = "survived" if result.get("test_outcome") == "survived" else "killed"
-        found = Mutant(
-            file, mutation["operator_name"], line, mutant, mutation["start_pos"][0], outcome
-        )
-        if found.key() in listed:
-            if outcome == "killed":  # a test tells it apart: the entry is wrong
-                print(f"   listed as equivalent but killed: {file}:{found.lineno} "
-                      f"{found.operator}: {found.mutant}")  # fmt: skip
+def start(mutant: Mutant, timeout: float, slot: int) -> Running:
+    log = STATE / f"run{slot}.log"
+    sys.stdout.flush()
+    sys.stderr.flush()
+    started = time.monotonic()
+    pid = os.fork()
+    if pid == 0:  # the child: make the mutant, serve it to imports, run its tests
+        code = 3
+        try:
+            os.setpgid(0, 0)
+            os.chdir(WORK)
+            fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            mutate(mutant)
+            os.environ["CW_MUTANT"] = f"{WORK / mutant.file}={mutant.source_path()}"
+            import _creditwatch_mutation  # noqa: PLC0415  (serves CW_MUTANT from now on)
+            import pytest  # noqa: PLC0415
+
+            _creditwatch_mutation.activate()
+            basetemp = STATE / f"tmp{slot}"
+            code = int(pytest.main(["-x", "-rf", *PYTEST, "--basetemp", str(basetemp), *mutant.tests]))
+        finally:
+            os._exit(code)
+    return Running(mutant, pid, started, started + timeout, log, slot)
+
+
+def finish(run: Running, status: int | None) -> None:
+    """Record the outcome of a finished (status) or timed-out (None) run."""
+    mutant = run.mutant
+    mutant.seconds = time.monotonic() - run.started
+    mutate(mutant)  # the child made it; read it for the report
+    if status is None:
+        mutant.outcome, mutant.detail = "killed", "timeout"
+        return
+    code = os.waitstatus_to_exitcode(status)
+    text = run.log.read_text(encoding="utf-8", errors="replace")
+    if code == 0:
+        mutant.outcome, mutant.detail = "survived", f"{len(mutant.tests)} tests pass"
+    elif code in (1, 2):  # tests failed; interrupted (the mutant breaks an import, say)
+        failed = re.search(r"^(?:FAILED|ERROR) (\S+)", text, re.MULTILINE)
+        mutant.outcome = "killed"
+        mutant.detail = failed.group(1) if failed else "collection failed"
+    elif code < 0:
+        mutant.outcome, mutant.detail = "killed", f"signal {-code}"
+    else:  # 3 internal error, 4 usage error, 5 no tests: the runner's fault, not a kill
+        raise RuntimeError(f"pytest exited {code} for {mutant.file}:{mutant.lineno}:\n{text[-3000:]}")
+
+
+def run_all(pending: list[Mutant], jobs: int, timeout: float, cover: Coverage) -> None:
+    """Up to `jobs` mutants at once, the longest first (so no core idles at the end)."""
+
+    def cost(m: Mutant) -> float:
+        return sum(cover.seconds.get(t, 1.0) for t in m.tests)
+
+    queue = sorted(pending, key=cost, reverse=True)
+    running: dict[int, Running] = {}
+    free = list(range(jobs))
+    done = 0
+    while queue or running:
+        while queue and free:
+            mutant = queue.pop(0)
+            limit = min(timeout, 10 + 3 * cost(mutant))
+            run = start(mutant, limit, free.pop())
+            running[run.pid] = run
+        time.sleep(0.005)
+        now = time.monotonic()
+        for pid, run in list(running.items()):
+            got, status = os.waitpid(pid, os.WNOHANG)
+            if got == 0 and now < run.deadline:
+                continue
+            if got == 0:  # out of time: the child and whatever it started
+                os.killpg(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                finish(run, None)
             else:
-                found = Mutant(*found.key(), found.lineno, "equivalent")
-        out.append(found)
-    return out
+                finish(run, status)
+            try:
+                os.killpg(pid, signal.SIGKILL)  # a subprocess a test left behind
+            except ProcessLookupError:
+                pass
+            del running[pid]
+            free.append(run.slot)
+            done += 1
+            if done % 50 == 0 or not (queue or running):
+                print(f"   {done}/{len(pending)} mutants run", flush=True)
+
+
+# -- the report -----------------------------------------------------------------------
+
+
+def report(modules: list[str], mutants: list[Mutant], wall: float) -> None:
+    killed = counted = 0
+    for name in modules:
+        mine = [m for m in mutants if m.module == name]
+        by = Counter(m.outcome for m in mine)
+        print(f"== {name}: {dict(by)}", flush=True)
+        for m in sorted(mine, key=lambda m: (m.file, m.lineno)):
+            if m.outcome == "survived" or m.detail.startswith("listed"):
+                print(f"   {m.outcome} {m.file}:{m.lineno} {m.operator} ({m.detail})\n"
+                      f"      - {m.line}\n      + {m.mutant}")  # fmt: skip
+    print()
+    for name in modules:
+        mine = [m for m in mutants if m.module == name]
+        k = sum(m.outcome == "killed" for m in mine)
+        n = k + sum(m.outcome == "survived" for m in mine)
+        equivalent = sum(m.outcome == "equivalent" for m in mine)
+        seconds = sum(m.seconds for m in mine)
+        print(f"{name}: {k}/{n} killed ({100 * k / max(n, 1):.1f} %), {equivalent} equivalent, "
+              f"{len(mine)} generated, {seconds:.0f} s of test runs")  # fmt: skip
+        killed, counted = killed + k, counted + n
+    if wall:
+        print(f"wall time: {wall:.0f} s")
+    print(f"mutation: {killed}/{counted} killed ({100 * killed / max(counted, 1):.1f} %)")
+
+
+def save(mutants: Iterable[Mutant]) -> None:
+    RESULTS.write_text(json.dumps([asdict(m) for m in mutants], indent=1), encoding="utf-8")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--module", action="append", help="only these [[module]] names (substring)")
-    parser.add_argument("--report-only", action="store_true", help="read the last sessions")
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--report-only", action="store_true", help="the last run's results")
+    parser.add_argument("--verify-equivalents", action="store_true",
+                        help="run the listed equivalent mutants too")  # fmt: skip
+    parser.add_argument("--installed", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     config = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
     settings, modules = config["settings"], config["module"]
     if args.module:
         modules = [m for m in modules if any(s in m["name"] for s in args.module)]
-    listed = Equivalents()
-    sessions = STATE / "sessions"
-    sessions.mkdir(parents=True, exist_ok=True)
-    if not args.report_only:
+    names = [m["name"] for m in modules]
+    if args.report_only:
+        saved = [Mutant(**m) for m in json.loads(RESULTS.read_text(encoding="utf-8"))]
+        report(names, [m for m in saved if m.module in names], 0.0)
+        return 0
+
+    if args.installed is None:  # copy and install, then start again: this process's
+        began = time.time()  # imports must see the editable install and the hook
         copy_tree()
         install()
-    tallies = []
+        argv = [sys.executable, __file__, *sys.argv[1:], "--installed", str(began)]
+        os.execv(sys.executable, argv)
+    began = time.monotonic() - (time.time() - args.installed)
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    chosen = operators(settings["exclude-operators"])
+    mutants: list[Mutant] = []
+    files: dict[str, str] = {}
     for module in modules:
-        tally = Tally(module["name"])
-        files = sorted(
+        matched = sorted(
             {
                 str(Path(p).relative_to(WORK))
                 for pattern in module["paths"]
                 for p in glob.glob(str(WORK / pattern))
             }
         )
-        if not files:
+        if not matched:
             print(f"mutation: {module['name']}: no file matches {module['paths']}", file=sys.stderr)
             return 2
-        started = time.monotonic()
-        if not args.report_only and not baseline(module["tests"], module.get("skip", [])):
-            return 2
-        for file in files:
-            db = sessions / (file.replace("/", "_").removesuffix(".py") + ".sqlite")
-            if not args.report_only:
-                print(f"-- {module['name']}: {file}", flush=True)
-                session(file, module["tests"], module.get("skip", []), settings, db)
-            tally.mutants += read_session(db, file, listed)
-        tally.seconds = time.monotonic() - started
-        tallies.append(tally)
-        report(tally)
-    killed = sum(t.count("killed") for t in tallies)
-    counted = killed + sum(t.count("survived") for t in tallies)
-    print()
-    for t in tallies:
-        k, n = t.count("killed"), t.count("killed") + t.count("survived")
-        print(
-            f"{t.name}: {k}/{n} killed ({100 * k / max(n, 1):.1f} %), "
-            f"{t.count('equivalent')} equivalent, {len(t.mutants)} generated, {t.seconds:.0f} s"
-        )
-    print(f"mutation: {killed}/{counted} killed ({100 * killed / max(counted, 1):.1f} %)")
+        for file in matched:
+            files[file] = module["name"]
+            mutants += find_mutants(module["name"], file, chosen)
+    print(f"mutation: {len(mutants)} mutants in {len(files)} files", flush=True)
+
+    tests = sorted({t for m in modules for t in m["tests"]})
+    cover = baseline(tests, settings.get("skip", []), sorted(files), args.jobs)
+    if cover is None:
+        return 2
+    print(f"mutation: baseline with coverage, {len(cover.seconds)} tests, "
+          f"{time.monotonic() - began:.0f} s in", flush=True)  # fmt: skip
+
+    for preload in PRELOAD:
+        try:
+            __import__(preload)
+        except ImportError:
+            pass
+    assert not any(name.startswith("creditwatch") for name in sys.modules)
+
+    listed = Equivalents()
+    statements = {
+        file: Statements((WORK / file).read_text(encoding="utf-8")) for file in files
+    }
+    sources = {file: (WORK / file).read_text(encoding="utf-8").splitlines() for file in files}
+    pending = []
+    for mutant in mutants:
+        source_line = sources[mutant.file][mutant.lineno - 1].strip()
+        if listed.may_list(mutant, source_line):
+            mutate(mutant)
+            if mutant.key() in listed and not args.verify_equivalents:
+                mutant.outcome, mutant.detail = "equivalent", "listed"
+                continue
+        mutant.tests = select(mutant, statements[mutant.file], cover)
+        if not mutant.tests:
+            mutate(mutant)
+            mutant.outcome, mutant.detail = "survived", "no test runs this line"
+            continue
+        pending.append(mutant)
+    print(f"mutation: running {len(pending)} mutants, {args.jobs} at once", flush=True)
+    run_all(pending, args.jobs, float(settings["timeout"]), cover)
+    for mutant in mutants:
+        if mutant.key() in listed and mutant.outcome != "equivalent":
+            if mutant.outcome == "killed":
+                mutant.detail = f"listed as equivalent, but {mutant.detail} kills it"
+            else:
+                mutant.outcome, mutant.detail = "equivalent", "listed"
+    save(mutants)
+    report(names, mutants, time.monotonic() - began)
     return 0
-
-
-def report(tally: Tally) -> None:
-    survivors = [m for m in tally.mutants if m.outcome == "survived"]
-    by = Counter(m.outcome for m in tally.mutants)
-    print(f"== {tally.name}: {dict(by)}", flush=True)
-    for m in sorted(survivors, key=lambda m: (m.file, m.lineno)):
-        print(f"   survived {m.file}:{m.lineno} {m.operator}\n      - {m.line}\n      + {m.mutant}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,6 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 VENV=.venv-mutation
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "cosmic-ray==8.7.0" ".[dev]"
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "cosmic-ray==8.7.0" "coverage==7.18.0" ".[dev]"
 rm -rf build ./*.egg-info  # the install above builds in-tree: leave nothing behind
 exec nice -n "${NICE:-19}" "$VENV/bin/python" scripts/mutation.py "$@"
