@@ -42,7 +42,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import sysconfig
@@ -57,7 +56,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "scripts" / "mutation.toml"
 EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.toml"
-STATE = ROOT / ".mutation"
+STATE = Path(os.environ.get("MUTATION_STATE") or ROOT / ".mutation").resolve()
 WORK = STATE / "work"
 SITE = STATE / "site"
 MUTANTS = STATE / "mutants"
@@ -65,12 +64,13 @@ COVERAGE = STATE / "coverage"
 RESULTS = STATE / "results.json"
 COPIED = ("specs", "scripts", "generated", "overlays", "tests", "pyproject.toml", "README.md",
           "CHANGELOG.md", "CONTRIBUTING.md")  # fmt: skip
+# Parameters that choose a provider or a transport mode: a test's cases that differ only
+# in these mostly run the same lines of the core (the order in `select`).
+SAME_PATH = frozenset(
+    [p.stem for p in (ROOT / "specs" / "providers").glob("*.yaml")]
+    + ["sync", "async", "aiohttp", "httpx"]
+)
 PYTEST = ("-q", "-p", "no:cacheprovider", "-p", "asyncio")
-# Imported once here, before forking: each mutant's run then starts in about half a
-# second. creditwatch is not among them: each run imports it afresh, with the mutant.
-PRELOAD = ("pytest", "httpx", "httpcore", "anyio", "attrs", "pydantic", "yaml", "hypothesis",
-           "time_machine", "aiohttp", "httpx_aiohttp", "dateutil", "parso", "cosmic_ray.mutating",
-           "cosmic_ray.plugins")  # fmt: skip
 
 
 # -- the mutants ----------------------------------------------------------------------
@@ -95,7 +95,10 @@ class Mutant:
         return (self.file, self.operator, self.line, self.mutant)
 
     def source_path(self) -> Path:
-        return MUTANTS / f"{self.file.replace('/', '_')}.{self.operator.replace('/', '_')}.{self.occurrence}.py"  # noqa: E501
+        return (
+            MUTANTS
+            / f"{self.file.replace('/', '_')}.{self.operator.replace('/', '_')}.{self.occurrence}.py"  # noqa: E501
+        )
 
 
 def operators(excluded: list[str]) -> list[tuple[str, Any]]:
@@ -210,6 +213,7 @@ def install() -> None:
     )  # fmt: skip
     SITE.mkdir(parents=True, exist_ok=True)
     shutil.copy2(ROOT / "scripts" / "mutation_site.py", SITE / "_creditwatch_mutation.py")
+    shutil.copy2(ROOT / "scripts" / "mutation_server.py", SITE / "_creditwatch_mutation_server.py")
     pth = Path(sysconfig.get_paths()["purelib"]) / "_creditwatch_mutation.pth"
     pth.write_text(f"{SITE}\nimport _creditwatch_mutation\n", encoding="utf-8")
 
@@ -272,164 +276,228 @@ def read_coverage(files: list[str]) -> Coverage:
     return Coverage(lines, seconds)
 
 
-class Statements:
-    """Where a mutant sits in its file: the lines of the statement it changes (for a
-    compound statement, its header), and whether that runs at import time."""
+BLOCKS = ("body", "orelse", "finalbody", "handlers")
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
-    def __init__(self, source: str) -> None:
-        self.tree = ast.parse(source)
 
-    def locate(self, lineno: int, column: int) -> tuple[range, bool]:
-        def inside(node: ast.AST) -> bool:
-            first = min([d.lineno for d in getattr(node, "decorator_list", [])], default=None)
-            start = (first, 0) if first else (node.lineno, node.col_offset)  # type: ignore[attr-defined]
-            end = (node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
-            return start <= (lineno, column) < end  # type: ignore[operator]
+def _children(node: ast.AST) -> list[ast.stmt | ast.excepthandler]:
+    return [c for name in BLOCKS for c in getattr(node, name, [])]
 
+
+def _span(node: ast.AST) -> tuple[tuple[int, int], tuple[int, int]]:
+    decorators = [d.lineno for d in getattr(node, "decorator_list", [])]
+    start = (min(decorators), 0) if decorators else (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+    return start, (node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+
+
+class Source:
+    """One mutated file's syntax tree: where a mutant sits, and which lines inside
+    functions use a name (the readers of a constant, a field, a class)."""
+
+    def __init__(self, text: str) -> None:
+        self.tree = ast.parse(text)
+        self.uses: dict[str, set[int]] = {}
+        for function in ast.walk(self.tree):
+            if isinstance(function, FUNCTIONS):
+                for statement in function.body:
+                    for node in ast.walk(statement):
+                        name = (
+                            node.id
+                            if isinstance(node, ast.Name)
+                            else node.attr
+                            if isinstance(node, ast.Attribute)
+                            else node.arg
+                            if isinstance(node, ast.keyword)
+                            else None
+                        )
+                        if name and hasattr(node, "lineno"):
+                            self.uses.setdefault(name, set()).add(node.lineno)
+
+    def locate(self, lineno: int, column: int) -> tuple[list[ast.AST], ast.AST]:
+        """The statements that contain the position, outermost first, and the innermost."""
+        path: list[ast.AST] = []
         node: ast.AST = self.tree
-        in_function = False
-        at_import = True
         while True:
-            body = [
-                child
-                for name in ("body", "orelse", "finalbody", "handlers", "cases")
-                for child in getattr(node, name, [])
-                if isinstance(child, ast.stmt | ast.excepthandler | ast.match_case)
-                and hasattr(child, "lineno")
-            ]
-            inner = next((c for c in body if inside(c)), None)
+            inner = next(
+                (c for c in _children(node) if _span(c)[0] <= (lineno, column) < _span(c)[1]),
+                None,
+            )
             if inner is None:
-                break
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                in_function = True
+                return path, node
+            path.append(inner)
             node = inner
-        header_end = min(
-            (
-                c.lineno - 1
-                for name in ("body", "orelse", "finalbody", "handlers", "cases")
-                for c in getattr(node, name, [])
-                if hasattr(c, "lineno")
-            ),
-            default=getattr(node, "end_lineno", lineno),
-        )
-        start = getattr(node, "lineno", lineno)
-        decorators = getattr(node, "decorator_list", [])
-        if decorators:
-            start = min(start, *(d.lineno for d in decorators))
-        at_import = not in_function
-        return range(start, max(header_end, start) + 1), at_import
 
 
-def select(mutant: Mutant, statements: Statements, cover: Coverage) -> list[str]:
-    """The tests that run the mutant's statement, fastest first (see the docstring)."""
-    lines, at_import = statements.locate(mutant.lineno, mutant.column)
-    by_line = cover.lines.get(mutant.file, {})
-    if at_import:
+class Where:
+    """What a mutant's test run must cover: the lines it changes, or (for code that runs
+    at import time, once for all tests) the lines that read what it defines."""
+
+    def __init__(self, sources: dict[str, Source]) -> None:
+        self.sources = sources
+
+    def lines(self, file: str, lineno: int, column: int) -> dict[str, set[int]] | None:
+        """Lines per file whose tests can tell the mutant apart; None: every test that
+        runs any line of the file."""
+        path, node = self.sources[file].locate(lineno, column)
+        in_function = any(isinstance(n, FUNCTIONS) for n in path[:-1])
+        if in_function or not path:  # a statement that runs when it is reached
+            return {file: set(range(*self.header(node, lineno)))} if in_function else None
+        if isinstance(node, FUNCTIONS):  # a def line: defaults, decorators, annotations
+            first = node.body[0]
+            start = min([first.lineno, *(d.lineno for d in getattr(first, "decorator_list", []))])
+            return {file: set(range(start, node.end_lineno + 1))}  # type: ignore[operator]
+        names = self.defined(node)
+        if not names:  # an import, an if at module level ...
+            return None
+        found = {
+            other: set().union(*(source.uses.get(n, set()) for n in names))
+            for other, source in self.sources.items()
+        }
+        return found if any(found.values()) else None
+
+    @staticmethod
+    def header(node: ast.AST, lineno: int) -> tuple[int, int]:
+        """A statement's lines; a compound statement's header only."""
+        start = _span(node)[0][0]
+        body = [c.lineno for c in _children(node)]
+        end = min(body) - 1 if body else getattr(node, "end_lineno", lineno)
+        return start, max(end, start) + 1
+
+    @staticmethod
+    def defined(node: ast.AST) -> set[str]:
+        """The names a module- or class-level statement binds (a class: its name)."""
+        if isinstance(node, ast.ClassDef):
+            return {node.name}
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+            targets = [node.target]
+        return {
+            n.id if isinstance(n, ast.Name) else n.attr
+            for t in targets
+            for n in ast.walk(t)
+            if isinstance(n, ast.Name | ast.Attribute)
+        }
+
+
+def select(mutant: Mutant, where: Where, cover: Coverage, budget: float) -> list[str]:
+    """The tests that run the mutant's lines (see `Where`), in the order that finds a
+    failure soonest: first the fastest case of each test and parameter set (the
+    provider and the mode set aside: ``[exorde-slow-sync]`` is one case of
+    ``[slow]``), then the other cases, fastest first; cut where their time in the
+    baseline passes `budget` seconds (0: no cut). A mutant the cut-off tests would
+    kill counts as survived: the score is a lower bound."""
+    wanted = where.lines(mutant.file, mutant.lineno, mutant.column)
+    if wanted is None:
         chosen = cover.file_tests(mutant.file)
     else:
-        chosen = set().union(*(by_line.get(n, set()) for n in lines))
-    return sorted(chosen, key=lambda t: (cover.seconds.get(t, 1.0), t))
+        chosen = {
+            test
+            for file, lines in wanted.items()
+            for n in lines
+            for test in cover.lines.get(file, {}).get(n, set())
+        }
+    ordered = sorted(chosen, key=lambda t: (cover.seconds.get(t, 1.0), t))
+    first: dict[tuple[str, tuple[str, ...]], str] = {}
+    for test in ordered:
+        function, _, params = test.partition("[")
+        kept = tuple(p for p in re.split(r"-", params.rstrip("]")) if p and p not in SAME_PATH)
+        first.setdefault((function, kept), test)
+    leaders = set(first.values())
+    ordered = [t for t in ordered if t in leaders] + [t for t in ordered if t not in leaders]
+    if not budget:
+        return ordered
+    spent, cut = 0.0, []
+    for test in ordered:
+        spent += cover.seconds.get(test, 1.0)
+        if cut and spent > budget:
+            break
+        cut.append(test)
+    return cut
 
 
 # -- running the mutants --------------------------------------------------------------
 
 
-@dataclass
-class Running:
-    mutant: Mutant
-    pid: int
-    started: float
-    deadline: float
-    log: Path
-    slot: int
+def null_mutants(files: dict[str, str], cover: Coverage) -> list[Mutant]:
+    """A control per file: its source unchanged, served by the import hook, under the
+    20 fastest tests that run it. Each must pass: else the runner, not a mutant, fails
+    tests, and every mutant would look killed."""
+    controls = []
+    for file, module in files.items():
+        control = Mutant(module, file, "null", 0, 1, 0)
+        shutil.copy2(WORK / file, control.source_path())
+        chosen = sorted(cover.file_tests(file), key=lambda t: (cover.seconds.get(t, 1.0), t))
+        control.tests = chosen[:20]
+        if control.tests:
+            controls.append(control)
+    return controls
 
 
-def start(mutant: Mutant, timeout: float, slot: int) -> Running:
-    log = STATE / f"run{slot}.log"
-    sys.stdout.flush()
-    sys.stderr.flush()
-    started = time.monotonic()
-    pid = os.fork()
-    if pid == 0:  # the child: make the mutant, serve it to imports, run its tests
-        code = 3
-        try:
-            os.setpgid(0, 0)
-            os.chdir(WORK)
-            fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            os.dup2(fd, 1)
-            os.dup2(fd, 2)
-            mutate(mutant)
-            os.environ["CW_MUTANT"] = f"{WORK / mutant.file}={mutant.source_path()}"
-            import _creditwatch_mutation  # noqa: PLC0415  (serves CW_MUTANT from now on)
-            import pytest  # noqa: PLC0415
-
-            _creditwatch_mutation.activate()
-            basetemp = STATE / f"tmp{slot}"
-            code = int(pytest.main(["-x", "-rf", *PYTEST, "--basetemp", str(basetemp), *mutant.tests]))
-        finally:
-            os._exit(code)
-    return Running(mutant, pid, started, started + timeout, log, slot)
-
-
-def finish(run: Running, status: int | None) -> None:
+def finish(mutant: Mutant, status: int | None, seconds: float, log: str) -> None:
     """Record the outcome of a finished (status) or timed-out (None) run."""
-    mutant = run.mutant
-    mutant.seconds = time.monotonic() - run.started
+    mutant.seconds = seconds
     mutate(mutant)  # the child made it; read it for the report
     if status is None:
         mutant.outcome, mutant.detail = "killed", "timeout"
-        return
-    code = os.waitstatus_to_exitcode(status)
-    text = run.log.read_text(encoding="utf-8", errors="replace")
-    if code == 0:
+    elif status == 0:
         mutant.outcome, mutant.detail = "survived", f"{len(mutant.tests)} tests pass"
-    elif code in (1, 2):  # tests failed; interrupted (the mutant breaks an import, say)
-        failed = re.search(r"^(?:FAILED|ERROR) (\S+)", text, re.MULTILINE)
-        mutant.outcome = "killed"
-        mutant.detail = failed.group(1) if failed else "collection failed"
-    elif code < 0:
-        mutant.outcome, mutant.detail = "killed", f"signal {-code}"
-    else:  # 3 internal error, 4 usage error, 5 no tests: the runner's fault, not a kill
-        raise RuntimeError(f"pytest exited {code} for {mutant.file}:{mutant.lineno}:\n{text[-3000:]}")
+    elif status == 1:
+        failed = re.search(r"^FAILED (.+)$", log, re.MULTILINE)
+        mutant.outcome, mutant.detail = "killed", failed.group(1) if failed else "failed"
+    elif status < 0:
+        mutant.outcome, mutant.detail = "killed", f"signal {-status}"
+    else:  # the runner's fault, not a kill
+        where = f"{mutant.file}:{mutant.lineno}"
+        raise RuntimeError(f"the mutant run exited {status} for {where}:\n{log}")
 
 
-def run_all(pending: list[Mutant], jobs: int, timeout: float, cover: Coverage) -> None:
-    """Up to `jobs` mutants at once, the longest first (so no core idles at the end)."""
+def run_all(
+    mutants: list[Mutant], jobs: int, settings: dict[str, Any], tests: list[str], cover: Coverage
+) -> None:
+    """Run `mutants` in one pytest session over `tests` (scripts/mutation_server.py),
+    `jobs` at once, the longest first (so no core idles at the end)."""
 
     def cost(m: Mutant) -> float:
         return sum(cover.seconds.get(t, 1.0) for t in m.tests)
 
-    queue = sorted(pending, key=cost, reverse=True)
-    running: dict[int, Running] = {}
-    free = list(range(jobs))
-    done = 0
-    while queue or running:
-        while queue and free:
-            mutant = queue.pop(0)
-            limit = min(timeout, 10 + 3 * cost(mutant))
-            run = start(mutant, limit, free.pop())
-            running[run.pid] = run
-        time.sleep(0.005)
-        now = time.monotonic()
-        for pid, run in list(running.items()):
-            got, status = os.waitpid(pid, os.WNOHANG)
-            if got == 0 and now < run.deadline:
-                continue
-            if got == 0:  # out of time: the child and whatever it started
-                os.killpg(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                finish(run, None)
-            else:
-                finish(run, status)
-            try:
-                os.killpg(pid, signal.SIGKILL)  # a subprocess a test left behind
-            except ProcessLookupError:
-                pass
-            del running[pid]
-            free.append(run.slot)
-            done += 1
-            if done % 50 == 0 or not (queue or running):
-                print(f"   {done}/{len(pending)} mutants run", flush=True)
+    queue = sorted(mutants, key=cost, reverse=True)
+    jobs_file, results = STATE / "jobs.json", STATE / "results.jsonl"
+    results.unlink(missing_ok=True)
+    spec = {
+        "jobs": jobs,
+        "state": str(STATE),
+        "results": str(results),
+        "mutants": [
+            {
+                "id": i,
+                "origin": str(WORK / m.file),
+                "source": str(m.source_path()),
+                "operator": m.operator,
+                "occurrence": m.occurrence,
+                "tests": m.tests,
+                "timeout": float(settings["timeout"]) + 3 * cost(m),
+            }
+            for i, m in enumerate(queue)
+        ],
+    }
+    jobs_file.write_text(json.dumps(spec), encoding="utf-8")
+    skip = settings.get("skip", [])
+    deselect = ["-k", " and ".join(f"not {s}" for s in skip)] if skip else []
+    command = [sys.executable, "-m", "pytest", *PYTEST, "-p", "_creditwatch_mutation_server",
+               "--basetemp", str(STATE / "tmp-server"), *deselect, *tests]  # fmt: skip
+    env = {**os.environ, "CW_MUTATION_JOBS": str(jobs_file)}
+    with (STATE / "server.log").open("w", encoding="utf-8") as log:
+        code = subprocess.run(command, cwd=WORK, env=env, stdout=log, check=False).returncode
+    seen = set()
+    for line in results.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        seen.add(record["id"])
+        finish(queue[record["id"]], record["status"], record["seconds"], record["log"])
+    if code != 0 or len(seen) != len(queue):
+        text = (STATE / "server.log").read_text(encoding="utf-8", errors="replace")
+        raise RuntimeError(f"the mutant runs ended early (exit {code}):\n{text[-3000:]}")
 
 
 # -- the report -----------------------------------------------------------------------
@@ -468,6 +536,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--module", action="append", help="only these [[module]] names (substring)")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--budget", type=float, help="seconds of tests per mutant (0: all)")
     parser.add_argument("--report-only", action="store_true", help="the last run's results")
     parser.add_argument("--verify-equivalents", action="store_true",
                         help="run the listed equivalent mutants too")  # fmt: skip
@@ -488,7 +557,7 @@ def main() -> int:
         copy_tree()
         install()
         argv = [sys.executable, __file__, *sys.argv[1:], "--installed", str(began)]
-        os.execv(sys.executable, argv)
+        os.execv(sys.executable, argv)  # noqa: S606
     began = time.monotonic() - (time.time() - args.installed)
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     chosen = operators(settings["exclude-operators"])
@@ -517,17 +586,10 @@ def main() -> int:
     print(f"mutation: baseline with coverage, {len(cover.seconds)} tests, "
           f"{time.monotonic() - began:.0f} s in", flush=True)  # fmt: skip
 
-    for preload in PRELOAD:
-        try:
-            __import__(preload)
-        except ImportError:
-            pass
-    assert not any(name.startswith("creditwatch") for name in sys.modules)
 
     listed = Equivalents()
-    statements = {
-        file: Statements((WORK / file).read_text(encoding="utf-8")) for file in files
-    }
+    budget = float(settings["budget"] if args.budget is None else args.budget)
+    where = Where({file: Source((WORK / file).read_text(encoding="utf-8")) for file in files})
     sources = {file: (WORK / file).read_text(encoding="utf-8").splitlines() for file in files}
     pending = []
     for mutant in mutants:
@@ -537,14 +599,20 @@ def main() -> int:
             if mutant.key() in listed and not args.verify_equivalents:
                 mutant.outcome, mutant.detail = "equivalent", "listed"
                 continue
-        mutant.tests = select(mutant, statements[mutant.file], cover)
+        mutant.tests = select(mutant, where, cover, budget)
         if not mutant.tests:
             mutate(mutant)
             mutant.outcome, mutant.detail = "survived", "no test runs this line"
             continue
         pending.append(mutant)
+    controls = null_mutants(files, cover)
+    run_all(controls, args.jobs, settings, tests, cover)
+    if broken := [m for m in controls if m.outcome != "survived"]:
+        for m in broken:
+            print(f"mutation: {m.file} unmutated, served by the hook, fails: {m.detail}")
+        return 2
     print(f"mutation: running {len(pending)} mutants, {args.jobs} at once", flush=True)
-    run_all(pending, args.jobs, float(settings["timeout"]), cover)
+    run_all(pending, args.jobs, settings, tests, cover)
     for mutant in mutants:
         if mutant.key() in listed and mutant.outcome != "equivalent":
             if mutant.outcome == "killed":
