@@ -251,6 +251,9 @@ def honest_routes(examples: Mapping[str, Any]) -> dict[str, Route]:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # Every provider connects at once; socketserver's backlog of 5 dropped the rest of
+    # the connections, which the kernel then retried a second later.
+    request_queue_size = 64
     routes: Mapping[str, Route]
 
     def handle_error(self, request: Any, client_address: Any) -> None:

@@ -408,7 +408,7 @@ def select(mutant: Mutant, where: Where, cover: Coverage, budget: float) -> list
     ordered = [t for t in ordered if t in leaders] + [t for t in ordered if t not in leaders]
     if not budget:
         return ordered
-    spent, cut = 0.0, []
+    spent, cut = 0.0, list[str]()
     for test in ordered:
         spent += cover.seconds.get(test, 1.0)
         if cut and spent > budget:
@@ -560,6 +560,7 @@ def main() -> int:
         os.execv(sys.executable, argv)  # noqa: S606
     began = time.monotonic() - (time.time() - args.installed)
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    os.environ["CW_MUTATION_IN_PROCESS"] = "1"  # tests/test_cli.py: main() in the test process
     chosen = operators(settings["exclude-operators"])
     mutants: list[Mutant] = []
     files: dict[str, str] = {}
@@ -585,7 +586,6 @@ def main() -> int:
         return 2
     print(f"mutation: baseline with coverage, {len(cover.seconds)} tests, "
           f"{time.monotonic() - began:.0f} s in", flush=True)  # fmt: skip
-
 
     listed = Equivalents()
     budget = float(settings["budget"] if args.budget is None else args.budget)

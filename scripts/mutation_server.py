@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import gc
+import importlib
 import json
 import os
 import signal
@@ -95,7 +97,7 @@ def _swap_callable(old: object, new: object) -> bool:
     if isinstance(old, types.FunctionType) and isinstance(new, types.FunctionType):
         return _swap_function(old, new)
     if isinstance(old, staticmethod | classmethod) and type(old) is type(new):
-        return _swap_callable(old.__func__, new.__func__)  # type: ignore[attr-defined]
+        return _swap_callable(old.__func__, new.__func__)
     if isinstance(old, property) and isinstance(new, property):
         pairs = ((old.fget, new.fget), (old.fset, new.fset), (old.fdel, new.fdel))
         return all(a is b or _swap_callable(a, b) for a, b in pairs)
@@ -183,6 +185,7 @@ def _loaded(origin: str) -> types.ModuleType | None:
 
 
 def _child(session: pytest.Session, job: dict[str, Any], log: Path, basetemp: Path) -> None:
+    started = time.monotonic()
     os.setpgid(0, 0)
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     capture = session.config.pluginmanager.getplugin("capturemanager")
@@ -197,9 +200,9 @@ def _child(session: pytest.Session, job: dict[str, Any], log: Path, basetemp: Pa
         mutated = cosmic_ray.mutating.mutate_code(original, operator, job["occurrence"])
         source.write_text(original if mutated is None else mutated, encoding="utf-8")
     os.environ["CW_MUTANT"] = f"{origin}={job['source']}"
-    import _creditwatch_mutation  # noqa: PLC0415  (the hook: modules imported later, subprocesses)
-
-    _creditwatch_mutation.activate()
+    # The hook (mutation_site.py, installed beside this file): for modules imported
+    # from now on, and for every subprocess.
+    importlib.import_module("_creditwatch_mutation").activate()
     module = _loaded(origin)
     if module is not None:
         try:
@@ -207,6 +210,7 @@ def _child(session: pytest.Session, job: dict[str, Any], log: Path, basetemp: Pa
         except Exception as error:
             os.write(fd, f"FAILED import: {type(error).__name__}: {error}\n".encode())
             os._exit(1)
+    made = time.monotonic()
     factory = session.config._tmp_path_factory  # type: ignore[attr-defined]
     factory._given_basetemp, factory._basetemp = basetemp, None
     by_id = {item.nodeid: item for item in session.items}
@@ -215,9 +219,12 @@ def _child(session: pytest.Session, job: dict[str, Any], log: Path, basetemp: Pa
         following = items[i + 1] if i + 1 < len(items) else None
         item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
         if _failed:
-            os.write(fd, f"FAILED {_failed[0]}\n".encode())
-            os._exit(1)
-    os._exit(0)
+            break
+    spent = f"mutant {made - started:.3f} s, tests {time.monotonic() - made:.3f} s"
+    os.write(fd, f"TIMES {spent}\n".encode())
+    if _failed:
+        os.write(fd, f"FAILED {_failed[0]}\n".encode())
+    os._exit(1 if _failed else 0)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -237,6 +244,7 @@ def pytest_runtestloop(session: pytest.Session) -> bool:
     state = Path(settings["state"])
     results = Path(settings["results"]).open("a", encoding="utf-8")  # noqa: SIM115
     queue = list(settings["mutants"])
+    gc.freeze()  # the collected session is shared with every child: keep its pages shared
     free = list(range(settings["jobs"]))
     running: dict[int, tuple[dict[str, Any], float, float, int]] = {}
     done = 0
