@@ -12,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import gzip
 import importlib
+import itertools
 import json
 import logging
 import time
+import tracemalloc
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -178,6 +181,7 @@ def test_the_message_counts_the_attempts_only_when_the_last_status_is_retried(
     assert len(server.requests) == 2
     assert str(error).endswith(suffix)
     assert ("attempts" in str(error)) == bool(suffix)
+    assert error.args == (str(error),)  # the count is in the one message, not beside it
 
 
 def test_a_client_retries_twice_by_default(server: FaultServer) -> None:
@@ -413,6 +417,7 @@ def test_the_clients_timeout_applies_to_a_callers_pool_with_a_longer_one(
         error = fails(server, timeout=0.05, max_retries=0, http_client=http)
         elapsed = time.monotonic() - start
     assert isinstance(error, errors.APITimeoutError)
+    assert str(error).endswith("timed out (ReadTimeout)")  # httpx's own, not the budget's
     assert elapsed < 0.25
 
 
@@ -422,12 +427,23 @@ def test_the_clients_timeout_applies_to_a_callers_pool_with_a_longer_one(
 def test_debug_logging_shows_each_attempt_and_its_answer(
     server: FaultServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server.script(ok())
+    server.script(_now(503), ok())
     caplog.set_level(logging.DEBUG, logger="creditwatch")
-    fetch(make(server, max_retries=0))
-    messages = [r.getMessage() for r in caplog.records if r.name == "creditwatch"]
-    assert any(m.endswith("(attempt 1 of 1)") for m in messages), messages
-    assert any(" -> 200 OK (" in m for m in messages), messages
+    fetch(make(server, max_retries=1))
+    records = [r for r in caplog.records if r.name == "creditwatch"]
+    sent = [r for r in records if getattr(r, "creditwatch_event", None) == "send"]
+    assert [r.getMessage().rsplit(" (", 1)[-1] for r in sent] == [
+        "attempt 1 of 2)",
+        "attempt 2 of 2)",
+    ]
+    assert [getattr(r, "creditwatch_attempt", None) for r in sent] == [(1, 2), (2, 2)]
+    done = [r.getMessage() for r in records if getattr(r, "creditwatch_event", None) == "done"]
+    assert [m.split(" -> ", 1)[-1].split(" (")[0] for m in done] == [
+        "503 Service Unavailable",
+        "200 OK",
+    ]
+    seconds = [float(m.rsplit(" (", 1)[-1].removesuffix(" s)")) for m in done]
+    assert all(0 <= s < 5 for s in seconds), seconds
 
 
 # -- the error classes ----------------------------------------------------------------------
@@ -484,14 +500,23 @@ def test_only_408_409_429_and_5xx_are_retried(
 
 
 @pytest.mark.parametrize(
-    ("retry_after", "wait"), [(59, 59.0), (60, 60.0), (61, 60.0), (3600, 60.0)]
+    ("retry_after", "wait"),
+    [
+        ("0", 0.0),
+        ("-5", 0.0),
+        ("59", 59.0),
+        ("60", 60.0),
+        ("61", 60.0),
+        ("3600", 60.0),
+        ("Thu, 01 Jan 2015 00:00:00 GMT", 0.0),  # a date in the past: now
+    ],
 )
 def test_retry_after_is_obeyed_up_to_60_seconds(
-    server: FaultServer, monkeypatch: pytest.MonkeyPatch, retry_after: int, wait: float
+    server: FaultServer, monkeypatch: pytest.MonkeyPatch, retry_after: str, wait: float
 ) -> None:
     waits: list[float] = []
     monkeypatch.setattr(time, "sleep", waits.append)
-    server.script(json_reply({"error": "busy"}, 503, {"Retry-After": str(retry_after)}), ok())
+    server.script(json_reply({"error": "busy"}, 503, {"Retry-After": retry_after}), ok())
     fetch(make(server, max_retries=1))
     assert waits == [wait]
 
@@ -541,12 +566,239 @@ def test_the_command_lines_help_states_the_default_timeout_and_size_cap(
     assert "(default 1048576; 0: no limit)" in text
 
 
-@pytest.mark.parametrize("cls", [errors.APIStatusError, errors.RateLimitError])
-def test_a_status_errors_fields_are_keyword_arguments_only(
-    cls: type[errors.APIStatusError],
-) -> None:
+@pytest.mark.parametrize(
+    "cls",
+    [
+        errors.APIStatusError,
+        errors.RateLimitError,
+        errors.APIResponseValidationError,
+        errors.ResponseTooLargeError,
+    ],
+)
+def test_an_http_errors_fields_are_keyword_arguments_only(cls: type[errors.APIError]) -> None:
     response = httpx.Response(429, request=httpx.Request("GET", "https://api.example.com"))
-    error = cls("m", provider="p", response=response, body="b")
+    fields: dict[str, Any] = {"provider": "p", "response": response, "body": "b"}
+    if cls is errors.ResponseTooLargeError:
+        fields["limit"] = 1
+    error: Any = cls("m", **fields)
     assert (error.provider, error.body) == ("p", "b")
     with pytest.raises(TypeError):
-        cls("m", "p", response, "b")  # type: ignore[call-arg]
+        cls("m", *fields.values())  # type: ignore[call-arg]
+
+
+# -- credentials that cannot be sent, and the messages that say why --------------------------
+
+CONTROL = "contains a control character"
+UNSENDABLE = "contains a character an HTTP header cannot carry"
+
+
+@pytest.mark.parametrize(
+    ("inside", "problem"),
+    [
+        ("\x1f", CONTROL),  # the last C0 control
+        ("\x7f", CONTROL),  # DEL
+        ("\x80", CONTROL),  # the first C1 control
+        ("\x9f", CONTROL),  # the last C1 control
+        ("\xa0", UNSENDABLE),  # no-break space: printable, not ASCII
+        ("~\xa0", UNSENDABLE),  # "~" (0x7e) is the last printable ASCII character
+        (" \xa0", UNSENDABLE),  # a space inside a key is printable ASCII
+    ],
+    ids=["0x1f", "0x7f", "0x80", "0x9f", "0xa0", "tilde", "space"],
+)
+def test_an_unsendable_credential_is_refused_saying_which_kind_of_character(
+    inside: str, problem: str
+) -> None:
+    with pytest.raises(errors.InvalidCredentialsError) as caught:
+        CASES[PLAIN].module.Client(api_key=f"test-key{inside}-0000")
+    assert problem in str(caught.value)
+
+
+ALTERNATIVES = [p for p in PROVIDERS if not _profile(p).joint and len(_profile(p).credentials) > 1]
+
+
+@pytest.mark.parametrize("provider", ALTERNATIVES)
+def test_missing_alternative_credentials_name_every_argument_and_variable(
+    provider: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arguments, variables = zip(*_profile(provider).credentials, strict=True)
+    for variable in variables:
+        monkeypatch.delenv(variable, raising=False)
+    with pytest.raises(errors.MissingCredentialsError) as caught:
+        CASES[provider].module.Client()
+    args = arguments[0] + "".join(f" (or {a})" for a in arguments[1:])
+    names = variables[0] + "".join(f" (or {v})" for v in variables[1:])
+    assert f"Pass {args}=... or set the {names} environment variable." in str(caught.value)
+
+
+def test_a_refused_base_url_is_shown_with_its_port_and_without_its_user_info() -> None:
+    with pytest.raises(ValueError, match="user info") as caught:
+        CASES[PLAIN].module.Client(
+            **credentials(PLAIN), base_url="http://user:hunter2@127.0.0.1:8080/v1"
+        )
+    assert "(got http://127.0.0.1:8080/v1)" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
+# -- redirects: how many, and the message of one refused -------------------------------------
+
+
+@pytest.mark.parametrize(("hops", "followed"), [(5, True), (6, False)])
+def test_at_most_five_redirects_are_followed(
+    server: FaultServer, hops: int, followed: bool
+) -> None:
+    case = CASES[PLAIN]
+    chain = [case.path] + [f"/hop/{n}" for n in range(1, hops + 1)]
+    for here, there in itertools.pairwise(chain):
+        server.script_path(here, redirect_reply(there, 302))
+    server.script_path(chain[-1], ok())
+    if followed:
+        assert fetch(make(server)) is not None
+    else:
+        error = fails(server, max_retries=0)
+        assert isinstance(error, errors.APIStatusError)
+        assert error.status_code == 302
+    assert len(server.requests) == min(hops, 5) + 1
+
+
+def test_a_refused_redirect_names_the_other_host_and_port(server: FaultServer) -> None:
+    with FaultServer() as elsewhere:
+        target = elsewhere.url("/steal")
+        server.script(redirect_reply(target, 302))
+        error = fails(server, max_retries=0)
+    assert f"redirected to another host ({target})" in str(error)
+
+
+# -- what reprs and messages show ----------------------------------------------------------
+
+
+def test_a_requests_headers_repr_hides_sensitive_ones_and_shows_the_others(
+    server: FaultServer,
+) -> None:
+    server.script(json_reply({"error": "no"}, 400))
+    with httpx.Client(headers={"Cookie": "session=not-a-secret-cookie"}) as http:
+        error = fails(server, max_retries=0, http_client=http)
+    assert isinstance(error, errors.APIStatusError)
+    shown = repr(error.response.request.headers)
+    assert "not-a-secret-cookie" not in shown
+    assert FAKE_KEY not in shown
+    assert "('Cookie', '[secure]')" in shown or "('cookie', '[secure]')" in shown
+    assert error.response.request.headers["user-agent"] in shown
+
+
+@pytest.mark.parametrize(
+    ("title", "shown"),
+    [("  Down  ", "Down"), ("x" * 80, "x" * 80), ("y" * 81, "y" * 80)],
+    ids=["stripped", "80", "81"],
+)
+def test_an_html_pages_title_is_shown_up_to_80_characters(
+    server: FaultServer, title: str, shown: str
+) -> None:
+    page = f"<html><head><title>{title}</title></head><body>x</body></html>"
+    server.script(Reply(502, page.encode(), {"Content-Type": "text/html"}))
+    error = fails(server, max_retries=0)
+    assert str(error).endswith(f": an HTML page ({shown})")
+
+
+def test_a_body_that_is_not_what_its_encoding_says_names_the_encoding(
+    server: FaultServer,
+) -> None:
+    server.script(Reply(200, b"not gzip at all", {"Content-Encoding": "gzip"}))
+    error = fails(server, max_retries=0)
+    assert isinstance(error, errors.APIResponseValidationError)
+    assert "(Content-Encoding: gzip)" in str(error)
+
+
+# -- with_options ---------------------------------------------------------------------------
+
+
+def test_with_options_refuses_a_negative_retry_count(server: FaultServer) -> None:
+    with make(server) as client:
+        assert client.with_options(max_retries=0).max_retries == 0
+        with pytest.raises(ValueError, match="max_retries"):
+            client.with_options(max_retries=-1)
+
+
+def test_closing_a_copy_from_with_options_leaves_the_shared_pool_open(
+    server: FaultServer,
+) -> None:
+    server.script(ok())
+    with make(server) as client:
+        client.with_options(timeout=5.0).close()
+        assert getattr(client, CASES[PLAIN].method)() is not None
+
+
+# -- Retry-After as an HTTP date without a zone ------------------------------------------------
+
+
+def test_a_retry_after_date_in_minus_0000_is_utc_whatever_the_machines_zone(
+    server: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RFC 5322's ``-0000`` (no zone information) is read as UTC, not local time: on
+    a machine 14 hours ahead, a date 30 s ahead is still 30 s ahead."""
+    waits: list[float] = []
+    monkeypatch.setattr(time, "sleep", waits.append)
+    monkeypatch.setenv("TZ", "Etc/GMT-14")
+    time.tzset()
+    try:
+        when = time.strftime("%a, %d %b %Y %H:%M:%S -0000", time.gmtime(time.time() + 30))
+        server.script(json_reply({"error": "busy"}, 503, {"Retry-After": when}), ok())
+        fetch(make(server, max_retries=1))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert len(waits) == 1
+    assert 25 < waits[0] <= 30
+
+
+# -- the cause of a failed balance, quoted --------------------------------------------------
+
+
+def _decimal_text_fields() -> list[tuple[str, str]]:
+    from codegen.providers import PROVIDERS as DECLARED  # noqa: PLC0415
+
+    found = []
+    for provider in DECLARED:
+        remaining = provider.declaration.balance.remaining
+        if remaining is not None and remaining.text == "decimal" and "." not in remaining.value:
+            found.append((provider.name, remaining.value))
+    return found
+
+
+@pytest.mark.parametrize(("provider", "field"), _decimal_text_fields())
+def test_the_cause_of_a_balance_that_cannot_be_computed_is_quoted_up_to_200_characters(
+    server: FaultServer, provider: str, field: str
+) -> None:
+    body = CASES[provider].example()
+    body[field] = "1" + "x" * 300  # decimal text that is not decimal
+    server.script(json_reply(body))
+    client = make(server, provider, max_retries=0)
+    with pytest.raises(errors.APIResponseValidationError) as caught, client:
+        client.balance()
+    cause = caught.value.__cause__
+    assert cause is not None
+    said = str(caught.value).split("no balance can be computed from the answer: ", 1)[1]
+    assert said == f"{type(cause).__name__}: {str(cause)[:200]}"
+    assert len(str(cause)) > 200
+
+
+def test_a_compression_bomb_after_a_body_at_the_cap_is_never_expanded_in_memory(
+    server: FaultServer,
+) -> None:
+    """A gzip body that reaches the cap exactly, then goes on with 16 MiB of zeros in
+    a later chunk: reading stops one byte past the cap, so the zeros are never held
+    in memory (traced: the peak stays near the cap, not near 16 MiB)."""
+    limit = 256 * 1024
+    packer = zlib.compressobj(wbits=31)
+    first = packer.compress(b"0" * limit) + packer.flush(zlib.Z_FULL_FLUSH)
+    bomb = packer.compress(b"0" * (16 << 20)) + packer.flush()
+    headers = {"Content-Encoding": "gzip", "Content-Length": str(len(first) + len(bomb))}
+    server.script(Reply(200, chunks=lambda: [first, bomb], headers=headers, interval=0.02))
+    client = make(server, max_response_bytes=limit, max_retries=0)
+    tracemalloc.start()
+    try:
+        with pytest.raises(errors.ResponseTooLargeError):
+            fetch(client)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * limit, peak
