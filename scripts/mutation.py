@@ -89,7 +89,8 @@ class Mutant:
     outcome: str = "pending"  # killed, survived, equivalent
     detail: str = ""  # the test that killed it, "timeout", "no test runs this line" ...
     seconds: float = 0.0
-    tests: list[str] = field(default_factory=list)
+    tests: list[str] = field(default_factory=list)  # the tests run (in the report)
+    at_import: bool = False  # a module-level statement: also checked by a fresh import
 
     def key(self) -> tuple[str, str, str, str]:
         return (self.file, self.operator, self.line, self.mutant)
@@ -381,13 +382,13 @@ class Where:
         }
 
 
-def select(mutant: Mutant, where: Where, cover: Coverage, budget: float) -> list[str]:
+def select(mutant: Mutant, where: Where, cover: Coverage) -> list[str]:
     """The tests that run the mutant's lines (see `Where`), in the order that finds a
     failure soonest: first the fastest case of each test and parameter set (the
     provider and the mode set aside: ``[exorde-slow-sync]`` is one case of
-    ``[slow]``), then the other cases, fastest first; cut where their time in the
-    baseline passes `budget` seconds (0: no cut). A mutant the cut-off tests would
-    kill counts as survived: the score is a lower bound."""
+    ``[slow]``), then the other cases, fastest first. The server moves the tests that
+    killed other mutants of the line, then of the file, to the front, and cuts the list
+    at the time budget."""
     wanted = where.lines(mutant.file, mutant.lineno, mutant.column)
     if wanted is None:
         chosen = cover.file_tests(mutant.file)
@@ -405,12 +406,16 @@ def select(mutant: Mutant, where: Where, cover: Coverage, budget: float) -> list
         kept = tuple(p for p in re.split(r"-", params.rstrip("]")) if p and p not in SAME_PATH)
         first.setdefault((function, kept), test)
     leaders = set(first.values())
-    ordered = [t for t in ordered if t in leaders] + [t for t in ordered if t not in leaders]
+    return [t for t in ordered if t in leaders] + [t for t in ordered if t not in leaders]
+
+
+def budgeted(tests: list[str], seconds: dict[str, float], budget: float) -> list[str]:
+    """The first `tests` whose baseline time fits `budget` (at least one; 0: all)."""
     if not budget:
-        return ordered
+        return tests
     spent, cut = 0.0, list[str]()
-    for test in ordered:
-        spent += cover.seconds.get(test, 1.0)
+    for test in tests:
+        spent += seconds.get(test, 1.0)
         if cut and spent > budget:
             break
         cut.append(test)
@@ -426,7 +431,7 @@ def null_mutants(files: dict[str, str], cover: Coverage) -> list[Mutant]:
     tests, and every mutant would look killed."""
     controls = []
     for file, module in files.items():
-        control = Mutant(module, file, "null", 0, 1, 0)
+        control = Mutant(module, file, "null", 0, 1, 0, at_import=True)
         shutil.copy2(WORK / file, control.source_path())
         chosen = sorted(cover.file_tests(file), key=lambda t: (cover.seconds.get(t, 1.0), t))
         control.tests = chosen[:20]
@@ -454,30 +459,43 @@ def finish(mutant: Mutant, status: int | None, seconds: float, log: str) -> None
 
 
 def run_all(
-    mutants: list[Mutant], jobs: int, settings: dict[str, Any], tests: list[str], cover: Coverage
+    mutants: list[Mutant],
+    settings: dict[str, Any],
+    tests: list[str],
+    cover: Coverage,
+    *,
+    jobs: int,
+    budget: float,
 ) -> None:
     """Run `mutants` in one pytest session over `tests` (scripts/mutation_server.py),
     `jobs` at once, the longest first (so no core idles at the end)."""
 
     def cost(m: Mutant) -> float:
-        return sum(cover.seconds.get(t, 1.0) for t in m.tests)
+        return sum(cover.seconds.get(t, 1.0) for t in budgeted(m.tests, cover.seconds, budget))
 
     queue = sorted(mutants, key=cost, reverse=True)
+    table = sorted({t for m in queue for t in m.tests})
+    index = {t: i for i, t in enumerate(table)}
     jobs_file, results = STATE / "jobs.json", STATE / "results.jsonl"
     results.unlink(missing_ok=True)
     spec = {
         "jobs": jobs,
         "state": str(STATE),
         "results": str(results),
+        "budget": budget,
+        "timeout": float(settings["timeout"]),
+        "tests": table,
+        "seconds": [cover.seconds.get(t, 1.0) for t in table],
         "mutants": [
             {
                 "id": i,
                 "origin": str(WORK / m.file),
+                "line": m.lineno,
                 "source": str(m.source_path()),
                 "operator": m.operator,
                 "occurrence": m.occurrence,
-                "tests": m.tests,
-                "timeout": float(settings["timeout"]) + 3 * cost(m),
+                "tests": [index[t] for t in m.tests],
+                "import": m.at_import,
             }
             for i, m in enumerate(queue)
         ],
@@ -494,7 +512,9 @@ def run_all(
     for line in results.read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
         seen.add(record["id"])
-        finish(queue[record["id"]], record["status"], record["seconds"], record["log"])
+        mutant = queue[record["id"]]
+        mutant.tests = [table[i] for i in record["ran"]]
+        finish(mutant, record["status"], record["seconds"], record["log"])
     if code != 0 or len(seen) != len(queue):
         text = (STATE / "server.log").read_text(encoding="utf-8", errors="replace")
         raise RuntimeError(f"the mutant runs ended early (exit {code}):\n{text[-3000:]}")
@@ -599,20 +619,21 @@ def main() -> int:
             if mutant.key() in listed and not args.verify_equivalents:
                 mutant.outcome, mutant.detail = "equivalent", "listed"
                 continue
-        mutant.tests = select(mutant, where, cover, budget)
+        mutant.tests = select(mutant, where, cover)
+        mutant.at_import = where.lines(mutant.file, mutant.lineno, mutant.column) is None
         if not mutant.tests:
             mutate(mutant)
             mutant.outcome, mutant.detail = "survived", "no test runs this line"
             continue
         pending.append(mutant)
     controls = null_mutants(files, cover)
-    run_all(controls, args.jobs, settings, tests, cover)
+    run_all(controls, settings, tests, cover, jobs=args.jobs, budget=budget)
     if broken := [m for m in controls if m.outcome != "survived"]:
         for m in broken:
             print(f"mutation: {m.file} unmutated, served by the hook, fails: {m.detail}")
         return 2
     print(f"mutation: running {len(pending)} mutants, {args.jobs} at once", flush=True)
-    run_all(pending, args.jobs, settings, tests, cover)
+    run_all(pending, settings, tests, cover, jobs=args.jobs, budget=budget)
     for mutant in mutants:
         if mutant.key() in listed and mutant.outcome != "equivalent":
             if mutant.outcome == "killed":

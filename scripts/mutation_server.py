@@ -34,7 +34,9 @@ import gc
 import importlib
 import json
 import os
+import re
 import signal
+import subprocess
 import sys
 import time
 import types
@@ -184,7 +186,20 @@ def _loaded(origin: str) -> types.ModuleType | None:
     return None
 
 
-def _child(session: pytest.Session, job: dict[str, Any], log: Path, basetemp: Path) -> None:
+def _imports(module: types.ModuleType) -> str | None:
+    """A module-level mutant may break the import itself (``if not TYPE_CHECKING:``: a
+    circular import), which patching a loaded module cannot show: import it in a new
+    interpreter, through the hook. The error's last line, or None."""
+    command = [sys.executable, "-c", f"import {module.__name__}"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    if done.returncode == 0:
+        return None
+    return (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+
+
+def _child(
+    session: pytest.Session, job: dict[str, Any], tests: list[str], log: Path, basetemp: Path
+) -> None:
     started = time.monotonic()
     os.setpgid(0, 0)
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -205,16 +220,20 @@ def _child(session: pytest.Session, job: dict[str, Any], log: Path, basetemp: Pa
     importlib.import_module("_creditwatch_mutation").activate()
     module = _loaded(origin)
     if module is not None:
-        try:
-            patch(module, Path(job["source"]).read_text(encoding="utf-8"))
-        except Exception as error:
-            os.write(fd, f"FAILED import: {type(error).__name__}: {error}\n".encode())
+        failure = _imports(module) if job["import"] else None
+        if failure is None:
+            try:
+                patch(module, source.read_text(encoding="utf-8"))
+            except Exception as error:
+                failure = f"{type(error).__name__}: {error}"
+        if failure is not None:
+            os.write(fd, f"FAILED import: {failure}\n".encode())
             os._exit(1)
     made = time.monotonic()
     factory = session.config._tmp_path_factory  # type: ignore[attr-defined]
     factory._given_basetemp, factory._basetemp = basetemp, None
     by_id = {item.nodeid: item for item in session.items}
-    items = [by_id[t] for t in job["tests"]]
+    items = [by_id[t] for t in tests]
     for i, item in enumerate(items):
         following = items[i + 1] if i + 1 < len(items) else None
         item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
@@ -225,6 +244,47 @@ def _child(session: pytest.Session, job: dict[str, Any], log: Path, basetemp: Pa
     if _failed:
         os.write(fd, f"FAILED {_failed[0]}\n".encode())
     os._exit(1 if _failed else 0)
+
+
+class _Killers:
+    """Which tests killed mutants so far, per line and per file: they go first for the
+    next mutant there (a test that caught one bug in a line tends to catch the next)."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.tests: list[str] = settings["tests"]
+        self.seconds: list[float] = settings["seconds"]
+        self.budget: float = settings["budget"]
+        self.index = {t: i for i, t in enumerate(self.tests)}
+        self.by_line: dict[tuple[str, int], dict[int, int]] = {}
+        self.by_file: dict[str, dict[int, int]] = {}
+
+    def order(self, job: dict[str, Any]) -> list[int]:
+        """The job's tests, killers first, cut at the budget (at least one)."""
+        line = self.by_line.get((job["origin"], job["line"]), {})
+        file = self.by_file.get(job["origin"], {})
+        ranked = sorted(
+            enumerate(job["tests"]), key=lambda p: (-line.get(p[1], 0), -file.get(p[1], 0), p[0])
+        )
+        chosen: list[int] = []
+        spent = 0.0
+        for _, test in ranked:
+            spent += self.seconds[test]
+            if chosen and self.budget and spent > self.budget:
+                break
+            chosen.append(test)
+        return chosen
+
+    def killer(self, log: str) -> int | None:
+        """The test that failed, from a child's log."""
+        found = re.search(r"^FAILED (\S+)$", log, re.MULTILINE)
+        return self.index.get(found.group(1)) if found else None
+
+    def killed(self, job: dict[str, Any], test: int) -> None:
+        for counts in (
+            self.by_line.setdefault((job["origin"], job["line"]), {}),
+            self.by_file.setdefault(job["origin"], {}),
+        ):
+            counts[test] = counts.get(test, 0) + 1
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -238,32 +298,37 @@ def pytest_runtestloop(session: pytest.Session) -> bool:
     JSON line per mutant: its id, exit status (null: timed out) and seconds."""
     settings = json.loads(Path(os.environ[JOBS]).read_text(encoding="utf-8"))
     known = {item.nodeid for item in session.items}
-    missing = {t for job in settings["mutants"] for t in job["tests"]} - known
+    missing = set(settings["tests"]) - known
     if missing:
         raise pytest.UsageError(f"tests not collected: {sorted(missing)[:5]}")
+    killers = _Killers(settings)
     state = Path(settings["state"])
     results = Path(settings["results"]).open("a", encoding="utf-8")  # noqa: SIM115
     queue = list(settings["mutants"])
     gc.freeze()  # the collected session is shared with every child: keep its pages shared
     free = list(range(settings["jobs"]))
-    running: dict[int, tuple[dict[str, Any], float, float, int]] = {}
+    running: dict[int, tuple[dict[str, Any], list[int], float, float, int]] = {}
     done = 0
     while queue or running:
         while queue and free:
             job, slot = queue.pop(0), free.pop()
+            chosen = killers.order(job)
+            names = [settings["tests"][i] for i in chosen]
+            limit = settings["timeout"] + 3 * sum(settings["seconds"][i] for i in chosen)
+            limit += 10 if job["import"] else 0  # the fresh interpreter
             sys.stdout.flush()
             sys.stderr.flush()
             started = time.monotonic()
             pid = os.fork()
             if pid == 0:
                 try:
-                    _child(session, job, state / f"run{slot}.log", state / f"tmp{slot}")
+                    _child(session, job, names, state / f"run{slot}.log", state / f"tmp{slot}")
                 finally:
                     os._exit(3)
-            running[pid] = (job, started, started + job["timeout"], slot)
+            running[pid] = (job, chosen, started, started + limit, slot)
         time.sleep(0.002)
         now = time.monotonic()
-        for pid, (job, started, deadline, slot) in list(running.items()):
+        for pid, (job, chosen, started, deadline, slot) in list(running.items()):
             got, status = os.waitpid(pid, os.WNOHANG)
             if got == 0 and now < deadline:
                 continue
@@ -273,10 +338,17 @@ def pytest_runtestloop(session: pytest.Session) -> bool:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)  # a subprocess a test left behind
             log = (state / f"run{slot}.log").read_text(encoding="utf-8", errors="replace")
+            code = None if got == 0 else os.waitstatus_to_exitcode(status)
+            test = killers.killer(log) if code == 1 else None
+            ran = chosen
+            if test is not None and test in chosen:
+                killers.killed(job, test)
+                ran = chosen[: chosen.index(test) + 1]
             record = {
                 "id": job["id"],
-                "status": None if got == 0 else os.waitstatus_to_exitcode(status),
+                "status": code,
                 "seconds": time.monotonic() - started,
+                "ran": ran,
                 "log": log[-3000:],
             }
             results.write(json.dumps(record) + "\n")
