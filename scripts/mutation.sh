@@ -4,10 +4,12 @@
 #   bash scripts/mutation.sh                      # every module in scripts/mutation.toml
 #   bash scripts/mutation.sh --module forecast    # one (a substring of its name)
 #
-# Makes .venv-mutation (cosmic-ray and the dev extra), copies the repository to
-# .mutation/work (the checkout is never mutated), installs that copy editable, and runs
-# scripts/mutation.py: one mutant at a time (one worker: the machine is shared), a kill
-# ratio per module, the survivors, and last `mutation: K/N killed (P %)`.
+# Makes .venv-mutation (cosmic-ray, coverage.py and the dev extra), copies the repository
+# to .mutation/work (the checkout is never mutated), installs that copy editable, and
+# runs scripts/mutation.py: each mutant against the tests that execute its lines, two at
+# a time, then a kill ratio per module, the survivors, and last `mutation: K/N killed
+# (P %)`. About 15 minutes on the 2-core development machine (CONTRIBUTING.md,
+# "Mutation testing").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
