@@ -45,8 +45,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import cosmic_ray.mutating
-import cosmic_ray.plugins
 import pytest
 
 JOBS = "CW_MUTATION_JOBS"
@@ -210,6 +208,9 @@ def _child(
     origin = os.path.realpath(job["origin"])
     source = Path(job["source"])
     if not source.exists():  # the mutant itself, made here: in parallel, off the driver
+        import cosmic_ray.mutating  # noqa: PLC0415  (in .venv-mutation only)
+        import cosmic_ray.plugins  # noqa: PLC0415
+
         original = Path(origin).read_text(encoding="utf-8")
         operator = cosmic_ray.plugins.get_operator(job["operator"])()
         mutated = cosmic_ray.mutating.mutate_code(original, operator, job["occurrence"])
