@@ -17,12 +17,17 @@ import io
 import itertools
 import json
 import re
+import subprocess
+import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 import creditwatch
+import creditwatch._cli
 import pytest
 import time_machine
 from creditwatch._accounts import Account, check_accounts
@@ -347,7 +352,10 @@ def test_whole_number_options_accept_their_bounds_and_reject_one_past(
     args = parse_args(argv)
     if value is None:
         assert args == 2
-        assert "expected a number" in capsys.readouterr().err
+        bounds = "from 0 to 65535" if option == "port" else ">= 0" if "bytes" in option else ">= 1"
+        assert f"expected a number {bounds}, got '{argv[-1].rpartition(':')[2]}'" in (
+            capsys.readouterr().err
+        )
     else:
         assert isinstance(args, argparse.Namespace)
         assert getattr(args, option) == value
@@ -367,6 +375,12 @@ DURATIONS = [
     ("1w", 7 * 86400),
     ("2w", 14 * 86400),
 ]
+
+
+@pytest.mark.parametrize("listen", [":9464", "[]:9464", "9464", "localhost"])
+def test_listen_needs_a_host_and_a_port(listen: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert parse_args(["serve", f"--listen={listen}"]) == 2
+    assert f"expected HOST:PORT (0.0.0.0:9464), got '{listen}'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("option", ["--since", "--runs-out-within"])
@@ -607,7 +621,8 @@ def test_accounts_table_starts_with_the_account_name() -> None:
 
 
 @pytest.mark.parametrize(
-    ("used", "shown"), [(12.3456, "12.35"), (0.004, "0"), (1234.5, "1,234.5"), (40, "40")]
+    ("used", "shown"),
+    [(12.3456, "12.35"), (0.004, "0"), (0.0049, "0"), (1234.5, "1,234.5"), (40, "40")],
 )
 def test_history_shows_credits_used_per_day_rounded_to_two_places(used: float, shown: str) -> None:
     now = datetime.now(UTC)
@@ -685,6 +700,13 @@ def test_a_key_cut_short_before_dots_is_redacted(text: str, want: str) -> None:
     assert redact(text, ["abcdefghijkl"]) == want
 
 
+def test_many_long_tokens_are_redacted() -> None:
+    """Access tokens (JWTs) run to kilobytes: nine of them, 1,500 characters each."""
+    tokens = [f"{i}." + "x" * 1497 + f".{i}" for i in range(9)]
+    text = json.dumps({"tokens": tokens, "note": "see above"})
+    assert json.loads(redact(text, tokens)) == {"tokens": ["<redacted>"] * 9, "note": "see above"}
+
+
 def test_dots_with_only_a_short_key_are_left_alone() -> None:
     assert redact("wait... k9 ...", ["k9"]) == "wait... <redacted> ..."
 
@@ -741,3 +763,127 @@ async def test_a_terminal_shows_a_spinner_with_the_count_and_erases_it(
     assert any(f"; waiting for {provider}: attempt 1 of " in f for f in shown)
     assert shown[-1].endswith("checking providers: 1/2 done")
     assert all(len(f) <= 79 for f in shown)  # the 80 columns, less one
+
+
+def test_history_table_names_each_account_second() -> None:
+    now = datetime.now(UTC)
+    checks = [
+        Check(
+            provider=p,
+            account=account,
+            outcome=creditwatch.Balance(provider=p, remaining=10.0, limit=None, account=None),
+            at=now,
+        )
+        for p in PROVIDERS
+        for account in ("", "team-a")
+    ]
+    with History(":memory:") as history:
+        history.add(checks)
+        series = history.series(since=0)
+    lines = render_history(series).splitlines()
+    assert lines[0].split()[:3] == ["provider", "account", "remaining"]
+    rows = [re.split(r"\s{2,}", line.strip()) for line in lines[1:]]
+    assert [row[:3] for row in rows] == [
+        [p, account, "10"] for p in sorted(PROVIDERS) for account in ("-", "team-a")
+    ]
+
+
+# -- help on a terminal: at most 80 columns, words whole ---------------------------------
+
+
+@pytest.mark.parametrize("command", ["balances", "history", "serve", "demo"])
+def test_help_on_a_terminal_fits_it_up_to_80_columns_and_keeps_words_whole(
+    command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Option names and hyphenated words (``--runs-out-within``, ``least-squares``) are
+    never broken at a hyphen, whatever the terminal's width."""
+    for columns in (40, 41, 50, 60, 70, 79, 80, 81, 120):
+        monkeypatch.setenv("COLUMNS", str(columns))
+        terminal = Terminal()
+        monkeypatch.setattr("sys.stdout", terminal)
+        assert parse_args([command, "--help"]) == 0
+        out = terminal.getvalue()
+        width = min(columns, 80)
+        prose = [
+            paragraph.splitlines()
+            for paragraph in out.split("\n\n")
+            if not paragraph.startswith("usage:")
+            and not any(line.startswith(" ") for line in paragraph.splitlines())
+        ]
+        assert prose, out
+        for lines in prose:
+            assert max(map(len, lines)) <= width, (columns, lines)
+            broken = [line for line in lines[:-1] if re.search(r"\w-$", line)]
+            assert broken == [], (columns, broken)
+            for line, following in itertools.pairwise(lines):
+                assert len(line) + 1 + len(first_unit(following)) > width, (columns, line)
+    capsys.readouterr()
+
+
+# -- progress: the terminal's width, the spinner's frames, the stall at 2 s, no busy loop
+
+
+@pytest.mark.parametrize(("columns", "width"), [("30", 39), ("60", 59), ("200", 199), (None, 79)])
+async def test_the_spinner_line_is_cut_to_the_terminal_less_one_column(
+    server: FaultServer, monkeypatch: pytest.MonkeyPatch, columns: str | None, width: int
+) -> None:
+    """At least 40 columns; 80 when the terminal's size is unknown."""
+    monkeypatch.setattr(Progress, "STALL", 0.0)
+    monkeypatch.setattr(Progress, "DELAY", 0.02)
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+        monkeypatch.setattr("sys.__stdout__", io.StringIO())  # no terminal to ask
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    terminal = Terminal()
+    noun = "providers and accounts " * 10
+    async with Progress(3, noun, stream=terminal) as progress:
+        await check_slowly(server, progress, 0.15)
+    frames = [f for f in terminal.getvalue().split("\r\x1b[K") if f]
+    assert len(frames) >= 4
+    assert {len(f) for f in frames} == {width}
+    assert [f[0] for f in frames[:4]] == ["|", "/", "-", "\\"]
+    assert all(f.startswith(f"{frames[i % 4][0]} checking ") for i, f in enumerate(frames))
+
+
+async def test_a_request_is_named_after_exactly_2_seconds_without_an_answer(
+    server: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The monotonic clock the progress reads is injected: 1.99 s, then 2 s."""
+    clock = [1000.0]
+    monkeypatch.setattr(creditwatch._cli, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    pipe = io.StringIO()
+
+    async def advance() -> None:
+        await asyncio.sleep(0.3)  # a watch (every 0.25 s) at 1.99 s
+        assert pipe.getvalue() == ""
+        clock[0] += 1.99
+        await asyncio.sleep(0.3)
+        assert pipe.getvalue() == ""
+        clock[0] += 0.01
+        await asyncio.sleep(0.3)
+
+    async with Progress(1, "providers", stream=pipe) as progress:
+        await asyncio.gather(check_slowly(server, progress, 0.95), advance())
+    assert pipe.getvalue().endswith(", 2 s so far\n")
+    assert pipe.getvalue().count("\n") == 1
+
+
+async def test_progress_waits_without_spinning_the_cpu(server: FaultServer) -> None:
+    pipe = io.StringIO()
+    cpu = time.process_time()
+    async with Progress(1, "providers", stream=pipe):
+        await asyncio.sleep(0.3)
+    assert time.process_time() - cpu < 0.05
+
+
+def test_the_command_line_module_loads_no_sqlite3() -> None:
+    """sqlite3 is imported only by the commands that use the history."""
+    code = (
+        "import sys, creditwatch._cli; "
+        "print(sorted({'sqlite3', 'creditwatch._history'} & set(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=base_env()
+    ).stdout
+    assert out.strip() == "[]"
