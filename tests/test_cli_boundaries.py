@@ -700,6 +700,29 @@ def test_a_key_cut_short_before_dots_is_redacted(text: str, want: str) -> None:
     assert redact(text, ["abcdefghijkl"]) == want
 
 
+@pytest.mark.parametrize("others", [0, 7, 40])
+@pytest.mark.parametrize(
+    ("keys", "text", "want"),
+    [
+        (["AAAABBBB", "BBBBCCCCC"], "x AAAABBBBCCCCC y", "x <redacted> y"),  # overlap
+        (["AAAABBBBB", "BBBBCCCC"], "x AAAABBBBBCCCC y", "x <redacted> y"),
+        (["AAAABBBB", "BBBBCCCC", "CCCCDDDD"], "AAAABBBBCCCCDDDD", "<redacted>"),  # a chain
+        (["AAAABBBB", "CCCCDDDD"], "AAAABBBBCCCCDDDD", "<redacted><redacted>"),  # side by side
+        (["AAAABBBBCCCCDDDD", "BBBBCCCC"], "AAAABBBBCCCCDDDD", "<redacted>"),  # one inside
+        (["AAAABBBB", "BBBBCCCCC", "ZZZZYYYY"], "ZZZZYYYY AAAABBBBCCCCC", "<redacted> <redacted>"),
+        (["abcdefgh12", "abcdefgh1234"], "abcdefgh1234 abcdefgh12", "<redacted> <redacted>"),
+    ],
+)
+def test_keys_that_overlap_are_redacted_as_one_however_many_keys(
+    others: int, keys: list[str], text: str, want: str
+) -> None:
+    """No end of one key is left beside another's marker, with 2 keys or 42."""
+    fillers = [f"filler-key-{i:03d}" for i in range(others)]
+    assert redact(f"{text} filler-key-000", [*keys, *fillers]) == f"{want} " + (
+        "<redacted>" if others else "filler-key-000"
+    )
+
+
 def test_many_long_tokens_are_redacted() -> None:
     """Access tokens (JWTs) run to kilobytes: nine of them, 1,500 characters each."""
     tokens = [f"{i}." + "x" * 1497 + f".{i}" for i in range(9)]
