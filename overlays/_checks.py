@@ -158,7 +158,7 @@ async def acheck(target: Target, *, http: httpx.AsyncClient | None = None) -> Re
     except TimeoutError as exc:  # the deadline (an attempt's own budget is an APIError)
         return (
             overdue(target.provider, target.deadline)
-            if target.deadline
+            if target.deadline is not None
             else as_api_error(exc, target.provider)
         )
     except Exception as exc:
