@@ -191,9 +191,7 @@ def _imports(module: types.ModuleType) -> str | None:
     command = [sys.executable, "-c", f"import {module.__name__}"]
     path = os.pathsep.join(p for p in sys.path if p)  # pytest's pythonpath (scripts/) too
     env = {**os.environ, "PYTHONPATH": path}
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=60, check=False, env=env
-    )
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False, env=env)
     if done.returncode == 0:
         return None
     return (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
