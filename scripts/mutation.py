@@ -356,6 +356,18 @@ class Where:
         }
         return found if any(found.values()) else None
 
+    def names(self, file: str, lineno: int, column: int) -> set[str]:
+        """What a mutant at import time defines (a function's name for its ``def``
+        line, a class's for its decorators or body): tests that name it may construct or
+        call it without running a line the coverage saw (a keyword-only argument refused)."""
+        path, node = self.sources[file].locate(lineno, column)
+        if any(isinstance(n, FUNCTIONS) for n in path[:-1]) or not path:
+            return set()
+        classes = {n.name for n in path if isinstance(n, ast.ClassDef)}
+        if isinstance(node, FUNCTIONS):
+            return {node.name} | classes
+        return self.defined(node) | classes
+
     @staticmethod
     def header(node: ast.AST, lineno: int) -> tuple[int, int]:
         """A statement's lines; a compound statement's header only."""
@@ -382,7 +394,38 @@ class Where:
         }
 
 
-def select(mutant: Mutant, where: Where, cover: Coverage) -> list[str]:
+class Naming:
+    """Which test functions name which identifiers (in their bodies), by node id."""
+
+    def __init__(self, test_files: list[str], cover: Coverage) -> None:
+        by_function: dict[str, set[str]] = {}
+        for file in test_files:
+            tree = ast.parse((WORK / file).read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, FUNCTIONS) and node.name.startswith("test"):
+                    by_function[f"{file}::{node.name}"] = {
+                        n.id if isinstance(n, ast.Name) else n.attr
+                        for n in ast.walk(node)
+                        if isinstance(n, ast.Name | ast.Attribute)
+                    }
+        self.users: dict[str, set[str]] = {}
+        for test in cover.seconds:
+            function = test.partition("[")[0]
+            key = (
+                function
+                if function in by_function
+                else "::".join(function.split("::")[:1] + function.split("::")[-1:])
+            )
+            for name in by_function.get(key, ()):
+                self.users.setdefault(name, set()).add(test)
+
+    def tests(self, names: set[str]) -> set[str]:
+        return set().union(*(self.users.get(n, set()) for n in names))
+
+
+def select(
+    mutant: Mutant, where: Where, cover: Coverage, naming: Naming | None = None
+) -> list[str]:
     """The tests that run the mutant's lines (see `Where`), in the order that finds a
     failure soonest: first the fastest case of each test and parameter set (the
     provider and the mode set aside: ``[exorde-slow-sync]`` is one case of
@@ -406,7 +449,12 @@ def select(mutant: Mutant, where: Where, cover: Coverage) -> list[str]:
         kept = tuple(p for p in re.split(r"-", params.rstrip("]")) if p and p not in SAME_PATH)
         first.setdefault((function, kept), test)
     leaders = set(first.values())
-    return [t for t in ordered if t in leaders] + [t for t in ordered if t not in leaders]
+    named = (
+        naming.tests(where.names(mutant.file, mutant.lineno, mutant.column)) if naming else set()
+    )
+    named_first = sorted(named, key=lambda t: (cover.seconds.get(t, 1.0), t))
+    rest = [t for t in ordered if t in leaders] + [t for t in ordered if t not in leaders]
+    return named_first + [t for t in rest if t not in named]
 
 
 def budgeted(tests: list[str], seconds: dict[str, float], budget: float) -> list[str]:
@@ -610,6 +658,7 @@ def main() -> int:
     listed = Equivalents()
     budget = float(settings["budget"] if args.budget is None else args.budget)
     where = Where({file: Source((WORK / file).read_text(encoding="utf-8")) for file in files})
+    naming = Naming(tests, cover)
     sources = {file: (WORK / file).read_text(encoding="utf-8").splitlines() for file in files}
     pending = []
     for mutant in mutants:
@@ -619,7 +668,7 @@ def main() -> int:
             if mutant.key() in listed and not args.verify_equivalents:
                 mutant.outcome, mutant.detail = "equivalent", "listed"
                 continue
-        mutant.tests = select(mutant, where, cover)
+        mutant.tests = select(mutant, where, cover, naming)
         mutant.at_import = where.lines(mutant.file, mutant.lineno, mutant.column) is None
         if not mutant.tests:
             mutate(mutant)

@@ -64,6 +64,30 @@ def _plain(value: object) -> bool:
     return False
 
 
+def _portable(value: object, known: dict[int, object], shared: set[int]) -> tuple[bool, object]:
+    """`value` (from the mutant's namespace) in the loaded module's terms: plain data as
+    is; this module's classes and functions as their loaded counterparts (``known``);
+    objects both namespaces hold (imports: ``shared``) as is; containers of those
+    (``{400: BadRequestError}``). False: something else (left alone)."""
+    if isinstance(value, PLAIN) or id(value) in shared:
+        return True, value
+    if id(value) in known:
+        return True, known[id(value)]
+    kind = type(value)
+    if kind in (tuple, list, set, frozenset):
+        items = [_portable(v, known, shared) for v in value]  # type: ignore[attr-defined]
+        if all(ok for ok, _ in items):
+            return True, kind([v for _, v in items])
+    if kind is dict:
+        pairs = [
+            (_portable(k, known, shared), _portable(v, known, shared))
+            for k, v in value.items()  # type: ignore[attr-defined]
+        ]
+        if all(k[0] and v[0] for k, v in pairs):
+            return True, {k[1]: v[1] for k, v in pairs}
+    return False, value
+
+
 def _differs(old: object, new: object) -> bool:
     if type(old) is not type(new):
         return True
@@ -155,6 +179,13 @@ def patch(module: types.ModuleType, text: str) -> None:
     }
     exec(compile(text, origin, "exec", dont_inherit=True), namespace)  # noqa: S102
     old = module.__dict__
+    loaded = {id(v) for v in old.values()}
+    shared = {id(v) for v in namespace.values() if id(v) in loaded}
+    known = {
+        id(v): old[n]
+        for n, v in namespace.items()
+        if n in old and isinstance(v, type | types.FunctionType)
+    }
     for name, new in namespace.items():
         if name.startswith("__") and name.endswith("__"):
             continue
@@ -168,12 +199,13 @@ def patch(module: types.ModuleType, text: str) -> None:
             continue
         if _swap_callable(current, new):
             continue
-        if _plain(new) and _differs(current, new):
-            old[name] = new
+        portable, value = _portable(new, known, shared)
+        if portable and _differs(current, value):
+            old[name] = value
             for other in list(sys.modules.values()):  # ``from module import NAME`` copies
                 space = getattr(other, "__dict__", None)
                 if isinstance(space, dict) and space.get(name, _MISSING) is current:
-                    space[name] = new
+                    space[name] = value
 
 
 def _loaded(origin: str) -> types.ModuleType | None:

@@ -60,6 +60,10 @@ ORIGINAL = textwrap.dedent(
             return 200
 
     DEFAULT_CLIENT = Client()
+    BY_STATUS = {400: Client}
+
+    def lookup(status: int) -> object:
+        return BY_STATUS.get(status)
     """
 )
 
@@ -119,6 +123,7 @@ def test_a_patched_function_runs_the_mutant_through_every_reference(module: Modu
         ("return 200", "return 201", lambda m: m.Client.code(), 200, 201),
         ("retries = 2", "retries = 3", lambda m: m.Client().attempts(), 3, 4),
         ("LIMIT = 400", "LIMIT = 401", lambda m: m.below(400), False, True),
+        ("{400: Client}", "{401: Client}", lambda m: m.lookup(401) is m.Client, False, True),
     ],
     ids=[
         "default",
@@ -129,6 +134,7 @@ def test_a_patched_function_runs_the_mutant_through_every_reference(module: Modu
         "staticmethod",
         "class-data",
         "constant",
+        "mapping-to-a-class",
     ],
 )
 def test_each_kind_of_definition_is_patched(
