@@ -401,13 +401,23 @@ class Naming:
         by_function: dict[str, set[str]] = {}
         for file in test_files:
             tree = ast.parse((WORK / file).read_text(encoding="utf-8"))
-            for node in ast.walk(tree):
-                if isinstance(node, FUNCTIONS) and node.name.startswith("test"):
-                    by_function[f"{file}::{node.name}"] = {
-                        n.id if isinstance(n, ast.Name) else n.attr
-                        for n in ast.walk(node)
-                        if isinstance(n, ast.Name | ast.Attribute)
-                    }
+            used = {  # every function of the file (its decorators too): the names in it
+                node.name: {
+                    n.id if isinstance(n, ast.Name) else n.attr
+                    for n in ast.walk(node)
+                    if isinstance(n, ast.Name | ast.Attribute)
+                }
+                for node in ast.walk(tree)
+                if isinstance(node, FUNCTIONS)
+            }
+            for name in used:
+                if name.startswith("test"):  # and what the file's helpers it names use
+                    seen, todo = set[str](), [name]
+                    while todo:
+                        for n in used.get(todo.pop(), set()) - seen:
+                            seen.add(n)
+                            todo.append(n)
+                    by_function[f"{file}::{name}"] = seen
         self.users: dict[str, set[str]] = {}
         for test in cover.seconds:
             function = test.partition("[")[0]
