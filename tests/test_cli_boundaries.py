@@ -648,7 +648,7 @@ def test_history_shows_credits_used_per_day_rounded_to_two_places(used: float, s
 # -- redaction -------------------------------------------------------------------------
 
 
-KEY = "test-key-not-a-real-secret-0000"
+KEY = FAKE_KEY
 
 
 def fake_keys(count: int) -> list[str]:
