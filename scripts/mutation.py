@@ -53,6 +53,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mutation_server import within_budget  # the one budget cut (the server applies it)
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "scripts" / "mutation.toml"
 EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.toml"
@@ -467,19 +469,6 @@ def select(
     return named_first + [t for t in rest if t not in named]
 
 
-def budgeted(tests: list[str], seconds: dict[str, float], budget: float) -> list[str]:
-    """The first `tests` whose baseline time fits `budget` (at least one; 0: all)."""
-    if not budget:
-        return tests
-    spent, cut = 0.0, list[str]()
-    for test in tests:
-        spent += seconds.get(test, 1.0)
-        if cut and spent > budget:
-            break
-        cut.append(test)
-    return cut
-
-
 # -- running the mutants --------------------------------------------------------------
 
 
@@ -529,7 +518,10 @@ def run_all(
     `jobs` at once, the longest first (so no core idles at the end)."""
 
     def cost(m: Mutant) -> float:
-        return sum(cover.seconds.get(t, 1.0) for t in budgeted(m.tests, cover.seconds, budget))
+        return sum(
+            cover.seconds.get(t, 1.0)
+            for t in within_budget(m.tests, lambda t: cover.seconds.get(t, 1.0), budget)
+        )
 
     queue = sorted(mutants, key=cost, reverse=True)
     table = sorted({t for m in queue for t in m.tests})

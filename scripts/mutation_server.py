@@ -40,14 +40,16 @@ import subprocess
 import sys
 import time
 import types
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 JOBS = "CW_MUTATION_JOBS"
+T = TypeVar("T")
 PLAIN = (int, float, complex, str, bytes, bool, type(None), Decimal, date, datetime, timedelta)
 
 _failed: list[str] = []
@@ -281,6 +283,18 @@ def _child(
     os._exit(1 if _failed else 0)
 
 
+def within_budget(tests: list[T], seconds: Callable[[T], float], budget: float) -> list[T]:
+    """The first `tests` whose baseline seconds fit `budget` (at least one; 0: all)."""
+    chosen: list[T] = []
+    spent = 0.0
+    for test in tests:
+        spent += seconds(test)
+        if chosen and budget and spent > budget:
+            break
+        chosen.append(test)
+    return chosen
+
+
 class _Killers:
     """Which tests killed mutants so far, per line and per file: they go first for the
     next mutant there (a test that caught one bug in a line tends to catch the next)."""
@@ -300,14 +314,7 @@ class _Killers:
         ranked = sorted(
             enumerate(job["tests"]), key=lambda p: (-line.get(p[1], 0), -file.get(p[1], 0), p[0])
         )
-        chosen: list[int] = []
-        spent = 0.0
-        for _, test in ranked:
-            spent += self.seconds[test]
-            if chosen and self.budget and spent > self.budget:
-                break
-            chosen.append(test)
-        return chosen
+        return within_budget([t for _, t in ranked], self.seconds.__getitem__, self.budget)
 
     def killer(self, log: str) -> int | None:
         """The test that failed, from a child's log."""

@@ -16,9 +16,10 @@ runs once per transport:
 
 from __future__ import annotations
 
+import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -169,3 +170,16 @@ def transport_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
         )
     monkeypatch.setattr(_aiohttp, "aiohttp_available", lambda: kind == "aiohttp")
     return kind
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], None]:
+    """Replace the process environment (credentials, base URLs) for the test."""
+
+    def use(env: dict[str, str]) -> None:
+        for name in set(os.environ) - set(env):
+            monkeypatch.delenv(name)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+
+    return use

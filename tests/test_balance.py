@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -202,19 +201,6 @@ def _credit_example() -> dict[str, Any]:
 
 
 # -- creditwatch.balances / abalances (mutation testing, issue 21) -----------------------
-
-
-@pytest.fixture
-def environment(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], None]:
-    """Replace the process environment (credentials, base URLs) for the test."""
-
-    def use(env: dict[str, str]) -> None:
-        for name in set(os.environ) - set(env):
-            monkeypatch.delenv(name)
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-
-    return use
 
 
 def check_all(mode: str, *args: Any, **kwargs: Any) -> dict[str, Any]:

@@ -7,7 +7,6 @@ list of providers, never the generated code's own output."""
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 import threading
 import time
@@ -199,19 +198,6 @@ def test_the_table_of_terms_a_body_may_leave_out_is_not_empty() -> None:
 
 
 # -- balances(deadline=...) -------------------------------------------------------------
-
-
-@pytest.fixture
-def environment(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], None]:
-    """Replace the process environment (credentials, base URLs) for the test."""
-
-    def use(env: dict[str, str]) -> None:
-        for name in set(os.environ) - set(env):
-            monkeypatch.delenv(name)
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-
-    return use
 
 
 def stall(server: FaultServer, provider: str, seconds: float) -> None:

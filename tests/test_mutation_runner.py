@@ -221,10 +221,10 @@ def test_a_default_needs_the_function_body() -> None:
 
 
 def test_the_budget_keeps_the_first_tests_that_fit_and_at_least_one() -> None:
-    seconds = {"a": 1.0, "b": 2.0, "c": 3.0}
-    assert mutation.budgeted(["a", "b", "c"], seconds, 3.0) == ["a", "b"]
-    assert mutation.budgeted(["c", "a"], seconds, 1.0) == ["c"]
-    assert mutation.budgeted(["a", "b", "c"], seconds, 0) == ["a", "b", "c"]
+    seconds = {"a": 1.0, "b": 2.0, "c": 3.0}.__getitem__
+    assert mutation_server.within_budget(["a", "b", "c"], seconds, 3.0) == ["a", "b"]
+    assert mutation_server.within_budget(["c", "a"], seconds, 1.0) == ["c"]
+    assert mutation_server.within_budget(["a", "b", "c"], seconds, 0) == ["a", "b", "c"]
 
 
 def test_one_case_per_test_and_parameter_set_comes_first() -> None:
